@@ -1,0 +1,102 @@
+//! The caller of one request, as far as the token and the database tell.
+//!
+//! A clinician's agency is checked against the database when the request starts; a liaison's
+//! group assignments are read from the database on first use in each request, so an
+//! unassignment takes effect at once.
+
+use std::collections::HashSet;
+
+use sea_orm::DatabaseConnection;
+use tokio::sync::OnceCell;
+
+use crate::auth::{Role, TokenVerifier};
+use crate::errors::{ApiError, ApiResult};
+use crate::repo;
+
+/// A caller with a valid token.
+#[derive(Debug)]
+pub struct Viewer {
+    pub subject: String,
+    pub role: Role,
+    /// The registered agency of a clinician.
+    pub agency_id: Option<i64>,
+    assigned_groups: OnceCell<HashSet<i64>>,
+}
+
+impl Viewer {
+    pub fn new(subject: String, role: Role, agency_id: Option<i64>) -> Self {
+        Self { subject, role, agency_id, assigned_groups: OnceCell::new() }
+    }
+
+    /// The groups this liaison is assigned to now (empty for other roles).
+    pub async fn assigned_groups(&self, db: &DatabaseConnection) -> ApiResult<&HashSet<i64>> {
+        self.assigned_groups
+            .get_or_try_init(|| async {
+                if self.role != Role::Liaison {
+                    return Ok(HashSet::new());
+                }
+                repo::liaisons::groups_of(db, &self.subject).await
+            })
+            .await
+    }
+}
+
+/// The authentication state of a request. Anonymous and invalid callers still get
+/// `__typename` and introspection; every data field answers UNAUTHENTICATED.
+#[derive(Debug)]
+pub enum Authn {
+    Anonymous,
+    Refused { code: &'static str, reason: String },
+    Viewer(Viewer),
+}
+
+impl Authn {
+    /// The viewer, or the error every data field answers with.
+    pub fn viewer(&self) -> ApiResult<&Viewer> {
+        match self {
+            Authn::Viewer(v) => Ok(v),
+            Authn::Anonymous => Err(ApiError::Unauthenticated("a bearer token is required".into())),
+            Authn::Refused { code: "FORBIDDEN", reason } => Err(ApiError::Forbidden(reason.clone())),
+            Authn::Refused { reason, .. } => Err(ApiError::Unauthenticated(reason.clone())),
+        }
+    }
+
+    /// Authenticates the `Authorization` header value of a request.
+    pub async fn from_header(header: Option<&str>, verifier: &TokenVerifier, db: &DatabaseConnection) -> ApiResult<Self> {
+        let Some(header) = header else { return Ok(Authn::Anonymous) };
+        let refused = |reason: &str| Ok(Authn::Refused { code: "UNAUTHENTICATED", reason: reason.into() });
+        let Some(token) = header.strip_prefix("Bearer ").or_else(|| header.strip_prefix("bearer ")) else {
+            return refused("the Authorization header must be `Bearer <token>`");
+        };
+        let claims = match verifier.verify(token.trim()) {
+            Ok(claims) => claims,
+            Err(reason) => return refused(&reason),
+        };
+        let Some(role) = Role::from_claim(&claims.role) else {
+            return refused("token role is not one of clinician, liaison, researcher, admin");
+        };
+        if claims.sub.trim().is_empty() {
+            return refused("token subject is empty");
+        }
+        let agency_id = match (role, claims.agency.as_deref()) {
+            (Role::Clinician, None) => return refused("a clinician token needs an agency claim"),
+            (Role::Clinician, Some(agency)) => {
+                let registered = match agency.trim().parse::<i64>() {
+                    Ok(id) => repo::agencies::exists(db, id).await?.then_some(id),
+                    Err(_) => None,
+                };
+                match registered {
+                    Some(id) => Some(id),
+                    None => {
+                        return Ok(Authn::Refused {
+                            code: "FORBIDDEN",
+                            reason: "the token's agency is not registered".into(),
+                        });
+                    }
+                }
+            }
+            _ => None,
+        };
+        Ok(Authn::Viewer(Viewer::new(claims.sub, role, agency_id)))
+    }
+}

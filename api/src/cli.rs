@@ -1,0 +1,124 @@
+//! The `circles` command line: `serve` (default), `migrate`, `seed-demo`, `token`, `demo`.
+
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+
+use crate::auth::claims::{Claims, Role};
+use crate::auth::jwt::sign_hs256;
+use crate::config::{JwtKeys, Settings};
+use crate::repo::Db;
+use crate::seed;
+use crate::startup::Application;
+
+#[derive(Parser)]
+#[command(name = "circles", version, about = "Circles: referrals to mental-health self-help groups, over GraphQL")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Serve the API (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Load the demo directory (idempotent).
+    SeedDemo {
+        /// How many demo groups the directory should hold.
+        #[arg(long, default_value_t = 300)]
+        groups: u64,
+    },
+    /// Print a development token signed with the configured HS256 secret.
+    Token {
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+        /// The clinician's agency id.
+        #[arg(long)]
+        agency: Option<String>,
+        #[arg(long)]
+        sub: Option<String>,
+        /// Lifetime, e.g. 30m, 1h, 7d.
+        #[arg(long, default_value = "1h", value_parser = humantime::parse_duration)]
+        ttl: Duration,
+    },
+    /// Migrate, seed the demo directory, print a token per role, then serve.
+    Demo,
+}
+
+fn parse_role(value: &str) -> Result<Role, String> {
+    Role::from_claim(value).ok_or_else(|| "role must be clinician, liaison, researcher or admin".into())
+}
+
+/// Runs the chosen command.
+pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => Application::build(settings).await?.run_until_stopped().await?,
+        Command::Migrate => {
+            Db::connect(&settings.database_url).await?.migrate().await?;
+            tracing::info!("migrations applied");
+        }
+        Command::SeedDemo { groups } => {
+            let db = Db::connect(&settings.database_url).await?;
+            db.migrate().await?;
+            let added = seed::seed_demo(&db, groups).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
+            tracing::info!(added, "demo directory seeded");
+        }
+        Command::Token { role, agency, sub, ttl } => {
+            if role == Role::Clinician && agency.is_none() {
+                bail!("a clinician token needs --agency <agency id>");
+            }
+            let sub = sub.unwrap_or_else(|| format!("{}-dev", role.as_claim()));
+            println!("{}", dev_token(&settings, role, agency, &sub, ttl)?);
+        }
+        Command::Demo => demo(settings).await?,
+    }
+    Ok(())
+}
+
+/// Signs a development token with the configured HS256 secret.
+pub fn dev_token(settings: &Settings, role: Role, agency: Option<String>, sub: &str, ttl: Duration) -> anyhow::Result<String> {
+    let JwtKeys::Hs256 { secret } = &settings.jwt.keys else {
+        bail!("`circles token` signs with CIRCLES_JWT_SECRET; this server verifies public keys only");
+    };
+    let now = chrono::Utc::now().timestamp();
+    let ttl = i64::try_from(ttl.as_secs()).context("ttl too long")?;
+    let claims = Claims {
+        sub: sub.to_owned(),
+        role: role.as_claim().to_owned(),
+        agency,
+        exp: now + ttl,
+        nbf: Some(now - 5),
+        iat: Some(now),
+        iss: settings.jwt.issuer.clone(),
+        aud: settings.jwt.audience.clone(),
+    };
+    sign_hs256(secret, &claims)
+}
+
+async fn demo(settings: Settings) -> anyhow::Result<()> {
+    let db = Db::connect(&settings.database_url).await?;
+    db.migrate().await?;
+    seed::seed_demo(&db, 300).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let app = Application::build(settings.clone()).await?;
+    let url = format!("http://{}:{}", settings.bind.rsplit_once(':').map(|(h, _)| h).unwrap_or("127.0.0.1"), app.port());
+    let day = Duration::from_secs(24 * 3600);
+    println!("\nCircles demo is running on {url} (SQLite, data in {}).", settings.data_dir.display());
+    println!("Open GraphiQL: {url}/graphql  (add the header {{\"Authorization\": \"Bearer <token>\"}})\n");
+    for (role, agency, sub) in [
+        (Role::Clinician, Some("1".to_owned()), "clinician-demo"),
+        (Role::Liaison, None, seed::DEMO_LIAISON),
+        (Role::Researcher, None, "researcher-demo"),
+        (Role::Admin, None, "admin-demo"),
+    ] {
+        let token = dev_token(&settings, role, agency, sub, day)?;
+        println!("{:<10} token (24h): {token}", role.as_claim());
+    }
+    println!("\nTry:\n  curl -s {url}/graphql -H 'content-type: application/json' -H \"authorization: Bearer $TOKEN\" \\");
+    println!("    -d '{{\"query\":\"{{ groups(filter: {{region: \\\"Ontario\\\"}}, first: 3) {{ totalCount edges {{ node {{ name program {{ name }} }} }} }} }}\"}}'");
+    println!("More tokens: cargo run -- token --role clinician --agency 1 --ttl 8h\n");
+    app.run_until_stopped().await?;
+    Ok(())
+}

@@ -1,0 +1,137 @@
+//! Settings, read from the environment (and a `.env` file, loaded by `main`).
+//!
+//! A fresh clone needs no configuration: the database defaults to a SQLite file under the
+//! data directory and, when no JWT key is configured, an HS256 secret is generated once and
+//! kept in the data directory (mode 0600) so that `circles token` signs with the same secret.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use jsonwebtoken::{Algorithm, DecodingKey};
+use rand::RngCore;
+
+/// How incoming JWTs are verified. The algorithm comes from here, never from the token.
+#[derive(Clone)]
+pub enum JwtKeys {
+    /// HS256 with a shared secret (also used by `circles token` to sign development tokens).
+    Hs256 { secret: Vec<u8> },
+    /// RS256 / ES256 public keys; the algorithm of each key follows from its PEM type.
+    Public(Vec<(Algorithm, DecodingKey)>),
+}
+
+#[derive(Clone)]
+pub struct JwtSettings {
+    pub keys: JwtKeys,
+    pub issuer: Option<String>,
+    pub audience: Option<String>,
+}
+
+#[derive(Clone)]
+pub struct Settings {
+    pub database_url: String,
+    pub bind: String,
+    pub data_dir: PathBuf,
+    pub jwt: JwtSettings,
+    /// Largest `first` a connection accepts.
+    pub max_page_size: u64,
+    pub retention_days: u32,
+    pub min_cell_size: u32,
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+impl Settings {
+    /// Reads the settings from the environment, creating the data directory and any
+    /// generated secret it needs.
+    pub fn from_env() -> anyhow::Result<Self> {
+        let data_dir = PathBuf::from(env("CIRCLES_DATA_DIR").unwrap_or_else(|| "./data".into()));
+        std::fs::create_dir_all(&data_dir)
+            .with_context(|| format!("creating data directory {}", data_dir.display()))?;
+        let database_url = match env("DATABASE_URL") {
+            Some(url) => url,
+            None => format!("sqlite://{}?mode=rwc", data_dir.join("circles.db").display()),
+        };
+        let keys = match (env("CIRCLES_JWT_SECRET"), env("CIRCLES_JWT_PUBLIC_KEYS")) {
+            (Some(_), Some(_)) => {
+                bail!("set either CIRCLES_JWT_SECRET or CIRCLES_JWT_PUBLIC_KEYS, not both")
+            }
+            (Some(secret), None) => JwtKeys::Hs256 { secret: secret.into_bytes() },
+            (None, Some(keys)) => JwtKeys::Public(parse_public_keys(&keys)?),
+            (None, None) => JwtKeys::Hs256 { secret: load_or_create_secret(&data_dir, "jwt-secret")? },
+        };
+        Ok(Self {
+            database_url,
+            bind: env("CIRCLES_BIND").unwrap_or_else(|| "127.0.0.1:8080".into()),
+            jwt: JwtSettings { keys, issuer: env("CIRCLES_JWT_ISSUER"), audience: env("CIRCLES_JWT_AUDIENCE") },
+            data_dir,
+            max_page_size: 100,
+            retention_days: parse_env("CIRCLES_RETENTION_DAYS", 120)?,
+            min_cell_size: parse_env("CIRCLES_MIN_CELL_SIZE", 11)?,
+        })
+    }
+}
+
+fn parse_env<T: std::str::FromStr>(name: &str, default: T) -> anyhow::Result<T> {
+    match env(name) {
+        None => Ok(default),
+        Some(v) => v.trim().parse().map_err(|_| anyhow::anyhow!("{name} is not a valid number: {v:?}")),
+    }
+}
+
+/// Reads `data_dir/name`, or creates it with 32 random bytes (hex) and mode 0600.
+pub fn load_or_create_secret(data_dir: &Path, name: &str) -> anyhow::Result<Vec<u8>> {
+    let path = data_dir.join(name);
+    if let Ok(existing) = std::fs::read_to_string(&path) {
+        let trimmed = existing.trim();
+        if !trimmed.is_empty() {
+            return Ok(trimmed.as_bytes().to_vec());
+        }
+    }
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    let secret = hex::encode(bytes);
+    write_private(&path, &secret).with_context(|| format!("writing {}", path.display()))?;
+    tracing::warn!(path = %path.display(), "no {name} configured: generated a random one and stored it (mode 0600)");
+    Ok(secret.into_bytes())
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
+    file.write_all(contents.as_bytes())
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    std::fs::write(path, contents)
+}
+
+/// `CIRCLES_JWT_PUBLIC_KEYS` holds PEM text or a path to a PEM file; several keys may be
+/// concatenated. RSA keys verify RS256, EC (P-256) keys verify ES256.
+fn parse_public_keys(value: &str) -> anyhow::Result<Vec<(Algorithm, DecodingKey)>> {
+    let text = if value.contains("-----BEGIN") {
+        value.to_owned()
+    } else {
+        std::fs::read_to_string(value).with_context(|| format!("reading CIRCLES_JWT_PUBLIC_KEYS file {value}"))?
+    };
+    let mut keys = Vec::new();
+    for block in pem::parse_many(&text).context("CIRCLES_JWT_PUBLIC_KEYS is not valid PEM")? {
+        let pem_text = pem::encode(&block);
+        if let Ok(key) = DecodingKey::from_rsa_pem(pem_text.as_bytes()) {
+            keys.push((Algorithm::RS256, key));
+        } else if let Ok(key) = DecodingKey::from_ec_pem(pem_text.as_bytes()) {
+            keys.push((Algorithm::ES256, key));
+        } else {
+            bail!("CIRCLES_JWT_PUBLIC_KEYS holds a key that is neither an RSA nor an EC public key");
+        }
+    }
+    if keys.is_empty() {
+        bail!("CIRCLES_JWT_PUBLIC_KEYS holds no PEM public key");
+    }
+    Ok(keys)
+}
+

@@ -1,0 +1,264 @@
+//! Queries and mutations of agencies, programs and funding-restriction flags, and `me`.
+
+use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result, SimpleObject};
+
+use crate::auth::Role;
+use crate::domain::validate;
+use crate::errors::{ApiError, ApiResult};
+use crate::graphql::context::{ContextExt, parse_id};
+use crate::graphql::directory_types::{Agency, FundingRestriction, Program};
+use crate::graphql::enums::{Approach, Category, Orientation};
+use crate::policy::{Operation, Scope};
+use crate::repo;
+use crate::repo::programs::ProgramDraft;
+
+/// The caller, as the token and the database tell.
+#[derive(SimpleObject)]
+pub struct Me {
+    pub subject: String,
+    pub role: Role,
+    pub agency: Option<Agency>,
+    /// Ids of the groups a liaison is assigned to.
+    pub liaison_group_ids: Vec<ID>,
+}
+
+#[derive(InputObject)]
+pub struct ProgramInput {
+    pub slug: String,
+    pub name: String,
+    #[graphql(default)]
+    pub description: String,
+    pub founded_year: Option<i32>,
+    pub founded_place: Option<String>,
+    pub approach: Approach,
+    pub category: Category,
+    pub orientation: Orientation,
+    pub open_to: Option<String>,
+    pub website: Option<String>,
+    #[graphql(default)]
+    pub funding_restrictions: Vec<String>,
+}
+
+/// Changes to a program: absent fields stay, null clears.
+#[derive(InputObject, Default)]
+pub struct ProgramPatch {
+    pub slug: Option<String>,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub founded_year: MaybeUndefined<i32>,
+    pub founded_place: MaybeUndefined<String>,
+    pub approach: Option<Approach>,
+    pub category: Option<Category>,
+    pub orientation: Option<Orientation>,
+    pub open_to: MaybeUndefined<String>,
+    pub website: MaybeUndefined<String>,
+    pub funding_restrictions: Option<Vec<String>>,
+}
+
+#[derive(InputObject)]
+pub struct FundingRestrictionInput {
+    /// UPPER_SNAKE_CASE, e.g. NO_OUTSIDE_CONTRIBUTIONS.
+    pub code: String,
+    pub label: String,
+    #[graphql(default)]
+    pub description: String,
+}
+
+#[derive(InputObject)]
+pub struct AgencyInput {
+    pub name: String,
+}
+
+/// `Some` as a value, `None` as null (used when a whole input is applied as a patch).
+fn defined<T>(v: Option<T>) -> MaybeUndefined<T> {
+    v.map_or(MaybeUndefined::Null, MaybeUndefined::Value)
+}
+
+fn founded_year(v: i32) -> ApiResult<i32> {
+    let this_year = chrono::Datelike::year(&chrono::Utc::now());
+    validate::int_in("input.foundedYear", v, 1800..=this_year)
+}
+
+/// Validates `p` over `d` (a new program starts from an empty draft).
+fn apply_program_patch(d: &mut ProgramDraft, p: ProgramPatch) -> ApiResult<()> {
+    if let Some(v) = p.slug {
+        d.slug = validate::slug("input.slug", &v)?;
+    }
+    if let Some(v) = p.name {
+        d.name = validate::required_text("input.name", &v, 200)?;
+    }
+    if let Some(v) = p.description {
+        d.description = validate::optional_text("input.description", Some(&v), 5000)?.unwrap_or_default();
+    }
+    match p.founded_year {
+        MaybeUndefined::Undefined => {}
+        MaybeUndefined::Null => d.founded_year = None,
+        MaybeUndefined::Value(y) => d.founded_year = Some(founded_year(y)?),
+    }
+    let text = |field: &str, v: MaybeUndefined<String>, max: usize, target: &mut Option<String>| -> ApiResult<()> {
+        match v {
+            MaybeUndefined::Undefined => {}
+            MaybeUndefined::Null => *target = None,
+            MaybeUndefined::Value(s) => *target = validate::optional_text(field, Some(&s), max)?,
+        }
+        Ok(())
+    };
+    text("input.foundedPlace", p.founded_place, 200, &mut d.founded_place)?;
+    text("input.openTo", p.open_to, 1000, &mut d.open_to)?;
+    match p.website {
+        MaybeUndefined::Undefined => {}
+        MaybeUndefined::Null => d.website = None,
+        MaybeUndefined::Value(s) => d.website = validate::url("input.website", Some(&s))?,
+    }
+    if let Some(v) = p.approach {
+        d.approach = v.as_db().into();
+    }
+    if let Some(v) = p.category {
+        d.category = v.as_db().into();
+    }
+    if let Some(v) = p.orientation {
+        d.orientation = v.as_db().into();
+    }
+    Ok(())
+}
+
+async fn flag_ids(db: &impl sea_orm::ConnectionTrait, codes: &[String]) -> ApiResult<Vec<i64>> {
+    let codes = codes.iter().map(|c| validate::flag_code("input.fundingRestrictions", c)).collect::<ApiResult<Vec<_>>>()?;
+    let mut ids = repo::flags::ids_of_codes(db, "input.fundingRestrictions", &codes).await?;
+    ids.sort_unstable();
+    ids.dedup();
+    Ok(ids)
+}
+
+#[derive(Default)]
+pub struct DirectoryQueries;
+
+#[Object]
+impl DirectoryQueries {
+    /// Who am I? Answers for any valid token.
+    async fn me(&self, ctx: &Context<'_>) -> Result<Me> {
+        let viewer = ctx.viewer()?;
+        let db = ctx.db().conn();
+        let agency = match viewer.agency_id {
+            Some(id) => repo::agencies::get(db, id).await?.map(Agency::from),
+            None => None,
+        };
+        let mut groups: Vec<i64> = viewer.assigned_groups(db).await?.iter().copied().collect();
+        groups.sort_unstable();
+        Ok(Me {
+            subject: viewer.subject.clone(),
+            role: viewer.role,
+            agency,
+            liaison_group_ids: groups.into_iter().map(|id| ID(id.to_string())).collect(),
+        })
+    }
+
+    /// Registered agencies (admins: all; clinicians: their own).
+    async fn agencies(&self, ctx: &Context<'_>) -> Result<Vec<Agency>> {
+        let (viewer, scope) = ctx.authorize(Operation::ReadAgencies)?;
+        let only = if scope == Scope::All { None } else { Some(viewer.agency_id.unwrap_or(0)) };
+        Ok(repo::agencies::list(ctx.db().conn(), only).await?.into_iter().map(Agency::from).collect())
+    }
+
+    async fn programs(&self, ctx: &Context<'_>) -> Result<Vec<Program>> {
+        ctx.authorize(Operation::ReadDirectory)?;
+        Ok(repo::programs::list(ctx.db().conn()).await?.into_iter().map(Program).collect())
+    }
+
+    /// A program by id or by slug (give exactly one).
+    async fn program(&self, ctx: &Context<'_>, id: Option<ID>, slug: Option<String>) -> Result<Option<Program>> {
+        ctx.authorize(Operation::ReadDirectory)?;
+        let db = ctx.db().conn();
+        let found = match (id, slug) {
+            (Some(id), None) => repo::programs::get(db, parse_id("id", &id)?).await?,
+            (None, Some(slug)) => repo::programs::by_slug(db, slug.trim()).await?,
+            _ => return Err(ApiError::bad_input("id", "give either id or slug").into()),
+        };
+        Ok(found.map(Program))
+    }
+
+    async fn funding_restrictions(&self, ctx: &Context<'_>) -> Result<Vec<FundingRestriction>> {
+        ctx.authorize(Operation::ReadDirectory)?;
+        Ok(repo::flags::list(ctx.db().conn()).await?.into_iter().map(Into::into).collect())
+    }
+}
+
+#[derive(Default)]
+pub struct DirectoryMutations;
+
+#[Object]
+impl DirectoryMutations {
+    /// Registers a referring agency (admins). Its id goes in clinicians' `agency` claim.
+    async fn create_agency(&self, ctx: &Context<'_>, input: AgencyInput) -> Result<Agency> {
+        ctx.authorize(Operation::CreateAgency)?;
+        let name = validate::required_text("input.name", &input.name, 200)?;
+        let txn = ctx.db().begin_write().await?;
+        let agency = repo::agencies::create(&*txn, name).await?;
+        txn.commit().await?;
+        Ok(agency.into())
+    }
+
+    async fn create_program(&self, ctx: &Context<'_>, input: ProgramInput) -> Result<Program> {
+        ctx.authorize(Operation::WriteDirectory)?;
+        let mut draft = ProgramDraft {
+            slug: String::new(),
+            name: String::new(),
+            description: String::new(),
+            founded_year: None,
+            founded_place: None,
+            approach: input.approach.as_db().into(),
+            category: input.category.as_db().into(),
+            orientation: input.orientation.as_db().into(),
+            open_to: None,
+            website: None,
+        };
+        let codes = input.funding_restrictions.clone();
+        apply_program_patch(
+            &mut draft,
+            ProgramPatch {
+                slug: Some(input.slug),
+                name: Some(input.name),
+                description: Some(input.description),
+                founded_year: defined(input.founded_year),
+                founded_place: defined(input.founded_place),
+                open_to: defined(input.open_to),
+                website: defined(input.website),
+                ..Default::default()
+            },
+        )?;
+        let txn = ctx.db().begin_write().await?;
+        let ids = flag_ids(&*txn, &codes).await?;
+        let program = repo::programs::create(&*txn, draft).await?;
+        repo::flags::set_for_program(&*txn, program.id, &ids).await?;
+        txn.commit().await?;
+        Ok(Program(program))
+    }
+
+    async fn update_program(&self, ctx: &Context<'_>, id: ID, input: ProgramPatch) -> Result<Program> {
+        ctx.authorize(Operation::WriteDirectory)?;
+        let id = parse_id("id", &id)?;
+        let txn = ctx.db().begin_write().await?;
+        let current = repo::programs::get(&*txn, id).await?.ok_or_else(|| ApiError::not_found("program"))?;
+        let mut draft = ProgramDraft::from(&current);
+        let codes = input.funding_restrictions.clone();
+        apply_program_patch(&mut draft, input)?;
+        if let Some(codes) = codes {
+            let ids = flag_ids(&*txn, &codes).await?;
+            repo::flags::set_for_program(&*txn, id, &ids).await?;
+        }
+        let program = repo::programs::update(&*txn, current, draft).await?;
+        txn.commit().await?;
+        Ok(Program(program))
+    }
+
+    async fn create_funding_restriction(&self, ctx: &Context<'_>, input: FundingRestrictionInput) -> Result<FundingRestriction> {
+        ctx.authorize(Operation::WriteDirectory)?;
+        let code = validate::flag_code("input.code", &input.code)?;
+        let label = validate::required_text("input.label", &input.label, 200)?;
+        let description = validate::optional_text("input.description", Some(&input.description), 2000)?.unwrap_or_default();
+        let txn = ctx.db().begin_write().await?;
+        let flag = repo::flags::create(&*txn, code, label, description).await?;
+        txn.commit().await?;
+        Ok(flag.into())
+    }
+}

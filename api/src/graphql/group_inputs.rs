@@ -1,0 +1,299 @@
+//! The inputs of `createGroup` and `updateGroup`, and their validation into a `GroupDraft`.
+//!
+//! Create is a patch over an empty listing: both go through `apply_patch`, so a rule is
+//! written once. Field names in errors are the input paths (`input.meetings[0].timeZone`).
+
+use async_graphql::{ID, InputObject, MaybeUndefined};
+use chrono::NaiveDate;
+use sea_orm::ConnectionTrait;
+
+use crate::domain::{text, validate};
+use crate::errors::{ApiError, ApiResult};
+use crate::graphql::context::parse_id;
+use crate::graphql::enums::{Category, Format, Leadership, MeetingAccess, MeetingFrequency, Weekday};
+use crate::repo;
+use crate::repo::group_parts::MeetingDraft;
+use crate::repo::groups::GroupDraft;
+
+#[derive(InputObject, Clone)]
+pub struct AddressInput {
+    pub city: Option<String>,
+    pub region: Option<String>,
+    pub postal_code: Option<String>,
+    /// ISO 3166-1 alpha-2, e.g. CA.
+    pub country: String,
+}
+
+#[derive(InputObject, Clone)]
+pub struct MeetingInput {
+    pub weekday: Weekday,
+    /// Local time, HH:MM.
+    pub start_time: String,
+    pub duration_minutes: i32,
+    /// IANA time zone, e.g. America/Toronto.
+    pub time_zone: String,
+    #[graphql(default_with = "MeetingFrequency::Weekly")]
+    pub frequency: MeetingFrequency,
+    #[graphql(default_with = "MeetingAccess::Open")]
+    pub access: MeetingAccess,
+    pub online_url: Option<String>,
+}
+
+/// A new group.
+#[derive(InputObject)]
+pub struct GroupInput {
+    pub name: String,
+    pub program_id: Option<ID>,
+    #[graphql(default)]
+    pub description: String,
+    /// Only when it differs from the program's.
+    pub category: Option<Category>,
+    pub leadership: Leadership,
+    pub format: Format,
+    pub audience: Option<String>,
+    pub address: AddressInput,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+    #[graphql(default)]
+    pub meetings: Vec<MeetingInput>,
+    #[graphql(default)]
+    pub focus: Vec<String>,
+    #[graphql(default)]
+    pub languages: Vec<String>,
+    #[graphql(default = true)]
+    pub free_of_charge: bool,
+    pub cost_note: Option<String>,
+    #[graphql(default = true)]
+    pub accepting_new_members: bool,
+    #[graphql(default)]
+    pub veteran_introduction: bool,
+    pub public_contact: Option<String>,
+    pub founded_on: Option<NaiveDate>,
+    /// The group's own flag codes (its program's apply anyway).
+    #[graphql(default)]
+    pub funding_restrictions: Vec<String>,
+}
+
+/// Changes to a group: absent fields stay as they are, null clears a nullable field.
+#[derive(InputObject, Default)]
+pub struct GroupPatch {
+    pub name: Option<String>,
+    pub program_id: MaybeUndefined<ID>,
+    pub description: Option<String>,
+    pub category: MaybeUndefined<Category>,
+    pub leadership: Option<Leadership>,
+    pub format: Option<Format>,
+    pub audience: MaybeUndefined<String>,
+    pub address: Option<AddressInput>,
+    pub latitude: MaybeUndefined<f64>,
+    pub longitude: MaybeUndefined<f64>,
+    pub meetings: Option<Vec<MeetingInput>>,
+    pub focus: Option<Vec<String>>,
+    pub languages: Option<Vec<String>>,
+    pub free_of_charge: Option<bool>,
+    pub cost_note: MaybeUndefined<String>,
+    pub accepting_new_members: Option<bool>,
+    pub veteran_introduction: Option<bool>,
+    pub public_contact: MaybeUndefined<String>,
+    pub founded_on: MaybeUndefined<NaiveDate>,
+    pub funding_restrictions: Option<Vec<String>>,
+}
+
+fn opt<T>(v: Option<T>) -> MaybeUndefined<T> {
+    v.map_or(MaybeUndefined::Null, MaybeUndefined::Value)
+}
+
+impl From<GroupInput> for GroupPatch {
+    fn from(i: GroupInput) -> Self {
+        Self {
+            name: Some(i.name),
+            program_id: opt(i.program_id),
+            description: Some(i.description),
+            category: opt(i.category),
+            leadership: Some(i.leadership),
+            format: Some(i.format),
+            audience: opt(i.audience),
+            address: Some(i.address),
+            latitude: opt(i.latitude),
+            longitude: opt(i.longitude),
+            meetings: Some(i.meetings),
+            focus: Some(i.focus),
+            languages: Some(i.languages),
+            free_of_charge: Some(i.free_of_charge),
+            cost_note: opt(i.cost_note),
+            accepting_new_members: Some(i.accepting_new_members),
+            veteran_introduction: Some(i.veteran_introduction),
+            public_contact: opt(i.public_contact),
+            founded_on: opt(i.founded_on),
+            funding_restrictions: Some(i.funding_restrictions),
+        }
+    }
+}
+
+/// The listing a new group is built on before its input is applied.
+pub fn empty_draft() -> GroupDraft {
+    GroupDraft {
+        name: String::new(),
+        program_id: None,
+        description: String::new(),
+        category: None,
+        leadership: Leadership::MemberLed.as_db().into(),
+        format: Format::InPerson.as_db().into(),
+        audience: None,
+        city: None,
+        region: None,
+        postal_code: None,
+        country: String::new(),
+        latitude: None,
+        longitude: None,
+        free_of_charge: true,
+        cost_note: None,
+        accepting_new_members: true,
+        veteran_introduction: false,
+        public_contact: None,
+        founded_on: None,
+        meetings: Vec::new(),
+        focus: Vec::new(),
+        languages: Vec::new(),
+        flag_ids: Vec::new(),
+    }
+}
+
+fn text_field(field: &str, v: MaybeUndefined<String>, max: usize, target: &mut Option<String>) -> ApiResult<()> {
+    match v {
+        MaybeUndefined::Undefined => {}
+        MaybeUndefined::Null => *target = None,
+        MaybeUndefined::Value(s) => *target = validate::optional_text(field, Some(&s), max)?,
+    }
+    Ok(())
+}
+
+fn meeting(i: usize, m: MeetingInput) -> ApiResult<MeetingDraft> {
+    let f = |name: &str| format!("input.meetings[{i}].{name}");
+    Ok(MeetingDraft {
+        weekday: m.weekday.as_db().into(),
+        start_time: validate::local_time(&f("startTime"), &m.start_time)?,
+        duration_minutes: validate::int_in(&f("durationMinutes"), m.duration_minutes, 5..=600)?,
+        time_zone: validate::time_zone(&f("timeZone"), &m.time_zone)?,
+        frequency: m.frequency.as_db().into(),
+        access: m.access.as_db().into(),
+        online_url: validate::url(&f("onlineUrl"), m.online_url.as_deref())?,
+    })
+}
+
+/// Applies `patch` to `draft`, validating every field it sets, then the whole listing.
+pub async fn apply_patch(db: &impl ConnectionTrait, draft: &mut GroupDraft, p: GroupPatch) -> ApiResult<()> {
+    if let Some(name) = p.name {
+        draft.name = validate::required_text("input.name", &name, 200)?;
+    }
+    match p.program_id {
+        MaybeUndefined::Undefined => {}
+        MaybeUndefined::Null => draft.program_id = None,
+        MaybeUndefined::Value(id) => {
+            let id = parse_id("input.programId", &id)?;
+            if repo::programs::get(db, id).await?.is_none() {
+                return Err(ApiError::bad_input("input.programId", "no program has this id"));
+            }
+            draft.program_id = Some(id);
+        }
+    }
+    if let Some(d) = p.description {
+        draft.description = validate::optional_text("input.description", Some(&d), 5000)?.unwrap_or_default();
+    }
+    match p.category {
+        MaybeUndefined::Undefined => {}
+        MaybeUndefined::Null => draft.category = None,
+        MaybeUndefined::Value(c) => draft.category = Some(c.as_db().into()),
+    }
+    if let Some(v) = p.leadership {
+        draft.leadership = v.as_db().into();
+    }
+    if let Some(v) = p.format {
+        draft.format = v.as_db().into();
+    }
+    text_field("input.audience", p.audience, 500, &mut draft.audience)?;
+    if let Some(a) = p.address {
+        draft.city = validate::optional_text("input.address.city", a.city.as_deref(), 120)?;
+        draft.region = validate::optional_text("input.address.region", a.region.as_deref(), 120)?;
+        draft.postal_code = validate::optional_text("input.address.postalCode", a.postal_code.as_deref(), 20)?;
+        draft.country = validate::country("input.address.country", &a.country)?;
+    }
+    match p.latitude {
+        MaybeUndefined::Undefined => {}
+        MaybeUndefined::Null => draft.latitude = None,
+        MaybeUndefined::Value(v) => draft.latitude = Some(validate::latitude("input.latitude", v)?),
+    }
+    match p.longitude {
+        MaybeUndefined::Undefined => {}
+        MaybeUndefined::Null => draft.longitude = None,
+        MaybeUndefined::Value(v) => draft.longitude = Some(validate::longitude("input.longitude", v)?),
+    }
+    if let Some(meetings) = p.meetings {
+        if meetings.len() > 20 {
+            return Err(ApiError::bad_input("input.meetings", "at most 20 meetings"));
+        }
+        draft.meetings = meetings.into_iter().enumerate().map(|(i, m)| meeting(i, m)).collect::<ApiResult<_>>()?;
+    }
+    if let Some(focus) = p.focus {
+        let mut tags = Vec::new();
+        for (i, t) in focus.iter().enumerate() {
+            let tag = text::focus_tag(&validate::required_text(&format!("input.focus[{i}]"), t, 64)?);
+            if !tags.contains(&tag) {
+                tags.push(tag);
+            }
+        }
+        if tags.len() > 20 {
+            return Err(ApiError::bad_input("input.focus", "at most 20 focus tags"));
+        }
+        draft.focus = tags;
+    }
+    if let Some(languages) = p.languages {
+        let mut tags = Vec::new();
+        for (i, t) in languages.iter().enumerate() {
+            let tag = validate::language_tag(&format!("input.languages[{i}]"), t)?;
+            if !tags.contains(&tag) {
+                tags.push(tag);
+            }
+        }
+        if tags.len() > 10 {
+            return Err(ApiError::bad_input("input.languages", "at most 10 languages"));
+        }
+        draft.languages = tags;
+    }
+    if let Some(v) = p.free_of_charge {
+        draft.free_of_charge = v;
+    }
+    text_field("input.costNote", p.cost_note, 500, &mut draft.cost_note)?;
+    if let Some(v) = p.accepting_new_members {
+        draft.accepting_new_members = v;
+    }
+    if let Some(v) = p.veteran_introduction {
+        draft.veteran_introduction = v;
+    }
+    text_field("input.publicContact", p.public_contact, 500, &mut draft.public_contact)?;
+    match p.founded_on {
+        MaybeUndefined::Undefined => {}
+        MaybeUndefined::Null => draft.founded_on = None,
+        MaybeUndefined::Value(d) if d > chrono::Utc::now().date_naive() => {
+            return Err(ApiError::bad_input("input.foundedOn", "foundedOn may not be in the future"));
+        }
+        MaybeUndefined::Value(d) => draft.founded_on = Some(d),
+    }
+    if let Some(codes) = p.funding_restrictions {
+        let codes = codes.iter().map(|c| validate::flag_code("input.fundingRestrictions", c)).collect::<ApiResult<Vec<_>>>()?;
+        let mut ids = repo::flags::ids_of_codes(db, "input.fundingRestrictions", &codes).await?;
+        ids.sort_unstable();
+        ids.dedup();
+        draft.flag_ids = ids;
+    }
+    if draft.latitude.is_some() != draft.longitude.is_some() {
+        return Err(ApiError::bad_input("input.latitude", "give latitude and longitude together"));
+    }
+    if draft.name.is_empty() {
+        return Err(ApiError::bad_input("input.name", "name must not be empty"));
+    }
+    if draft.country.is_empty() {
+        return Err(ApiError::bad_input("input.address.country", "country is required"));
+    }
+    Ok(())
+}

@@ -1,0 +1,185 @@
+//! `groups(filter, orderBy, first, after)` and `group(id)`.
+
+use async_graphql::connection::{Connection, Edge, EmptyFields};
+use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
+use chrono::{DateTime, Utc};
+
+use crate::domain::{text, validate};
+use crate::errors::{ApiError, ApiResult};
+use crate::graphql::context::{ContextExt, parse_id};
+use crate::graphql::enums::{Category, Format, GroupOrder, GroupStatus, Leadership, Weekday};
+use crate::graphql::group_types::Group;
+use crate::graphql::pagination;
+use crate::policy::Operation;
+use crate::repo::group_search::{self, After, GroupQuery, Near, Order};
+use crate::repo::{self, Db};
+
+/// Largest radius of a `near` search.
+pub const MAX_RADIUS_KM: f64 = 500.0;
+
+/// A radius search around a point.
+#[derive(InputObject, Clone, Copy)]
+pub struct NearInput {
+    pub latitude: f64,
+    pub longitude: f64,
+    /// Up to 500 km.
+    pub radius_km: f64,
+}
+
+/// Filters of `groups`; all given fields must match.
+#[derive(InputObject, Default)]
+pub struct GroupFilter {
+    /// Words that must all appear in the name, description, focus, city or audience.
+    pub text: Option<String>,
+    pub program_id: Option<ID>,
+    pub program_slug: Option<String>,
+    pub category: Option<Category>,
+    pub leadership: Option<Leadership>,
+    pub format: Option<Format>,
+    /// Groups with any of these focus tags.
+    pub focus: Option<Vec<String>>,
+    /// A BCP 47 tag; `en` also matches `en-GB`.
+    pub language: Option<String>,
+    pub city: Option<String>,
+    pub region: Option<String>,
+    pub postal_code: Option<String>,
+    pub near: Option<NearInput>,
+    pub meets_on: Option<Weekday>,
+    pub accepting_new_members: Option<bool>,
+    pub veteran_introduction: Option<bool>,
+    /// Defaults to ACTIVE; pass null for every status.
+    #[graphql(default_with = "Some(GroupStatus::Active)")]
+    pub status: Option<GroupStatus>,
+    /// Groups whose effective flags include every one of these codes.
+    pub with_funding_restrictions: Option<Vec<String>>,
+    /// Groups whose effective flags include none of these codes.
+    pub without_funding_restrictions: Option<Vec<String>>,
+    pub verified_since: Option<DateTime<Utc>>,
+}
+
+impl GroupFilter {
+    fn active() -> Self {
+        Self { status: Some(GroupStatus::Active), ..Default::default() }
+    }
+
+    /// Validates the filter into a repository query.
+    async fn into_query(self, db: &Db) -> ApiResult<GroupQuery> {
+        let near = match self.near {
+            None => None,
+            Some(n) => {
+                validate::latitude("filter.near.latitude", n.latitude)?;
+                validate::longitude("filter.near.longitude", n.longitude)?;
+                if !(n.radius_km.is_finite() && n.radius_km > 0.0 && n.radius_km <= MAX_RADIUS_KM) {
+                    return Err(ApiError::bad_input("filter.near.radiusKm", format!("radiusKm must be above 0 and at most {MAX_RADIUS_KM}")));
+                }
+                Some(Near { latitude: n.latitude, longitude: n.longitude, radius_km: n.radius_km })
+            }
+        };
+        let short = |field: &str, v: Option<String>| validate::optional_text(field, v.as_deref(), 200);
+        let language = match self.language.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
+            Some(tag) => Some(validate::language_tag("filter.language", tag)?),
+            None => None,
+        };
+        let codes = |field: &str, v: Option<Vec<String>>| -> ApiResult<Vec<String>> {
+            let list = v.unwrap_or_default();
+            if list.len() > 20 {
+                return Err(ApiError::bad_input(field, "at most 20 codes"));
+            }
+            list.iter().map(|c| validate::flag_code(field, c)).collect()
+        };
+        let with_codes = codes("filter.withFundingRestrictions", self.with_funding_restrictions)?;
+        let without_codes = codes("filter.withoutFundingRestrictions", self.without_funding_restrictions)?;
+        let focus = self.focus.unwrap_or_default();
+        if focus.len() > 20 {
+            return Err(ApiError::bad_input("filter.focus", "at most 20 focus tags"));
+        }
+        Ok(GroupQuery {
+            text: short("filter.text", self.text)?,
+            program_id: self.program_id.as_ref().map(|id| parse_id("filter.programId", id)).transpose()?,
+            program_slug: short("filter.programSlug", self.program_slug)?,
+            category: self.category.map(|v| v.as_db().to_owned()),
+            leadership: self.leadership.map(|v| v.as_db().to_owned()),
+            format: self.format.map(|v| v.as_db().to_owned()),
+            focus: focus.iter().map(|t| text::focus_tag(t)).filter(|t| !t.is_empty()).collect(),
+            language,
+            city: short("filter.city", self.city)?,
+            region: short("filter.region", self.region)?,
+            postal_code: short("filter.postalCode", self.postal_code)?,
+            near,
+            meets_on: self.meets_on.map(|v| v.as_db().to_owned()),
+            accepting_new_members: self.accepting_new_members,
+            veteran_introduction: self.veteran_introduction,
+            status: self.status.map(|v| v.as_db().to_owned()),
+            with_flag_ids: repo::flags::ids_of_codes(db.conn(), "filter.withFundingRestrictions", &with_codes).await?,
+            without_flag_ids: repo::flags::ids_of_codes(db.conn(), "filter.withoutFundingRestrictions", &without_codes).await?,
+            verified_since: self.verified_since,
+            only_ids: None,
+        })
+    }
+}
+
+/// Extra fields of `GroupConnection`.
+#[derive(SimpleObject)]
+pub struct GroupConnectionFields {
+    /// Number of groups matching the filter (all pages).
+    pub total_count: u64,
+}
+
+pub type GroupConnection = Connection<String, Group, GroupConnectionFields, EmptyFields>;
+
+#[derive(Default)]
+pub struct GroupQueries;
+
+#[Object]
+impl GroupQueries {
+    /// One group by id, whatever its status.
+    async fn group(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Group>> {
+        ctx.authorize(Operation::ReadDirectory)?;
+        let id = parse_id("id", &id)?;
+        Ok(repo::groups::get(ctx.db().conn(), id).await?.map(Group::from))
+    }
+
+    /// Search the directory. `first` defaults to 20, at most 100.
+    async fn groups(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<GroupFilter>,
+        #[graphql(default)] order_by: GroupOrder,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<GroupConnection> {
+        ctx.authorize(Operation::ReadDirectory)?;
+        let db = ctx.db();
+        let max = ctx.settings().max_page_size as i32;
+        let first = match first {
+            None => 20,
+            Some(n) if (1..=max).contains(&n) => n,
+            Some(_) => return Err(ApiError::bad_input("first", format!("first must be between 1 and {max}")).into()),
+        } as u64;
+        let filter = filter.unwrap_or_else(GroupFilter::active);
+        let query = filter.into_query(db).await?;
+        let order = match order_by {
+            GroupOrder::Name => Order::Name,
+            GroupOrder::LastVerified => Order::LastVerified,
+            GroupOrder::Distance if query.near.is_some() => Order::Distance,
+            GroupOrder::Distance => return Err(ApiError::bad_input("orderBy", "DISTANCE needs filter.near").into()),
+        };
+        let after = after.as_deref().map(|c| pagination::decode(c, order)).transpose()?;
+        let with_total = ctx.look_ahead().field("totalCount").exists();
+        let page = group_search::page(db.conn(), &query, order, after.as_ref(), first, with_total).await?;
+        let mut conn = Connection::with_additional_fields(
+            after.is_some(),
+            page.has_next,
+            GroupConnectionFields { total_count: page.total.unwrap_or(0) },
+        );
+        conn.edges.extend(page.rows.into_iter().map(|(model, distance_km)| {
+            let key = match order {
+                Order::Name => After::Name(model.name.clone(), model.id),
+                Order::LastVerified => After::LastVerified(model.last_verified_at, model.id),
+                Order::Distance => After::Distance(distance_km.unwrap_or(0.0), model.id),
+            };
+            Edge::new(pagination::encode(&key), Group { model, distance_km })
+        }));
+        Ok(conn)
+    }
+}

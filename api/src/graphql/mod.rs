@@ -1,0 +1,52 @@
+//! The GraphQL schema: root objects merged from one file per domain, the query limits, and
+//! the mapping of resolver errors to `extensions.code` (`errors`).
+
+pub mod context;
+pub mod directory;
+pub mod directory_types;
+pub mod enums;
+pub mod errors;
+pub mod group_inputs;
+pub mod group_mutations;
+pub mod group_query;
+pub mod group_types;
+pub mod loaders;
+pub mod pagination;
+
+use async_graphql::{EmptySubscription, MergedObject, Schema};
+
+use crate::config::Settings;
+use crate::repo::Db;
+
+/// Deepest selection accepted (GraphiQL's introspection query needs about 13).
+pub const MAX_DEPTH: usize = 15;
+/// Largest complexity accepted: one point per field, lists of `first` count `first` times.
+pub const MAX_COMPLEXITY: usize = 5000;
+
+#[derive(MergedObject, Default)]
+#[graphql(name = "Query")]
+pub struct QueryRoot(directory::DirectoryQueries, group_query::GroupQueries);
+
+#[derive(MergedObject, Default)]
+#[graphql(name = "Mutation")]
+pub struct MutationRoot(directory::DirectoryMutations, group_mutations::GroupMutations);
+
+pub type CirclesSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+
+/// Builds the schema with its limits; `db` and `settings` are shared by all requests.
+pub fn build_schema(db: Db, settings: Settings) -> CirclesSchema {
+    Schema::build(QueryRoot::default(), MutationRoot::default(), EmptySubscription)
+        .limit_depth(MAX_DEPTH)
+        .limit_complexity(MAX_COMPLEXITY)
+        .limit_recursive_depth(32)
+        .limit_directives(20)
+        .extension(errors::ValidationTracker)
+        .data(db)
+        .data(settings)
+        .finish()
+}
+
+/// The schema in SDL, for clients and the schema snapshot test.
+pub fn sdl() -> String {
+    Schema::build(QueryRoot::default(), MutationRoot::default(), EmptySubscription).finish().sdl()
+}

@@ -1,0 +1,69 @@
+//! `/metrics` in the Prometheus text format: request counts and latencies by route and
+//! status, and the number of SQL statements run.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use actix_web::{HttpResponse, web};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+use crate::repo::Db;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabels {
+    route: String,
+    status: u16,
+}
+
+/// The metrics of one server.
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<RouteLabels, Counter>,
+    latency: Family<RouteLabels, Histogram>,
+    statements: Gauge,
+}
+
+impl Metrics {
+    pub fn new() -> Arc<Self> {
+        let mut registry = Registry::with_prefix("circles");
+        let requests = Family::<RouteLabels, Counter>::default();
+        let latency = Family::<RouteLabels, Histogram>::new_with_constructor(|| Histogram::new(exponential_buckets(0.0005, 2.0, 14)));
+        let statements = Gauge::default();
+        registry.register("http_requests", "HTTP requests answered", requests.clone());
+        registry.register("http_request_duration_seconds", "Time to answer an HTTP request", latency.clone());
+        registry.register("db_statements", "SQL statements run since start", statements.clone());
+        Arc::new(Self { registry, requests, latency, statements })
+    }
+}
+
+/// Middleware that counts and times every request.
+pub async fn track(req: ServiceRequest, next: Next<impl MessageBody>) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let started = Instant::now();
+    let metrics = req.app_data::<web::Data<Arc<Metrics>>>().cloned();
+    let route = req.match_pattern().unwrap_or_else(|| "unmatched".into());
+    let res = next.call(req).await?;
+    if let Some(m) = metrics {
+        let labels = RouteLabels { route, status: res.status().as_u16() };
+        m.requests.get_or_create(&labels).inc();
+        m.latency.get_or_create(&labels).observe(started.elapsed().as_secs_f64());
+    }
+    Ok(res)
+}
+
+pub async fn render(metrics: web::Data<Arc<Metrics>>, db: web::Data<Db>) -> HttpResponse {
+    metrics.statements.set(db.statement_count() as i64);
+    let mut out = String::new();
+    if encode(&mut out, &metrics.registry).is_err() {
+        return HttpResponse::InternalServerError().finish();
+    }
+    HttpResponse::Ok().content_type("application/openmetrics-text; version=1.0.0; charset=utf-8").body(out)
+}

@@ -1,0 +1,12 @@
+//! The `circles` binary: load `.env`, read settings, run the chosen command.
+
+use clap::Parser;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let _ = dotenvy::dotenv();
+    circles::telemetry::init();
+    let cli = circles::cli::Cli::parse();
+    let settings = circles::config::Settings::from_env()?;
+    circles::cli::run(cli, settings).await
+}

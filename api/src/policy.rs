@@ -1,0 +1,76 @@
+//! Who may do what: one deny-by-default table (DESIGN.md, "Who may do what").
+//!
+//! `scope(role, operation)` answers how far a role may go; resolvers ask it first and then
+//! apply the scope (a liaison's own groups, a clinician's own agency) through the repo.
+
+use crate::auth::{Role, Viewer};
+use crate::errors::{ApiError, ApiResult};
+
+/// Every operation the API guards.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Operation {
+    /// Programs, groups and funding-restriction flags.
+    ReadDirectory,
+    /// Create or change programs and flags, create groups.
+    WriteDirectory,
+    /// Change a group's listing or status.
+    UpdateGroup,
+    /// Assign or unassign liaisons; read a group's liaisons.
+    ManageLiaisons,
+    ReadAgencies,
+    CreateAgency,
+}
+
+/// How far an allowed operation reaches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    All,
+    /// Only the groups the liaison is assigned to.
+    OwnGroups,
+    /// Only the clinician's own agency.
+    OwnAgency,
+}
+
+/// The table. Anything not listed is denied.
+pub fn scope(role: Role, op: Operation) -> Option<Scope> {
+    use Operation::*;
+    use Role::*;
+    match (role, op) {
+        (_, ReadDirectory) => Some(Scope::All),
+        (Admin, _) => Some(Scope::All),
+        (Liaison, UpdateGroup) => Some(Scope::OwnGroups),
+        (Clinician, ReadAgencies) => Some(Scope::OwnAgency),
+        _ => None,
+    }
+}
+
+/// The viewer's scope for `op`, or FORBIDDEN.
+pub fn authorize(viewer: &Viewer, op: Operation) -> ApiResult<Scope> {
+    scope(viewer.role, op).ok_or_else(ApiError::forbidden)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Operation::*;
+    use Role::*;
+
+    #[test]
+    fn the_table() {
+        let all = Some(Scope::All);
+        let cases: &[(Operation, [Option<Scope>; 4])] = &[
+            //                 clinician               liaison                 researcher  admin
+            (ReadDirectory, [all, all, all, all]),
+            (WriteDirectory, [None, None, None, all]),
+            (UpdateGroup, [None, Some(Scope::OwnGroups), None, all]),
+            (ManageLiaisons, [None, None, None, all]),
+            (ReadAgencies, [Some(Scope::OwnAgency), None, None, all]),
+            (CreateAgency, [None, None, None, all]),
+        ];
+        for (op, expected) in cases {
+            for (role, want) in [Clinician, Liaison, Researcher, Admin].into_iter().zip(expected) {
+                assert_eq!(scope(role, *op), *want, "{role:?} × {op:?}");
+            }
+        }
+    }
+}

@@ -1,0 +1,106 @@
+//! The parts of a group kept in their own tables: meetings, focus tags and languages.
+//! Each loader function reads the parts of many groups in one statement.
+
+use std::collections::HashMap;
+
+use entities::{group_focus_tag, group_language, group_meeting};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+
+use crate::errors::ApiResult;
+
+/// A validated meeting.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MeetingDraft {
+    pub weekday: String,
+    pub start_time: String,
+    pub duration_minutes: i32,
+    pub time_zone: String,
+    pub frequency: String,
+    pub access: String,
+    pub online_url: Option<String>,
+}
+
+impl From<&group_meeting::Model> for MeetingDraft {
+    fn from(m: &group_meeting::Model) -> Self {
+        Self {
+            weekday: m.weekday.clone(),
+            start_time: m.start_time.clone(),
+            duration_minutes: m.duration_minutes,
+            time_zone: m.time_zone.clone(),
+            frequency: m.frequency.clone(),
+            access: m.access.clone(),
+            online_url: m.online_url.clone(),
+        }
+    }
+}
+
+pub async fn meetings(db: &impl ConnectionTrait, group_ids: &[i64]) -> ApiResult<HashMap<i64, Vec<group_meeting::Model>>> {
+    let rows = group_meeting::Entity::find()
+        .filter(group_meeting::Column::GroupId.is_in(group_ids.iter().copied()))
+        .order_by_asc(group_meeting::Column::Id)
+        .all(db)
+        .await?;
+    Ok(by_group(rows.into_iter().map(|m| (m.group_id, m))))
+}
+
+pub async fn focus_tags(db: &impl ConnectionTrait, group_ids: &[i64]) -> ApiResult<HashMap<i64, Vec<String>>> {
+    let rows = group_focus_tag::Entity::find()
+        .filter(group_focus_tag::Column::GroupId.is_in(group_ids.iter().copied()))
+        .order_by_asc(group_focus_tag::Column::Tag)
+        .all(db)
+        .await?;
+    Ok(by_group(rows.into_iter().map(|t| (t.group_id, t.tag))))
+}
+
+pub async fn languages(db: &impl ConnectionTrait, group_ids: &[i64]) -> ApiResult<HashMap<i64, Vec<String>>> {
+    let rows = group_language::Entity::find()
+        .filter(group_language::Column::GroupId.is_in(group_ids.iter().copied()))
+        .order_by_asc(group_language::Column::Tag)
+        .all(db)
+        .await?;
+    Ok(by_group(rows.into_iter().map(|t| (t.group_id, t.tag))))
+}
+
+fn by_group<T>(rows: impl Iterator<Item = (i64, T)>) -> HashMap<i64, Vec<T>> {
+    let mut out: HashMap<i64, Vec<T>> = HashMap::new();
+    for (id, v) in rows {
+        out.entry(id).or_default().push(v);
+    }
+    out
+}
+
+/// Replaces a group's meetings, focus tags and languages.
+pub async fn replace(
+    db: &impl ConnectionTrait,
+    group_id: i64,
+    meetings: &[MeetingDraft],
+    focus: &[String],
+    languages: &[String],
+) -> ApiResult<()> {
+    group_meeting::Entity::delete_many().filter(group_meeting::Column::GroupId.eq(group_id)).exec(db).await?;
+    group_focus_tag::Entity::delete_many().filter(group_focus_tag::Column::GroupId.eq(group_id)).exec(db).await?;
+    group_language::Entity::delete_many().filter(group_language::Column::GroupId.eq(group_id)).exec(db).await?;
+    if !meetings.is_empty() {
+        let rows = meetings.iter().map(|m| group_meeting::ActiveModel {
+            group_id: Set(group_id),
+            weekday: Set(m.weekday.clone()),
+            start_time: Set(m.start_time.clone()),
+            duration_minutes: Set(m.duration_minutes),
+            time_zone: Set(m.time_zone.clone()),
+            frequency: Set(m.frequency.clone()),
+            access: Set(m.access.clone()),
+            online_url: Set(m.online_url.clone()),
+            ..Default::default()
+        });
+        group_meeting::Entity::insert_many(rows).exec(db).await?;
+    }
+    if !focus.is_empty() {
+        let rows = focus.iter().map(|t| group_focus_tag::ActiveModel { group_id: Set(group_id), tag: Set(t.clone()) });
+        group_focus_tag::Entity::insert_many(rows).exec(db).await?;
+    }
+    if !languages.is_empty() {
+        let rows = languages.iter().map(|t| group_language::ActiveModel { group_id: Set(group_id), tag: Set(t.clone()) });
+        group_language::Entity::insert_many(rows).exec(db).await?;
+    }
+    Ok(())
+}

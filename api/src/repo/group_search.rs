@@ -1,0 +1,274 @@
+//! The `groups` query: every `GroupFilter` field as SQL conditions, keyset pagination, and
+//! the radius search.
+//!
+//! Without `near`, filtering, ordering and paging all happen in SQL (keyset on the order's
+//! key and the id). With `near`, SQL narrows the candidates to the bounding box of the
+//! circle; the exact great-circle distance, the order and the page are then computed here,
+//! over candidates bounded by the (capped) radius.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use entities::{group, group_focus_tag, group_funding_restriction as group_flag, group_language, group_meeting, program, program_funding_restriction as program_flag};
+use sea_orm::sea_query::{LikeExpr, Query, SelectStatement};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
+
+use crate::domain::{geo, text};
+use crate::errors::ApiResult;
+
+/// A radius search.
+#[derive(Clone, Copy, Debug)]
+pub struct Near {
+    pub latitude: f64,
+    pub longitude: f64,
+    pub radius_km: f64,
+}
+
+/// The validated filter (enum values as their database strings).
+#[derive(Clone, Debug, Default)]
+pub struct GroupQuery {
+    pub text: Option<String>,
+    pub program_id: Option<i64>,
+    pub program_slug: Option<String>,
+    pub category: Option<String>,
+    pub leadership: Option<String>,
+    pub format: Option<String>,
+    pub focus: Vec<String>,
+    pub language: Option<String>,
+    pub city: Option<String>,
+    pub region: Option<String>,
+    pub postal_code: Option<String>,
+    pub near: Option<Near>,
+    pub meets_on: Option<String>,
+    pub accepting_new_members: Option<bool>,
+    pub veteran_introduction: Option<bool>,
+    pub status: Option<String>,
+    pub with_flag_ids: Vec<i64>,
+    pub without_flag_ids: Vec<i64>,
+    pub verified_since: Option<DateTime<Utc>>,
+    /// Only these groups (a liaison's own, for example).
+    pub only_ids: Option<Vec<i64>>,
+}
+
+/// The order of a page, and the key of the last row seen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Order {
+    Name,
+    Distance,
+    LastVerified,
+}
+
+/// Where a page starts: after the row with this key and id.
+#[derive(Clone, Debug, PartialEq)]
+pub enum After {
+    Name(String, i64),
+    Distance(f64, i64),
+    LastVerified(DateTime<Utc>, i64),
+}
+
+pub struct Page {
+    /// Rows with their distance from the `near` centre, when there is one.
+    pub rows: Vec<(group::Model, Option<f64>)>,
+    pub has_next: bool,
+    pub total: Option<u64>,
+}
+
+fn flag_condition(flag_id: i64) -> Condition {
+    let own: SelectStatement = Query::select()
+        .column(group_flag::Column::GroupId)
+        .from(group_flag::Entity)
+        .and_where(group_flag::Column::FundingRestrictionId.eq(flag_id))
+        .to_owned();
+    let programs: SelectStatement = Query::select()
+        .column(program_flag::Column::ProgramId)
+        .from(program_flag::Entity)
+        .and_where(program_flag::Column::FundingRestrictionId.eq(flag_id))
+        .to_owned();
+    Condition::any().add(group::Column::Id.in_subquery(own)).add(group::Column::ProgramId.in_subquery(programs))
+}
+
+fn without_flag_condition(flag_id: i64) -> Condition {
+    let own: SelectStatement = Query::select()
+        .column(group_flag::Column::GroupId)
+        .from(group_flag::Entity)
+        .and_where(group_flag::Column::FundingRestrictionId.eq(flag_id))
+        .to_owned();
+    let programs: SelectStatement = Query::select()
+        .column(program_flag::Column::ProgramId)
+        .from(program_flag::Entity)
+        .and_where(program_flag::Column::FundingRestrictionId.eq(flag_id))
+        .to_owned();
+    Condition::all().add(group::Column::Id.not_in_subquery(own)).add(
+        Condition::any().add(group::Column::ProgramId.is_null()).add(group::Column::ProgramId.not_in_subquery(programs)),
+    )
+}
+
+/// Every filter as one SQL condition (the radius itself is checked afterwards).
+pub fn condition(q: &GroupQuery) -> Condition {
+    let mut c = Condition::all();
+    if let Some(status) = &q.status {
+        c = c.add(group::Column::Status.eq(status.as_str()));
+    }
+    if let Some(t) = &q.text {
+        for word in t.split_whitespace() {
+            c = c.add(group::Column::SearchText.like(LikeExpr::new(text::like_contains(word)).escape('\\')));
+        }
+    }
+    if let Some(id) = q.program_id {
+        c = c.add(group::Column::ProgramId.eq(id));
+    }
+    if let Some(slug) = &q.program_slug {
+        let ids = Query::select().column(program::Column::Id).from(program::Entity).and_where(program::Column::Slug.eq(slug.as_str())).to_owned();
+        c = c.add(group::Column::ProgramId.in_subquery(ids));
+    }
+    if let Some(category) = &q.category {
+        let programs = Query::select()
+            .column(program::Column::Id)
+            .from(program::Entity)
+            .and_where(program::Column::Category.eq(category.as_str()))
+            .to_owned();
+        c = c.add(
+            Condition::any()
+                .add(group::Column::Category.eq(category.as_str()))
+                .add(Condition::all().add(group::Column::Category.is_null()).add(group::Column::ProgramId.in_subquery(programs))),
+        );
+    }
+    if let Some(v) = &q.leadership {
+        c = c.add(group::Column::Leadership.eq(v.as_str()));
+    }
+    if let Some(v) = &q.format {
+        c = c.add(group::Column::Format.eq(v.as_str()));
+    }
+    if !q.focus.is_empty() {
+        let ids = Query::select()
+            .column(group_focus_tag::Column::GroupId)
+            .from(group_focus_tag::Entity)
+            .and_where(group_focus_tag::Column::Tag.is_in(q.focus.iter().cloned()))
+            .to_owned();
+        c = c.add(group::Column::Id.in_subquery(ids));
+    }
+    if let Some(lang) = &q.language {
+        let ids = Query::select()
+            .column(group_language::Column::GroupId)
+            .from(group_language::Entity)
+            .cond_where(
+                Condition::any()
+                    .add(group_language::Column::Tag.eq(lang.as_str()))
+                    .add(group_language::Column::Tag.like(LikeExpr::new(format!("{}-%", text::like_escape(lang))).escape('\\'))),
+            )
+            .to_owned();
+        c = c.add(group::Column::Id.in_subquery(ids));
+    }
+    if let Some(v) = &q.city {
+        c = c.add(group::Column::CityKey.eq(text::place_key(v)));
+    }
+    if let Some(v) = &q.region {
+        c = c.add(group::Column::RegionKey.eq(text::place_key(v)));
+    }
+    if let Some(v) = &q.postal_code {
+        c = c.add(group::Column::PostalKey.eq(text::postal_key(v)));
+    }
+    if let Some(day) = &q.meets_on {
+        let ids = Query::select()
+            .column(group_meeting::Column::GroupId)
+            .from(group_meeting::Entity)
+            .and_where(group_meeting::Column::Weekday.eq(day.as_str()))
+            .to_owned();
+        c = c.add(group::Column::Id.in_subquery(ids));
+    }
+    if let Some(v) = q.accepting_new_members {
+        c = c.add(group::Column::AcceptingNewMembers.eq(v));
+    }
+    if let Some(v) = q.veteran_introduction {
+        c = c.add(group::Column::VeteranIntroduction.eq(v));
+    }
+    for &id in &q.with_flag_ids {
+        c = c.add(flag_condition(id));
+    }
+    for &id in &q.without_flag_ids {
+        c = c.add(without_flag_condition(id));
+    }
+    if let Some(since) = q.verified_since {
+        c = c.add(group::Column::LastVerifiedAt.gte(since));
+    }
+    if let Some(ids) = &q.only_ids {
+        c = c.add(group::Column::Id.is_in(ids.iter().copied()));
+    }
+    if let Some(near) = q.near {
+        let b = geo::bounding_box(near.latitude, near.longitude, near.radius_km);
+        c = c.add(group::Column::Latitude.between(b.min_lat, b.max_lat));
+        if let Some((lo, hi)) = b.lon_range {
+            c = c.add(group::Column::Longitude.between(lo, hi));
+        } else {
+            c = c.add(group::Column::Longitude.is_not_null());
+        }
+    }
+    c
+}
+
+/// One page of groups. `with_total` adds the count of all matches.
+pub async fn page(db: &impl ConnectionTrait, q: &GroupQuery, order: Order, after: Option<&After>, first: u64, with_total: bool) -> ApiResult<Page> {
+    if let Some(near) = q.near {
+        return page_near(db, q, near, order, after, first).await;
+    }
+    let cond = condition(q);
+    let total = if with_total { Some(group::Entity::find().filter(cond.clone()).count(db).await?) } else { None };
+    let mut select = group::Entity::find().filter(cond);
+    select = match after {
+        Some(After::Name(name, id)) => select.filter(
+            Condition::any()
+                .add(group::Column::Name.gt(name.as_str()))
+                .add(Condition::all().add(group::Column::Name.eq(name.as_str())).add(group::Column::Id.gt(*id))),
+        ),
+        Some(After::LastVerified(at, id)) => select.filter(
+            Condition::any()
+                .add(group::Column::LastVerifiedAt.lt(*at))
+                .add(Condition::all().add(group::Column::LastVerifiedAt.eq(*at)).add(group::Column::Id.lt(*id))),
+        ),
+        Some(After::Distance(..)) | None => select,
+    };
+    select = match order {
+        Order::LastVerified => select.order_by_desc(group::Column::LastVerifiedAt).order_by_desc(group::Column::Id),
+        Order::Name | Order::Distance => select.order_by_asc(group::Column::Name).order_by_asc(group::Column::Id),
+    };
+    let mut rows = select.limit(first + 1).all(db).await?;
+    let has_next = rows.len() as u64 > first;
+    rows.truncate(first as usize);
+    Ok(Page { rows: rows.into_iter().map(|g| (g, None)).collect(), has_next, total })
+}
+
+async fn page_near(db: &impl ConnectionTrait, q: &GroupQuery, near: Near, order: Order, after: Option<&After>, first: u64) -> ApiResult<Page> {
+    let candidates = group::Entity::find().filter(condition(q)).all(db).await?;
+    let mut rows: Vec<(group::Model, f64)> = candidates
+        .into_iter()
+        .filter_map(|g| {
+            let d = geo::distance_km(near.latitude, near.longitude, g.latitude?, g.longitude?);
+            (d <= near.radius_km).then_some((g, d))
+        })
+        .collect();
+    match order {
+        Order::Distance => rows.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.id.cmp(&b.0.id))),
+        Order::Name => rows.sort_by(|a, b| a.0.name.cmp(&b.0.name).then(a.0.id.cmp(&b.0.id))),
+        Order::LastVerified => rows.sort_by(|a, b| b.0.last_verified_at.cmp(&a.0.last_verified_at).then(b.0.id.cmp(&a.0.id))),
+    }
+    let total = rows.len() as u64;
+    let start = match after {
+        None => 0,
+        Some(after) => rows.iter().position(|(g, d)| is_after(g, *d, after)).unwrap_or(rows.len()),
+    };
+    let rest: Vec<_> = rows.into_iter().skip(start).collect();
+    let has_next = rest.len() as u64 > first;
+    Ok(Page { rows: rest.into_iter().take(first as usize).map(|(g, d)| (g, Some(d))).collect(), has_next, total: Some(total) })
+}
+
+/// Whether a row comes strictly after the cursor in the cursor's order.
+fn is_after(g: &group::Model, distance: f64, after: &After) -> bool {
+    match after {
+        After::Distance(d, id) => distance.total_cmp(d).then(g.id.cmp(id)).is_gt(),
+        After::Name(name, id) => g.name.as_str().cmp(name.as_str()).then(g.id.cmp(id)).is_gt(),
+        After::LastVerified(at, id) => at.cmp(&g.last_verified_at).then(id.cmp(&g.id)).is_gt(),
+    }
+}
+
+/// Today's date, for `closedOn` defaults.
+pub fn today() -> NaiveDate {
+    Utc::now().date_naive()
+}

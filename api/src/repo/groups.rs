@@ -1,0 +1,197 @@
+//! Groups: create, read and the optimistic-concurrency update.
+//!
+//! A group's listing is written as a whole `GroupDraft` (the API merges a patch into the
+//! current listing and validates it first), inside the caller's transaction, so that the
+//! row, its parts and its flag links change together or not at all.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use entities::group;
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+
+use crate::domain::text;
+use crate::errors::{ApiError, ApiResult};
+use crate::repo::flags;
+use crate::repo::group_parts::{self, MeetingDraft};
+
+/// A validated, complete group listing.
+#[derive(Clone, Debug)]
+pub struct GroupDraft {
+    pub name: String,
+    pub program_id: Option<i64>,
+    pub description: String,
+    pub category: Option<String>,
+    pub leadership: String,
+    pub format: String,
+    pub audience: Option<String>,
+    pub city: Option<String>,
+    pub region: Option<String>,
+    pub postal_code: Option<String>,
+    pub country: String,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+    pub free_of_charge: bool,
+    pub cost_note: Option<String>,
+    pub accepting_new_members: bool,
+    pub veteran_introduction: bool,
+    pub public_contact: Option<String>,
+    pub founded_on: Option<NaiveDate>,
+    pub meetings: Vec<MeetingDraft>,
+    pub focus: Vec<String>,
+    pub languages: Vec<String>,
+    pub flag_ids: Vec<i64>,
+}
+
+impl GroupDraft {
+    fn search_text(&self) -> String {
+        let focus = self.focus.join(" ");
+        text::search_text(&[
+            &self.name,
+            &self.description,
+            &focus,
+            self.city.as_deref().unwrap_or(""),
+            self.audience.as_deref().unwrap_or(""),
+        ])
+    }
+
+    fn apply(&self, m: &mut group::ActiveModel, now: DateTime<Utc>) {
+        m.name = Set(self.name.clone());
+        m.program_id = Set(self.program_id);
+        m.description = Set(self.description.clone());
+        m.category = Set(self.category.clone());
+        m.leadership = Set(self.leadership.clone());
+        m.format = Set(self.format.clone());
+        m.audience = Set(self.audience.clone());
+        m.city = Set(self.city.clone());
+        m.region = Set(self.region.clone());
+        m.postal_code = Set(self.postal_code.clone());
+        m.country = Set(self.country.clone());
+        m.city_key = Set(self.city.as_deref().map(text::place_key));
+        m.region_key = Set(self.region.as_deref().map(text::place_key));
+        m.postal_key = Set(self.postal_code.as_deref().map(text::postal_key));
+        m.latitude = Set(self.latitude);
+        m.longitude = Set(self.longitude);
+        m.free_of_charge = Set(self.free_of_charge);
+        m.cost_note = Set(self.cost_note.clone());
+        m.accepting_new_members = Set(self.accepting_new_members);
+        m.veteran_introduction = Set(self.veteran_introduction);
+        m.public_contact = Set(self.public_contact.clone());
+        m.founded_on = Set(self.founded_on);
+        m.search_text = Set(self.search_text());
+        m.last_verified_at = Set(now);
+        m.updated_at = Set(now);
+    }
+}
+
+pub async fn get(db: &impl ConnectionTrait, id: i64) -> ApiResult<Option<group::Model>> {
+    Ok(group::Entity::find_by_id(id).one(db).await?)
+}
+
+pub async fn by_ids(db: &impl ConnectionTrait, ids: &[i64]) -> ApiResult<HashMap<i64, group::Model>> {
+    let rows = group::Entity::find().filter(group::Column::Id.is_in(ids.iter().copied())).all(db).await?;
+    Ok(rows.into_iter().map(|g| (g.id, g)).collect())
+}
+
+/// The current parts of a group, as a draft (the base a patch is merged into).
+pub async fn draft_of(db: &impl ConnectionTrait, m: &group::Model) -> ApiResult<GroupDraft> {
+    let ids = [m.id];
+    let meetings = group_parts::meetings(db, &ids).await?.remove(&m.id).unwrap_or_default();
+    let focus = group_parts::focus_tags(db, &ids).await?.remove(&m.id).unwrap_or_default();
+    let languages = group_parts::languages(db, &ids).await?.remove(&m.id).unwrap_or_default();
+    let flag_ids = flags::for_groups(db, &ids).await?.remove(&m.id).unwrap_or_default().into_iter().map(|f| f.id).collect();
+    Ok(GroupDraft {
+        name: m.name.clone(),
+        program_id: m.program_id,
+        description: m.description.clone(),
+        category: m.category.clone(),
+        leadership: m.leadership.clone(),
+        format: m.format.clone(),
+        audience: m.audience.clone(),
+        city: m.city.clone(),
+        region: m.region.clone(),
+        postal_code: m.postal_code.clone(),
+        country: m.country.clone(),
+        latitude: m.latitude,
+        longitude: m.longitude,
+        free_of_charge: m.free_of_charge,
+        cost_note: m.cost_note.clone(),
+        accepting_new_members: m.accepting_new_members,
+        veteran_introduction: m.veteran_introduction,
+        public_contact: m.public_contact.clone(),
+        founded_on: m.founded_on,
+        meetings: meetings.iter().map(MeetingDraft::from).collect(),
+        focus,
+        languages,
+        flag_ids,
+    })
+}
+
+/// Inserts a new ACTIVE group with version 1.
+pub async fn create(db: &impl ConnectionTrait, draft: &GroupDraft) -> ApiResult<group::Model> {
+    let now = Utc::now();
+    let mut m = group::ActiveModel {
+        status: Set("ACTIVE".into()),
+        version: Set(1),
+        created_at: Set(now),
+        closed_on: Set(None),
+        ..Default::default()
+    };
+    draft.apply(&mut m, now);
+    let model = m.insert(db).await?;
+    group_parts::replace(db, model.id, &draft.meetings, &draft.focus, &draft.languages).await?;
+    flags::set_for_group(db, model.id, &draft.flag_ids).await?;
+    Ok(model)
+}
+
+/// Writes `draft` over group `id` if its version is still `expected_version`; bumps the
+/// version. A stale version is CONFLICT and changes nothing.
+pub async fn update(db: &impl ConnectionTrait, id: i64, expected_version: i32, draft: &GroupDraft) -> ApiResult<group::Model> {
+    let now = Utc::now();
+    let mut m = group::ActiveModel { ..Default::default() };
+    draft.apply(&mut m, now);
+    bump_version(db, id, expected_version, m).await?;
+    group_parts::replace(db, id, &draft.meetings, &draft.focus, &draft.languages).await?;
+    flags::set_for_group(db, id, &draft.flag_ids).await?;
+    get(db, id).await?.ok_or_else(|| ApiError::not_found("group"))
+}
+
+/// Sets the status (and `closed_on`) if the version still matches.
+pub async fn set_status(
+    db: &impl ConnectionTrait,
+    id: i64,
+    expected_version: i32,
+    status: &str,
+    closed_on: Option<NaiveDate>,
+) -> ApiResult<group::Model> {
+    let m = group::ActiveModel {
+        status: Set(status.to_owned()),
+        closed_on: Set(closed_on),
+        updated_at: Set(Utc::now()),
+        ..Default::default()
+    };
+    bump_version(db, id, expected_version, m).await?;
+    get(db, id).await?.ok_or_else(|| ApiError::not_found("group"))
+}
+
+/// `UPDATE groups SET ..., version = version + 1 WHERE id = ? AND version = ?`.
+async fn bump_version(db: &impl ConnectionTrait, id: i64, expected_version: i32, changes: group::ActiveModel) -> ApiResult<()> {
+    let res = group::Entity::update_many()
+        .set(changes)
+        .col_expr(group::Column::Version, Expr::col(group::Column::Version).add(1))
+        .filter(group::Column::Id.eq(id))
+        .filter(group::Column::Version.eq(expected_version))
+        .exec(db)
+        .await?;
+    if res.rows_affected == 1 {
+        return Ok(());
+    }
+    match get(db, id).await? {
+        None => Err(ApiError::not_found("group")),
+        Some(current) => Err(ApiError::Conflict(format!(
+            "group {id} is at version {}, not {expected_version}: reload it and apply your change again",
+            current.version
+        ))),
+    }
+}

@@ -1,0 +1,13 @@
+//! All database access. Functions take a connection or a transaction and return entity
+//! models or plain structs; nothing here knows about GraphQL.
+
+pub mod agencies;
+pub mod db;
+pub mod flags;
+pub mod group_parts;
+pub mod group_search;
+pub mod groups;
+pub mod liaisons;
+pub mod programs;
+
+pub use db::{Db, WriteTxn};

@@ -1,0 +1,75 @@
+//! Building the application (database, migrations, schema, HTTP server) and running it
+//! until it is stopped. `Application::build` binds the port first, so tests can ask for
+//! port 0 and read the real one.
+
+use std::net::TcpListener;
+
+use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpServer, web};
+use tracing_actix_web::TracingLogger;
+
+use crate::auth::TokenVerifier;
+use crate::config::Settings;
+use crate::graphql::build_schema;
+use crate::http::graphql::{GraphqlState, MAX_BODY_BYTES};
+use crate::http::{self, metrics::Metrics};
+use crate::repo::Db;
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    db: Db,
+}
+
+impl Application {
+    /// Connects to the database, applies pending migrations and binds the listener.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let db = Db::connect(&settings.database_url).await?;
+        db.migrate().await?;
+        let listener = TcpListener::bind(&settings.bind)?;
+        let port = listener.local_addr()?.port();
+        let state = web::Data::new(GraphqlState {
+            schema: build_schema(db.clone(), settings.clone()),
+            verifier: TokenVerifier::new(&settings.jwt),
+            db: db.clone(),
+        });
+        let metrics = web::Data::new(Metrics::new());
+        let db_data = web::Data::new(db.clone());
+        let server = HttpServer::new(move || {
+            App::new()
+                .wrap(from_fn(http::metrics::track))
+                .wrap(TracingLogger::default())
+                .app_data(state.clone())
+                .app_data(metrics.clone())
+                .app_data(db_data.clone())
+                .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
+                .route("/graphql", web::post().to(http::graphql::handle))
+                .route("/graphql", web::get().to(http::graphql::handle))
+                .route("/healthz", web::get().to(http::health::healthz))
+                .route("/readyz", web::get().to(http::health::readyz))
+                .route("/metrics", web::get().to(http::metrics::render))
+        })
+        .listen(listener)?
+        .shutdown_timeout(10)
+        .run();
+        tracing::info!(port, backend = ?db.backend(), "circles is listening");
+        Ok(Self { port, server, db })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The database handle (tests read its statement counter).
+    pub fn db(&self) -> Db {
+        self.db.clone()
+    }
+
+    /// Serves until SIGINT or SIGTERM, then finishes in-flight requests (graceful shutdown
+    /// is actix-web's signal handling).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+

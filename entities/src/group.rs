@@ -1,0 +1,47 @@
+//! `groups` table.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "groups")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub name: String,
+    pub program_id: Option<i64>,
+    pub description: String,
+    /// The group's own category; `None` means "its program's".
+    pub category: Option<String>,
+    pub leadership: String,
+    pub format: String,
+    pub audience: Option<String>,
+    pub city: Option<String>,
+    pub region: Option<String>,
+    pub postal_code: Option<String>,
+    pub country: String,
+    /// Normalised (lower-case, trimmed) copies used by the exact-match filters.
+    pub city_key: Option<String>,
+    pub region_key: Option<String>,
+    pub postal_key: Option<String>,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+    pub free_of_charge: bool,
+    pub cost_note: Option<String>,
+    pub accepting_new_members: bool,
+    pub veteran_introduction: bool,
+    pub public_contact: Option<String>,
+    pub status: String,
+    pub founded_on: Option<Date>,
+    pub closed_on: Option<Date>,
+    pub last_verified_at: DateTimeUtc,
+    pub version: i32,
+    /// Lower-case name, description, focus tags and place, for the `text` filter.
+    pub search_text: String,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

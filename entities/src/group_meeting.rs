@@ -1,0 +1,24 @@
+//! `group_meetings` table.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "group_meetings")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub group_id: i64,
+    pub weekday: String,
+    /// Local start time, `HH:MM`.
+    pub start_time: String,
+    pub duration_minutes: i32,
+    pub time_zone: String,
+    pub frequency: String,
+    pub access: String,
+    pub online_url: Option<String>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,13 @@
+//! sea-orm entities of the Circles database: one module per table, database models only.
+//! GraphQL types live in the `circles-api` crate and are built from these models.
+
+pub mod agency;
+pub mod funding_restriction;
+pub mod group;
+pub mod group_focus_tag;
+pub mod group_funding_restriction;
+pub mod group_language;
+pub mod group_liaison;
+pub mod group_meeting;
+pub mod program;
+pub mod program_funding_restriction;

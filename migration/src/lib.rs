@@ -1,0 +1,17 @@
+//! Schema migrations of the Circles database. The same migrations run on SQLite (the
+//! embedded default) and PostgreSQL (production); they are written with sea-query builders
+//! only, so both dialects get the same tables and indices.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261126_000001_create_directory;
+
+/// The ordered list of migrations; `circles migrate` and `serve` apply the pending ones.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261126_000001_create_directory::Migration)]
+    }
+}
