@@ -68,7 +68,10 @@ mod tests {
             (CreateAgency, [None, None, None, all]),
         ];
         for (op, expected) in cases {
-            for (role, want) in [Clinician, Liaison, Researcher, Admin].into_iter().zip(expected) {
+            for (role, want) in [Clinician, Liaison, Researcher, Admin]
+                .into_iter()
+                .zip(expected)
+            {
                 assert_eq!(scope(role, *op), *want, "{role:?} × {op:?}");
             }
         }

@@ -17,9 +17,21 @@ use crate::repo::{self, Db};
 pub const DEMO_LIAISON: &str = "liaison-demo";
 
 const FLAGS: &[(&str, &str, &str)] = &[
-    ("NO_OUTSIDE_CONTRIBUTIONS", "No outside contributions", "Self-supporting through members' own contributions; declines money, rooms or materials from outside bodies (twelfth tradition)."),
-    ("NO_GOVERNMENT_FUNDING", "No government funding", "Accepts no grants or contracts from government bodies."),
-    ("NO_INDUSTRY_FUNDING", "No industry funding", "Accepts no money or sponsorship from pharmaceutical or other industry."),
+    (
+        "NO_OUTSIDE_CONTRIBUTIONS",
+        "No outside contributions",
+        "Self-supporting through members' own contributions; declines money, rooms or materials from outside bodies (twelfth tradition).",
+    ),
+    (
+        "NO_GOVERNMENT_FUNDING",
+        "No government funding",
+        "Accepts no grants or contracts from government bodies.",
+    ),
+    (
+        "NO_INDUSTRY_FUNDING",
+        "No industry funding",
+        "Accepts no money or sponsorship from pharmaceutical or other industry.",
+    ),
 ];
 
 struct ProgramFact {
@@ -37,13 +49,97 @@ struct ProgramFact {
 }
 
 const PROGRAMS: &[ProgramFact] = &[
-    ProgramFact { slug: "grow", name: "GROW", year: Some(1957), place: Some("Sydney, Australia"), approach: "TWELVE_STEP", category: "STRESS_COPING", orientation: "INNER_FOCUSED", open_to: "Anyone with mental-health problems; no referral needed", website: Some("https://grow.org.au"), flags: &[], description: "Peer support and mutual-help groups following a 12-step program of personal growth; has received state and outside funding." },
-    ProgramFact { slug: "emotions-anonymous", name: "Emotions Anonymous", year: Some(1971), place: Some("Saint Paul, Minnesota, USA"), approach: "TWELVE_STEP", category: "BEHAVIOR_CONTROL", orientation: "INNER_FOCUSED", open_to: "Anyone who wants to become well emotionally", website: Some("https://emotionsanonymous.org"), flags: &["NO_OUTSIDE_CONTRIBUTIONS"], description: "Twelve-step fellowship adapted from Alcoholics Anonymous for emotional difficulties; self-supporting under the twelve traditions." },
-    ProgramFact { slug: "recovery-international", name: "Recovery International", year: Some(1937), place: Some("Chicago, Illinois, USA"), approach: "WILL_TRAINING", category: "STRESS_COPING", orientation: "INNER_FOCUSED", open_to: "Adults with nervous symptoms, fears, anger or depression", website: Some("https://recoveryinternational.org"), flags: &[], description: "Founded by psychiatrist Abraham Low; members practise his cognitive-behavioural 'will training' method in structured meetings." },
-    ProgramFact { slug: "nami-peer-to-peer", name: "NAMI Peer-to-Peer", year: Some(1979), place: Some("Madison, Wisconsin, USA"), approach: "EDUCATIONAL_COURSE", category: "STRESS_COPING", orientation: "OUTER_FOCUSED", open_to: "Adults living with a mental-health condition", website: Some("https://www.nami.org"), flags: &[], description: "An education course led by trained peers, run by the National Alliance on Mental Illness (founded 1979 in Madison, Wisconsin)." },
-    ProgramFact { slug: "neurotics-anonymous", name: "Neurotics Anonymous", year: Some(1964), place: Some("Washington, D.C., USA"), approach: "TWELVE_STEP", category: "BEHAVIOR_CONTROL", orientation: "INNER_FOCUSED", open_to: "Anyone with emotional or mental illness", website: None, flags: &["NO_OUTSIDE_CONTRIBUTIONS"], description: "Twelve-step fellowship founded by Grover Boydston; accepts no outside contributions under the twelve traditions." },
-    ProgramFact { slug: "schizophrenics-anonymous", name: "Schizophrenics Anonymous", year: Some(1985), place: Some("Michigan, USA"), approach: "OTHER", category: "STRESS_COPING", orientation: "INNER_FOCUSED", open_to: "People with schizophrenia or related disorders", website: None, flags: &[], description: "Self-help groups following six steps, founded by Joanne Verbanic; later supported by mental-health associations." },
-    ProgramFact { slug: "talking-groups", name: "Talking Groups (Gesprächsgruppen)", year: None, place: Some("Germany"), approach: "TALKING_GROUP", category: "STRESS_COPING", orientation: "INNER_FOCUSED", open_to: "Anyone affected", website: None, flags: &[], description: "Member-led German self-help talking groups: equal rights, confidentiality, free of charge." },
+    ProgramFact {
+        slug: "grow",
+        name: "GROW",
+        year: Some(1957),
+        place: Some("Sydney, Australia"),
+        approach: "TWELVE_STEP",
+        category: "STRESS_COPING",
+        orientation: "INNER_FOCUSED",
+        open_to: "Anyone with mental-health problems; no referral needed",
+        website: Some("https://grow.org.au"),
+        flags: &[],
+        description: "Peer support and mutual-help groups following a 12-step program of personal growth; has received state and outside funding.",
+    },
+    ProgramFact {
+        slug: "emotions-anonymous",
+        name: "Emotions Anonymous",
+        year: Some(1971),
+        place: Some("Saint Paul, Minnesota, USA"),
+        approach: "TWELVE_STEP",
+        category: "BEHAVIOR_CONTROL",
+        orientation: "INNER_FOCUSED",
+        open_to: "Anyone who wants to become well emotionally",
+        website: Some("https://emotionsanonymous.org"),
+        flags: &["NO_OUTSIDE_CONTRIBUTIONS"],
+        description: "Twelve-step fellowship adapted from Alcoholics Anonymous for emotional difficulties; self-supporting under the twelve traditions.",
+    },
+    ProgramFact {
+        slug: "recovery-international",
+        name: "Recovery International",
+        year: Some(1937),
+        place: Some("Chicago, Illinois, USA"),
+        approach: "WILL_TRAINING",
+        category: "STRESS_COPING",
+        orientation: "INNER_FOCUSED",
+        open_to: "Adults with nervous symptoms, fears, anger or depression",
+        website: Some("https://recoveryinternational.org"),
+        flags: &[],
+        description: "Founded by psychiatrist Abraham Low; members practise his cognitive-behavioural 'will training' method in structured meetings.",
+    },
+    ProgramFact {
+        slug: "nami-peer-to-peer",
+        name: "NAMI Peer-to-Peer",
+        year: Some(1979),
+        place: Some("Madison, Wisconsin, USA"),
+        approach: "EDUCATIONAL_COURSE",
+        category: "STRESS_COPING",
+        orientation: "OUTER_FOCUSED",
+        open_to: "Adults living with a mental-health condition",
+        website: Some("https://www.nami.org"),
+        flags: &[],
+        description: "An education course led by trained peers, run by the National Alliance on Mental Illness (founded 1979 in Madison, Wisconsin).",
+    },
+    ProgramFact {
+        slug: "neurotics-anonymous",
+        name: "Neurotics Anonymous",
+        year: Some(1964),
+        place: Some("Washington, D.C., USA"),
+        approach: "TWELVE_STEP",
+        category: "BEHAVIOR_CONTROL",
+        orientation: "INNER_FOCUSED",
+        open_to: "Anyone with emotional or mental illness",
+        website: None,
+        flags: &["NO_OUTSIDE_CONTRIBUTIONS"],
+        description: "Twelve-step fellowship founded by Grover Boydston; accepts no outside contributions under the twelve traditions.",
+    },
+    ProgramFact {
+        slug: "schizophrenics-anonymous",
+        name: "Schizophrenics Anonymous",
+        year: Some(1985),
+        place: Some("Michigan, USA"),
+        approach: "OTHER",
+        category: "STRESS_COPING",
+        orientation: "INNER_FOCUSED",
+        open_to: "People with schizophrenia or related disorders",
+        website: None,
+        flags: &[],
+        description: "Self-help groups following six steps, founded by Joanne Verbanic; later supported by mental-health associations.",
+    },
+    ProgramFact {
+        slug: "talking-groups",
+        name: "Talking Groups (Gesprächsgruppen)",
+        year: None,
+        place: Some("Germany"),
+        approach: "TALKING_GROUP",
+        category: "STRESS_COPING",
+        orientation: "INNER_FOCUSED",
+        open_to: "Anyone affected",
+        website: None,
+        flags: &[],
+        description: "Member-led German self-help talking groups: equal rights, confidentiality, free of charge.",
+    },
 ];
 
 struct Place {
@@ -58,22 +154,147 @@ struct Place {
 }
 
 const PLACES: &[Place] = &[
-    Place { city: "Toronto", region: "Ontario", country: "CA", lat: 43.6532, lon: -79.3832, tz: "America/Toronto", lang: "en-CA", postal: "M5V" },
-    Place { city: "Ottawa", region: "Ontario", country: "CA", lat: 45.4215, lon: -75.6972, tz: "America/Toronto", lang: "fr-CA", postal: "K1P" },
-    Place { city: "Hamilton", region: "Ontario", country: "CA", lat: 43.2557, lon: -79.8711, tz: "America/Toronto", lang: "en-CA", postal: "L8P" },
-    Place { city: "Vancouver", region: "British Columbia", country: "CA", lat: 49.2827, lon: -123.1207, tz: "America/Vancouver", lang: "en-CA", postal: "V6B" },
-    Place { city: "Chicago", region: "Illinois", country: "US", lat: 41.8781, lon: -87.6298, tz: "America/Chicago", lang: "en-US", postal: "60601" },
-    Place { city: "Saint Paul", region: "Minnesota", country: "US", lat: 44.9537, lon: -93.0900, tz: "America/Chicago", lang: "en-US", postal: "55101" },
-    Place { city: "Minneapolis", region: "Minnesota", country: "US", lat: 44.9778, lon: -93.2650, tz: "America/Chicago", lang: "es-US", postal: "55401" },
-    Place { city: "Sydney", region: "New South Wales", country: "AU", lat: -33.8688, lon: 151.2093, tz: "Australia/Sydney", lang: "en-AU", postal: "2000" },
-    Place { city: "Newcastle", region: "New South Wales", country: "AU", lat: -32.9283, lon: 151.7817, tz: "Australia/Sydney", lang: "en-AU", postal: "2300" },
-    Place { city: "Munich", region: "Bavaria", country: "DE", lat: 48.1351, lon: 11.5820, tz: "Europe/Berlin", lang: "de", postal: "80331" },
-    Place { city: "Berlin", region: "Berlin", country: "DE", lat: 52.5200, lon: 13.4050, tz: "Europe/Berlin", lang: "de", postal: "10115" },
+    Place {
+        city: "Toronto",
+        region: "Ontario",
+        country: "CA",
+        lat: 43.6532,
+        lon: -79.3832,
+        tz: "America/Toronto",
+        lang: "en-CA",
+        postal: "M5V",
+    },
+    Place {
+        city: "Ottawa",
+        region: "Ontario",
+        country: "CA",
+        lat: 45.4215,
+        lon: -75.6972,
+        tz: "America/Toronto",
+        lang: "fr-CA",
+        postal: "K1P",
+    },
+    Place {
+        city: "Hamilton",
+        region: "Ontario",
+        country: "CA",
+        lat: 43.2557,
+        lon: -79.8711,
+        tz: "America/Toronto",
+        lang: "en-CA",
+        postal: "L8P",
+    },
+    Place {
+        city: "Vancouver",
+        region: "British Columbia",
+        country: "CA",
+        lat: 49.2827,
+        lon: -123.1207,
+        tz: "America/Vancouver",
+        lang: "en-CA",
+        postal: "V6B",
+    },
+    Place {
+        city: "Chicago",
+        region: "Illinois",
+        country: "US",
+        lat: 41.8781,
+        lon: -87.6298,
+        tz: "America/Chicago",
+        lang: "en-US",
+        postal: "60601",
+    },
+    Place {
+        city: "Saint Paul",
+        region: "Minnesota",
+        country: "US",
+        lat: 44.9537,
+        lon: -93.0900,
+        tz: "America/Chicago",
+        lang: "en-US",
+        postal: "55101",
+    },
+    Place {
+        city: "Minneapolis",
+        region: "Minnesota",
+        country: "US",
+        lat: 44.9778,
+        lon: -93.2650,
+        tz: "America/Chicago",
+        lang: "es-US",
+        postal: "55401",
+    },
+    Place {
+        city: "Sydney",
+        region: "New South Wales",
+        country: "AU",
+        lat: -33.8688,
+        lon: 151.2093,
+        tz: "Australia/Sydney",
+        lang: "en-AU",
+        postal: "2000",
+    },
+    Place {
+        city: "Newcastle",
+        region: "New South Wales",
+        country: "AU",
+        lat: -32.9283,
+        lon: 151.7817,
+        tz: "Australia/Sydney",
+        lang: "en-AU",
+        postal: "2300",
+    },
+    Place {
+        city: "Munich",
+        region: "Bavaria",
+        country: "DE",
+        lat: 48.1351,
+        lon: 11.5820,
+        tz: "Europe/Berlin",
+        lang: "de",
+        postal: "80331",
+    },
+    Place {
+        city: "Berlin",
+        region: "Berlin",
+        country: "DE",
+        lat: 52.5200,
+        lon: 13.4050,
+        tz: "Europe/Berlin",
+        lang: "de",
+        postal: "10115",
+    },
 ];
 
-const FOCUS: &[&str] = &["depression", "anxiety", "bipolar", "families", "schizophrenia", "grief", "panic", "ocd", "trauma", "loneliness"];
-const WEEKDAYS: &[&str] = &["MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY"];
-const TONES: &[&str] = &["peer support", "mutual support", "recovery", "coping skills", "sharing circle", "friendship"];
+const FOCUS: &[&str] = &[
+    "depression",
+    "anxiety",
+    "bipolar",
+    "families",
+    "schizophrenia",
+    "grief",
+    "panic",
+    "ocd",
+    "trauma",
+    "loneliness",
+];
+const WEEKDAYS: &[&str] = &[
+    "MONDAY",
+    "TUESDAY",
+    "WEDNESDAY",
+    "THURSDAY",
+    "FRIDAY",
+    "SATURDAY",
+    "SUNDAY",
+];
+const TONES: &[&str] = &[
+    "peer support",
+    "mutual support",
+    "recovery",
+    "coping skills",
+    "sharing circle",
+    "friendship",
+];
 
 /// Seeds the directory; returns how many groups were added.
 pub async fn seed_demo(db: &Db, groups: u64) -> ApiResult<u64> {
@@ -81,7 +302,13 @@ pub async fn seed_demo(db: &Db, groups: u64) -> ApiResult<u64> {
     let existing_flags = repo::flags::list(&*txn).await?;
     for (code, label, description) in FLAGS {
         if !existing_flags.iter().any(|f| f.code == *code) {
-            repo::flags::create(&*txn, (*code).into(), (*label).into(), (*description).into()).await?;
+            repo::flags::create(
+                &*txn,
+                (*code).into(),
+                (*label).into(),
+                (*description).into(),
+            )
+            .await?;
         }
     }
     for p in PROGRAMS {
@@ -105,15 +332,24 @@ pub async fn seed_demo(db: &Db, groups: u64) -> ApiResult<u64> {
         let ids = repo::flags::ids_of_codes(&*txn, "flags", &codes).await?;
         repo::flags::set_for_program(&*txn, program.id, &ids).await?;
     }
-    for name in ["Riverside Community Mental Health", "Northgate Family Clinic", "Harbour Primary Care"] {
-        if repo::agencies::list(&*txn, None).await?.iter().all(|a| a.name != name) {
+    for name in [
+        "Riverside Community Mental Health",
+        "Northgate Family Clinic",
+        "Harbour Primary Care",
+    ] {
+        if repo::agencies::list(&*txn, None)
+            .await?
+            .iter()
+            .all(|a| a.name != name)
+        {
             repo::agencies::create(&*txn, name.into()).await?;
         }
     }
     txn.commit().await?;
 
     let programs = repo::programs::list(db.conn()).await?;
-    let industry = repo::flags::ids_of_codes(db.conn(), "flags", &["NO_INDUSTRY_FUNDING".to_owned()]).await?;
+    let industry =
+        repo::flags::ids_of_codes(db.conn(), "flags", &["NO_INDUSTRY_FUNDING".to_owned()]).await?;
     let have = entities::group::Entity::find().count(db.conn()).await?;
     let mut added = 0;
     let mut index = have;
@@ -135,16 +371,32 @@ pub async fn seed_demo(db: &Db, groups: u64) -> ApiResult<u64> {
     Ok(added)
 }
 
-fn demo_group(rng: &mut StdRng, i: u64, programs: &[entities::program::Model], industry_flag: &[i64]) -> GroupDraft {
+fn demo_group(
+    rng: &mut StdRng,
+    i: u64,
+    programs: &[entities::program::Model],
+    industry_flag: &[i64],
+) -> GroupDraft {
     let place = &PLACES[(i as usize) % PLACES.len()];
     // One group in eight is unaffiliated.
-    let program = if rng.random_ratio(1, 8) { None } else { programs.choose(rng) };
+    let program = if rng.random_ratio(1, 8) {
+        None
+    } else {
+        programs.choose(rng)
+    };
     let how_many = rng.random_range(1..=3);
-    let focus: Vec<String> = FOCUS.choose_multiple(rng, how_many).map(|s| (*s).to_owned()).collect();
-    let format = *["IN_PERSON", "IN_PERSON", "ONLINE", "HYBRID"].choose(rng).unwrap_or(&"IN_PERSON");
+    let focus: Vec<String> = FOCUS
+        .choose_multiple(rng, how_many)
+        .map(|s| (*s).to_owned())
+        .collect();
+    let format = *["IN_PERSON", "IN_PERSON", "ONLINE", "HYBRID"]
+        .choose(rng)
+        .unwrap_or(&"IN_PERSON");
     let tone = *TONES.choose(rng).unwrap_or(&"peer support");
     let weekday = *WEEKDAYS.choose(rng).unwrap_or(&"MONDAY");
-    let label = program.map(|p| p.name.as_str()).unwrap_or("Community circle");
+    let label = program
+        .map(|p| p.name.as_str())
+        .unwrap_or("Community circle");
     let leadership = if program.is_none() && rng.random_ratio(1, 3) {
         "PROFESSIONALLY_INVOLVED"
     } else if rng.random_ratio(1, 10) {
@@ -157,11 +409,19 @@ fn demo_group(rng: &mut StdRng, i: u64, programs: &[entities::program::Model], i
     GroupDraft {
         name: format!("{label} {} #{}", place.city, i + 1),
         program_id: program.map(|p| p.id),
-        description: format!("A {tone} group in {} for people living with {}.", place.city, focus.join(", ")),
+        description: format!(
+            "A {tone} group in {} for people living with {}.",
+            place.city,
+            focus.join(", ")
+        ),
         category: None,
         leadership: leadership.into(),
         format: format.into(),
-        audience: Some(if focus.contains(&"families".to_owned()) { "Family members and friends".into() } else { "Adults".into() }),
+        audience: Some(if focus.contains(&"families".to_owned()) {
+            "Family members and friends".into()
+        } else {
+            "Adults".into()
+        }),
         city: Some(place.city.into()),
         region: Some(place.region.into()),
         postal_code: Some(place.postal.into()),
@@ -173,18 +433,38 @@ fn demo_group(rng: &mut StdRng, i: u64, programs: &[entities::program::Model], i
         accepting_new_members: rng.random_ratio(9, 10),
         veteran_introduction: rng.random_ratio(1, 3),
         public_contact: Some(format!("group{}@example.org", i + 1)),
-        founded_on: chrono::NaiveDate::from_ymd_opt(1990 + (i % 35) as i32, 1 + (i % 12) as u32, 1 + (i % 28) as u32),
+        founded_on: chrono::NaiveDate::from_ymd_opt(
+            1990 + (i % 35) as i32,
+            1 + (i % 12) as u32,
+            1 + (i % 28) as u32,
+        ),
         meetings: vec![MeetingDraft {
             weekday: weekday.into(),
-            start_time: format!("{:02}:{}", rng.random_range(9..21), if rng.random_bool(0.5) { "00" } else { "30" }),
+            start_time: format!(
+                "{:02}:{}",
+                rng.random_range(9..21),
+                if rng.random_bool(0.5) { "00" } else { "30" }
+            ),
             duration_minutes: *[60, 90, 120].choose(rng).unwrap_or(&90),
             time_zone: place.tz.into(),
-            frequency: if rng.random_ratio(1, 5) { "BIWEEKLY".into() } else { "WEEKLY".into() },
-            access: if rng.random_ratio(1, 4) { "CLOSED".into() } else { "OPEN".into() },
+            frequency: if rng.random_ratio(1, 5) {
+                "BIWEEKLY".into()
+            } else {
+                "WEEKLY".into()
+            },
+            access: if rng.random_ratio(1, 4) {
+                "CLOSED".into()
+            } else {
+                "OPEN".into()
+            },
             online_url: online.then(|| format!("https://meet.example.org/circles-{}", i + 1)),
         }],
         focus,
         languages: vec![place.lang.into()],
-        flag_ids: if program.is_none() && rng.random_ratio(1, 4) { industry_flag.to_vec() } else { Vec::new() },
+        flag_ids: if program.is_none() && rng.random_ratio(1, 4) {
+            industry_flag.to_vec()
+        } else {
+            Vec::new()
+        },
     }
 }

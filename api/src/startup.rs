@@ -72,4 +72,3 @@ impl Application {
         self.server.await
     }
 }
-

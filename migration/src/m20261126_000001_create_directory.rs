@@ -126,7 +126,10 @@ enum GroupLiaisons {
     AssignedAt,
 }
 
-fn fk(from: (impl IntoIden, impl IntoIden), to: (impl IntoIden, impl IntoIden)) -> ForeignKeyCreateStatement {
+fn fk(
+    from: (impl IntoIden, impl IntoIden),
+    to: (impl IntoIden, impl IntoIden),
+) -> ForeignKeyCreateStatement {
     ForeignKey::create()
         .from(from.0, from.1)
         .to(to.0, to.1)
@@ -192,18 +195,26 @@ impl MigrationTrait for Migration {
                 Table::create()
                     .table(ProgramFundingRestrictions::Table)
                     .col(big_integer(ProgramFundingRestrictions::ProgramId))
-                    .col(big_integer(ProgramFundingRestrictions::FundingRestrictionId))
+                    .col(big_integer(
+                        ProgramFundingRestrictions::FundingRestrictionId,
+                    ))
                     .primary_key(
                         Index::create()
                             .col(ProgramFundingRestrictions::ProgramId)
                             .col(ProgramFundingRestrictions::FundingRestrictionId),
                     )
                     .foreign_key(&mut fk(
-                        (ProgramFundingRestrictions::Table, ProgramFundingRestrictions::ProgramId),
+                        (
+                            ProgramFundingRestrictions::Table,
+                            ProgramFundingRestrictions::ProgramId,
+                        ),
                         (Programs::Table, Programs::Id),
                     ))
                     .foreign_key(&mut fk(
-                        (ProgramFundingRestrictions::Table, ProgramFundingRestrictions::FundingRestrictionId),
+                        (
+                            ProgramFundingRestrictions::Table,
+                            ProgramFundingRestrictions::FundingRestrictionId,
+                        ),
                         (FundingRestrictions::Table, FundingRestrictions::Id),
                     ))
                     .to_owned(),
@@ -278,7 +289,11 @@ impl MigrationTrait for Migration {
                     .table(GroupFocusTags::Table)
                     .col(big_integer(GroupFocusTags::GroupId))
                     .col(string_len(GroupFocusTags::Tag, 64))
-                    .primary_key(Index::create().col(GroupFocusTags::GroupId).col(GroupFocusTags::Tag))
+                    .primary_key(
+                        Index::create()
+                            .col(GroupFocusTags::GroupId)
+                            .col(GroupFocusTags::Tag),
+                    )
                     .foreign_key(&mut fk(
                         (GroupFocusTags::Table, GroupFocusTags::GroupId),
                         (Groups::Table, Groups::Id),
@@ -292,7 +307,11 @@ impl MigrationTrait for Migration {
                     .table(GroupLanguages::Table)
                     .col(big_integer(GroupLanguages::GroupId))
                     .col(string_len(GroupLanguages::Tag, 35))
-                    .primary_key(Index::create().col(GroupLanguages::GroupId).col(GroupLanguages::Tag))
+                    .primary_key(
+                        Index::create()
+                            .col(GroupLanguages::GroupId)
+                            .col(GroupLanguages::Tag),
+                    )
                     .foreign_key(&mut fk(
                         (GroupLanguages::Table, GroupLanguages::GroupId),
                         (Groups::Table, Groups::Id),
@@ -312,11 +331,17 @@ impl MigrationTrait for Migration {
                             .col(GroupFundingRestrictions::FundingRestrictionId),
                     )
                     .foreign_key(&mut fk(
-                        (GroupFundingRestrictions::Table, GroupFundingRestrictions::GroupId),
+                        (
+                            GroupFundingRestrictions::Table,
+                            GroupFundingRestrictions::GroupId,
+                        ),
                         (Groups::Table, Groups::Id),
                     ))
                     .foreign_key(&mut fk(
-                        (GroupFundingRestrictions::Table, GroupFundingRestrictions::FundingRestrictionId),
+                        (
+                            GroupFundingRestrictions::Table,
+                            GroupFundingRestrictions::FundingRestrictionId,
+                        ),
                         (FundingRestrictions::Table, FundingRestrictions::Id),
                     ))
                     .to_owned(),
@@ -329,7 +354,11 @@ impl MigrationTrait for Migration {
                     .col(big_integer(GroupLiaisons::GroupId))
                     .col(string_len(GroupLiaisons::Subject, 200))
                     .col(timestamp_with_time_zone(GroupLiaisons::AssignedAt))
-                    .primary_key(Index::create().col(GroupLiaisons::GroupId).col(GroupLiaisons::Subject))
+                    .primary_key(
+                        Index::create()
+                            .col(GroupLiaisons::GroupId)
+                            .col(GroupLiaisons::Subject),
+                    )
                     .foreign_key(&mut fk(
                         (GroupLiaisons::Table, GroupLiaisons::GroupId),
                         (Groups::Table, Groups::Id),
@@ -339,17 +368,57 @@ impl MigrationTrait for Migration {
             .await?;
 
         let indices = [
-            index(Groups::Table, "idx_groups_status_region", &["status", "region_key", "name", "id"]),
-            index(Groups::Table, "idx_groups_status_city", &["status", "city_key"]),
-            index(Groups::Table, "idx_groups_status_postal", &["status", "postal_key"]),
-            index(Groups::Table, "idx_groups_status_name", &["status", "name", "id"]),
-            index(Groups::Table, "idx_groups_status_latitude", &["status", "latitude"]),
-            index(Groups::Table, "idx_groups_last_verified", &["status", "last_verified_at", "id"]),
+            index(
+                Groups::Table,
+                "idx_groups_status_region",
+                &["status", "region_key", "name", "id"],
+            ),
+            index(
+                Groups::Table,
+                "idx_groups_status_city",
+                &["status", "city_key"],
+            ),
+            index(
+                Groups::Table,
+                "idx_groups_status_postal",
+                &["status", "postal_key"],
+            ),
+            index(
+                Groups::Table,
+                "idx_groups_status_name",
+                &["status", "name", "id"],
+            ),
+            index(
+                Groups::Table,
+                "idx_groups_status_latitude",
+                &["status", "latitude"],
+            ),
+            index(
+                Groups::Table,
+                "idx_groups_last_verified",
+                &["status", "last_verified_at", "id"],
+            ),
             index(Groups::Table, "idx_groups_program", &["program_id"]),
-            index(GroupMeetings::Table, "idx_group_meetings_group", &["group_id"]),
-            index(GroupMeetings::Table, "idx_group_meetings_weekday", &["weekday", "group_id"]),
-            index(GroupFocusTags::Table, "idx_group_focus_tags_tag", &["tag", "group_id"]),
-            index(GroupLanguages::Table, "idx_group_languages_tag", &["tag", "group_id"]),
+            index(
+                GroupMeetings::Table,
+                "idx_group_meetings_group",
+                &["group_id"],
+            ),
+            index(
+                GroupMeetings::Table,
+                "idx_group_meetings_weekday",
+                &["weekday", "group_id"],
+            ),
+            index(
+                GroupFocusTags::Table,
+                "idx_group_focus_tags_tag",
+                &["tag", "group_id"],
+            ),
+            index(
+                GroupLanguages::Table,
+                "idx_group_languages_tag",
+                &["tag", "group_id"],
+            ),
             index(
                 GroupFundingRestrictions::Table,
                 "idx_group_funding_restriction",
@@ -360,7 +429,11 @@ impl MigrationTrait for Migration {
                 "idx_program_funding_restriction",
                 &["funding_restriction_id", "program_id"],
             ),
-            index(GroupLiaisons::Table, "idx_group_liaisons_subject", &["subject", "group_id"]),
+            index(
+                GroupLiaisons::Table,
+                "idx_group_liaisons_subject",
+                &["subject", "group_id"],
+            ),
         ];
         for stmt in indices {
             manager.create_index(stmt).await?;
@@ -381,7 +454,9 @@ impl MigrationTrait for Migration {
             Programs::Table.into_iden(),
             Agencies::Table.into_iden(),
         ] {
-            manager.drop_table(Table::drop().table(table).to_owned()).await?;
+            manager
+                .drop_table(Table::drop().table(table).to_owned())
+                .await?;
         }
         Ok(())
     }

@@ -22,7 +22,14 @@ impl TokenVerifier {
             .into_iter()
             .map(|(alg, key)| {
                 let mut validation = Validation::new(alg);
-                validation.set_required_spec_claims(&["exp", "sub"]);
+                let mut required = vec!["exp", "sub"];
+                if settings.issuer.is_some() {
+                    required.push("iss");
+                }
+                if settings.audience.is_some() {
+                    required.push("aud");
+                }
+                validation.set_required_spec_claims(&required);
                 validation.validate_exp = true;
                 validation.validate_nbf = true;
                 validation.leeway = 30;
@@ -69,5 +76,9 @@ fn describe(err: &jsonwebtoken::errors::Error) -> String {
 
 /// Signs an HS256 token (development tokens from `circles token`, and tests).
 pub fn sign_hs256(secret: &[u8], claims: &Claims) -> anyhow::Result<String> {
-    Ok(encode(&Header::new(Algorithm::HS256), claims, &EncodingKey::from_secret(secret))?)
+    Ok(encode(
+        &Header::new(Algorithm::HS256),
+        claims,
+        &EncodingKey::from_secret(secret),
+    )?)
 }

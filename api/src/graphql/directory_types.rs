@@ -1,12 +1,11 @@
 //! Output types of the directory: agencies, programs, funding-restriction flags. Built from
 //! entity models; only the fields listed here are exposed.
 
-use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, ID, Object, Result, SimpleObject};
 use entities::{agency, funding_restriction, program};
 
 use crate::graphql::enums::{Approach, Category, Orientation};
-use crate::graphql::loaders::{DirectoryLoader, ProgramFlags};
+use crate::graphql::loaders::{ProgramFlags, RequestLoader};
 
 /// A referring organisation.
 #[derive(SimpleObject, Clone)]
@@ -17,7 +16,10 @@ pub struct Agency {
 
 impl From<agency::Model> for Agency {
     fn from(m: agency::Model) -> Self {
-        Self { id: ID(m.id.to_string()), name: m.name }
+        Self {
+            id: ID(m.id.to_string()),
+            name: m.name,
+        }
     }
 }
 
@@ -33,7 +35,12 @@ pub struct FundingRestriction {
 
 impl From<funding_restriction::Model> for FundingRestriction {
     fn from(m: funding_restriction::Model) -> Self {
-        Self { id: ID(m.id.to_string()), code: m.code, label: m.label, description: m.description }
+        Self {
+            id: ID(m.id.to_string()),
+            code: m.code,
+            label: m.label,
+            description: m.description,
+        }
     }
 }
 
@@ -77,7 +84,14 @@ impl Program {
         self.0.website.as_deref()
     }
     async fn funding_restrictions(&self, ctx: &Context<'_>) -> Result<Vec<FundingRestriction>> {
-        let flags = ctx.data_unchecked::<DataLoader<DirectoryLoader>>().load_one(ProgramFlags(self.0.id)).await?;
-        Ok(flags.unwrap_or_default().into_iter().map(Into::into).collect())
+        let flags = ctx
+            .data_unchecked::<RequestLoader>()
+            .load_one(ProgramFlags(self.0.id))
+            .await?;
+        Ok(flags
+            .unwrap_or_default()
+            .into_iter()
+            .map(Into::into)
+            .collect())
     }
 }

@@ -20,7 +20,9 @@ async fn may_update(db: &Db, viewer: &Viewer, scope: Scope, group_id: i64) -> Ap
     match scope {
         Scope::All => Ok(()),
         Scope::OwnGroups if viewer.assigned_groups(db.conn()).await?.contains(&group_id) => Ok(()),
-        _ => Err(ApiError::Forbidden("you are not a liaison of this group".into())),
+        _ => Err(ApiError::Forbidden(
+            "you are not a liaison of this group".into(),
+        )),
     }
 }
 
@@ -43,13 +45,21 @@ impl GroupMutations {
 
     /// Changes a group's listing if it is still at `expectedVersion` (else CONFLICT, and
     /// nothing changes). Marks the listing as verified now.
-    async fn update_group(&self, ctx: &Context<'_>, id: ID, expected_version: i32, input: GroupPatch) -> Result<Group> {
+    async fn update_group(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        expected_version: i32,
+        input: GroupPatch,
+    ) -> Result<Group> {
         let (viewer, scope) = ctx.authorize(Operation::UpdateGroup)?;
         let id = parse_id("id", &id)?;
         let db = ctx.db();
         may_update(db, viewer, scope, id).await?;
         let txn = db.begin_write().await?;
-        let current = repo::groups::get(&*txn, id).await?.ok_or_else(|| ApiError::not_found("group"))?;
+        let current = repo::groups::get(&*txn, id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("group"))?;
         if current.version != expected_version {
             return Err(ApiError::Conflict(format!(
                 "group {id} is at version {}, not {expected_version}: reload it and apply your change again",
@@ -79,15 +89,31 @@ impl GroupMutations {
         may_update(db, viewer, scope, id).await?;
         let today = chrono::Utc::now().date_naive();
         let txn = db.begin_write().await?;
-        let current = repo::groups::get(&*txn, id).await?.ok_or_else(|| ApiError::not_found("group"))?;
+        let current = repo::groups::get(&*txn, id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("group"))?;
         let closed_on = match (status, closed_on) {
             (GroupStatus::Closed, None) => Some(today),
-            (GroupStatus::Closed, Some(d)) if d > today => return Err(ApiError::bad_input("closedOn", "closedOn may not be in the future").into()),
+            (GroupStatus::Closed, Some(d)) if d > today => {
+                return Err(
+                    ApiError::bad_input("closedOn", "closedOn may not be in the future").into(),
+                );
+            }
             (GroupStatus::Closed, Some(d)) if current.founded_on.is_some_and(|f| d < f) => {
-                return Err(ApiError::bad_input("closedOn", "closedOn may not be before foundedOn").into());
+                return Err(ApiError::bad_input(
+                    "closedOn",
+                    "closedOn may not be before foundedOn",
+                )
+                .into());
             }
             (GroupStatus::Closed, Some(d)) => Some(d),
-            (_, Some(_)) => return Err(ApiError::bad_input("closedOn", "closedOn goes only with status CLOSED").into()),
+            (_, Some(_)) => {
+                return Err(ApiError::bad_input(
+                    "closedOn",
+                    "closedOn goes only with status CLOSED",
+                )
+                .into());
+            }
             (_, None) => None,
         };
         let version = expected_version.unwrap_or(current.version);
@@ -97,24 +123,38 @@ impl GroupMutations {
     }
 
     /// Makes `subject` a liaison of the group (admins). Takes effect on their next request.
-    async fn assign_liaison(&self, ctx: &Context<'_>, group_id: ID, subject: String) -> Result<Group> {
+    async fn assign_liaison(
+        &self,
+        ctx: &Context<'_>,
+        group_id: ID,
+        subject: String,
+    ) -> Result<Group> {
         ctx.authorize(Operation::ManageLiaisons)?;
         let id = parse_id("groupId", &group_id)?;
         let subject = self::subject(&subject)?;
         let txn = ctx.db().begin_write().await?;
-        let group = repo::groups::get(&*txn, id).await?.ok_or_else(|| ApiError::not_found("group"))?;
+        let group = repo::groups::get(&*txn, id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("group"))?;
         repo::liaisons::assign(&*txn, id, &subject).await?;
         txn.commit().await?;
         Ok(group.into())
     }
 
     /// Removes a liaison (admins); NOT_FOUND when there was no such assignment.
-    async fn unassign_liaison(&self, ctx: &Context<'_>, group_id: ID, subject: String) -> Result<Group> {
+    async fn unassign_liaison(
+        &self,
+        ctx: &Context<'_>,
+        group_id: ID,
+        subject: String,
+    ) -> Result<Group> {
         ctx.authorize(Operation::ManageLiaisons)?;
         let id = parse_id("groupId", &group_id)?;
         let subject = self::subject(&subject)?;
         let txn = ctx.db().begin_write().await?;
-        let group = repo::groups::get(&*txn, id).await?.ok_or_else(|| ApiError::not_found("group"))?;
+        let group = repo::groups::get(&*txn, id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("group"))?;
         if !repo::liaisons::unassign(&*txn, id, &subject).await? {
             return Err(ApiError::not_found("liaison assignment").into());
         }

@@ -9,6 +9,10 @@ use crate::errors::{ApiError, ApiResult};
 use crate::graphql::context::{ContextExt, parse_id};
 use crate::graphql::enums::{Category, Format, GroupOrder, GroupStatus, Leadership, Weekday};
 use crate::graphql::group_types::Group;
+use crate::graphql::loaders::{
+    GroupFocus, GroupLanguages, GroupMeetings, GroupOwnFlags, LoadError, ProgramById, ProgramFlags,
+    RequestLoader,
+};
 use crate::graphql::pagination;
 use crate::policy::Operation;
 use crate::repo::group_search::{self, After, GroupQuery, Near, Order};
@@ -59,7 +63,10 @@ pub struct GroupFilter {
 
 impl GroupFilter {
     fn active() -> Self {
-        Self { status: Some(GroupStatus::Active), ..Default::default() }
+        Self {
+            status: Some(GroupStatus::Active),
+            ..Default::default()
+        }
     }
 
     /// Validates the filter into a repository query.
@@ -70,13 +77,26 @@ impl GroupFilter {
                 validate::latitude("filter.near.latitude", n.latitude)?;
                 validate::longitude("filter.near.longitude", n.longitude)?;
                 if !(n.radius_km.is_finite() && n.radius_km > 0.0 && n.radius_km <= MAX_RADIUS_KM) {
-                    return Err(ApiError::bad_input("filter.near.radiusKm", format!("radiusKm must be above 0 and at most {MAX_RADIUS_KM}")));
+                    return Err(ApiError::bad_input(
+                        "filter.near.radiusKm",
+                        format!("radiusKm must be above 0 and at most {MAX_RADIUS_KM}"),
+                    ));
                 }
-                Some(Near { latitude: n.latitude, longitude: n.longitude, radius_km: n.radius_km })
+                Some(Near {
+                    latitude: n.latitude,
+                    longitude: n.longitude,
+                    radius_km: n.radius_km,
+                })
             }
         };
-        let short = |field: &str, v: Option<String>| validate::optional_text(field, v.as_deref(), 200);
-        let language = match self.language.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
+        let short =
+            |field: &str, v: Option<String>| validate::optional_text(field, v.as_deref(), 200);
+        let language = match self
+            .language
+            .as_deref()
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+        {
             Some(tag) => Some(validate::language_tag("filter.language", tag)?),
             None => None,
         };
@@ -87,20 +107,34 @@ impl GroupFilter {
             }
             list.iter().map(|c| validate::flag_code(field, c)).collect()
         };
-        let with_codes = codes("filter.withFundingRestrictions", self.with_funding_restrictions)?;
-        let without_codes = codes("filter.withoutFundingRestrictions", self.without_funding_restrictions)?;
+        let with_codes = codes(
+            "filter.withFundingRestrictions",
+            self.with_funding_restrictions,
+        )?;
+        let without_codes = codes(
+            "filter.withoutFundingRestrictions",
+            self.without_funding_restrictions,
+        )?;
         let focus = self.focus.unwrap_or_default();
         if focus.len() > 20 {
             return Err(ApiError::bad_input("filter.focus", "at most 20 focus tags"));
         }
         Ok(GroupQuery {
             text: short("filter.text", self.text)?,
-            program_id: self.program_id.as_ref().map(|id| parse_id("filter.programId", id)).transpose()?,
+            program_id: self
+                .program_id
+                .as_ref()
+                .map(|id| parse_id("filter.programId", id))
+                .transpose()?,
             program_slug: short("filter.programSlug", self.program_slug)?,
             category: self.category.map(|v| v.as_db().to_owned()),
             leadership: self.leadership.map(|v| v.as_db().to_owned()),
             format: self.format.map(|v| v.as_db().to_owned()),
-            focus: focus.iter().map(|t| text::focus_tag(t)).filter(|t| !t.is_empty()).collect(),
+            focus: focus
+                .iter()
+                .map(|t| text::focus_tag(t))
+                .filter(|t| !t.is_empty())
+                .collect(),
             language,
             city: short("filter.city", self.city)?,
             region: short("filter.region", self.region)?,
@@ -110,8 +144,18 @@ impl GroupFilter {
             accepting_new_members: self.accepting_new_members,
             veteran_introduction: self.veteran_introduction,
             status: self.status.map(|v| v.as_db().to_owned()),
-            with_flag_ids: repo::flags::ids_of_codes(db.conn(), "filter.withFundingRestrictions", &with_codes).await?,
-            without_flag_ids: repo::flags::ids_of_codes(db.conn(), "filter.withoutFundingRestrictions", &without_codes).await?,
+            with_flag_ids: repo::flags::ids_of_codes(
+                db.conn(),
+                "filter.withFundingRestrictions",
+                &with_codes,
+            )
+            .await?,
+            without_flag_ids: repo::flags::ids_of_codes(
+                db.conn(),
+                "filter.withoutFundingRestrictions",
+                &without_codes,
+            )
+            .await?,
             verified_since: self.verified_since,
             only_ids: None,
         })
@@ -127,6 +171,60 @@ pub struct GroupConnectionFields {
 
 pub type GroupConnection = Connection<String, Group, GroupConnectionFields, EmptyFields>;
 
+/// Loads what the selection asks of a page of groups, one batch per kind, into the
+/// request's loader cache: the statements per page then do not depend on its size.
+async fn prefetch<'a>(
+    ctx: &Context<'_>,
+    groups: impl Iterator<Item = &'a entities::group::Model>,
+) -> Result<()> {
+    let node = ctx.look_ahead().field("edges").field("node");
+    let loader = ctx.data_unchecked::<RequestLoader>();
+    let groups: Vec<_> = groups.collect();
+    let ids = || groups.iter().map(|g| g.id);
+    let programs = || groups.iter().filter_map(|g| g.program_id);
+    let wants = |f: &str| node.field(f).exists();
+    let effective = wants("effectiveFundingRestrictions");
+    futures_util::try_join!(
+        async {
+            if wants("program") || wants("category") {
+                loader.load_many(programs().map(ProgramById)).await?;
+            }
+            Ok::<_, LoadError>(())
+        },
+        async {
+            if effective || node.field("program").field("fundingRestrictions").exists() {
+                loader.load_many(programs().map(ProgramFlags)).await?;
+            }
+            Ok(())
+        },
+        async {
+            if effective || wants("fundingRestrictions") {
+                loader.load_many(ids().map(GroupOwnFlags)).await?;
+            }
+            Ok(())
+        },
+        async {
+            if wants("meetings") {
+                loader.load_many(ids().map(GroupMeetings)).await?;
+            }
+            Ok(())
+        },
+        async {
+            if wants("focus") {
+                loader.load_many(ids().map(GroupFocus)).await?;
+            }
+            Ok(())
+        },
+        async {
+            if wants("languages") {
+                loader.load_many(ids().map(GroupLanguages)).await?;
+            }
+            Ok(())
+        },
+    )?;
+    Ok(())
+}
+
 #[derive(Default)]
 pub struct GroupQueries;
 
@@ -136,15 +234,20 @@ impl GroupQueries {
     async fn group(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Group>> {
         ctx.authorize(Operation::ReadDirectory)?;
         let id = parse_id("id", &id)?;
-        Ok(repo::groups::get(ctx.db().conn(), id).await?.map(Group::from))
+        Ok(repo::groups::get(ctx.db().conn(), id)
+            .await?
+            .map(Group::from))
     }
 
-    /// Search the directory. `first` defaults to 20, at most 100.
+    /// Search the directory. `orderBy` defaults to NAME; `first` to 20, at most 100.
+    #[graphql(
+        complexity = "(*first.as_ref().unwrap_or(&20)).clamp(1, 100) as usize * child_complexity + 1"
+    )]
     async fn groups(
         &self,
         ctx: &Context<'_>,
         filter: Option<GroupFilter>,
-        #[graphql(default)] order_by: GroupOrder,
+        order_by: Option<GroupOrder>,
         first: Option<i32>,
         after: Option<String>,
     ) -> Result<GroupConnection> {
@@ -154,32 +257,48 @@ impl GroupQueries {
         let first = match first {
             None => 20,
             Some(n) if (1..=max).contains(&n) => n,
-            Some(_) => return Err(ApiError::bad_input("first", format!("first must be between 1 and {max}")).into()),
+            Some(_) => {
+                return Err(ApiError::bad_input(
+                    "first",
+                    format!("first must be between 1 and {max}"),
+                )
+                .into());
+            }
         } as u64;
         let filter = filter.unwrap_or_else(GroupFilter::active);
         let query = filter.into_query(db).await?;
-        let order = match order_by {
+        let order = match order_by.unwrap_or_default() {
             GroupOrder::Name => Order::Name,
             GroupOrder::LastVerified => Order::LastVerified,
             GroupOrder::Distance if query.near.is_some() => Order::Distance,
-            GroupOrder::Distance => return Err(ApiError::bad_input("orderBy", "DISTANCE needs filter.near").into()),
+            GroupOrder::Distance => {
+                return Err(ApiError::bad_input("orderBy", "DISTANCE needs filter.near").into());
+            }
         };
-        let after = after.as_deref().map(|c| pagination::decode(c, order)).transpose()?;
+        let after = after
+            .as_deref()
+            .map(|c| pagination::decode(c, order))
+            .transpose()?;
         let with_total = ctx.look_ahead().field("totalCount").exists();
-        let page = group_search::page(db.conn(), &query, order, after.as_ref(), first, with_total).await?;
+        let page =
+            group_search::page(db.conn(), &query, order, after.as_ref(), first, with_total).await?;
+        prefetch(ctx, page.rows.iter().map(|(g, _)| g)).await?;
         let mut conn = Connection::with_additional_fields(
             after.is_some(),
             page.has_next,
-            GroupConnectionFields { total_count: page.total.unwrap_or(0) },
+            GroupConnectionFields {
+                total_count: page.total.unwrap_or(0),
+            },
         );
-        conn.edges.extend(page.rows.into_iter().map(|(model, distance_km)| {
-            let key = match order {
-                Order::Name => After::Name(model.name.clone(), model.id),
-                Order::LastVerified => After::LastVerified(model.last_verified_at, model.id),
-                Order::Distance => After::Distance(distance_km.unwrap_or(0.0), model.id),
-            };
-            Edge::new(pagination::encode(&key), Group { model, distance_km })
-        }));
+        conn.edges
+            .extend(page.rows.into_iter().map(|(model, distance_km)| {
+                let key = match order {
+                    Order::Name => After::Name(model.name.clone(), model.id),
+                    Order::LastVerified => After::LastVerified(model.last_verified_at, model.id),
+                    Order::Distance => After::Distance(distance_km.unwrap_or(0.0), model.id),
+                };
+                Edge::new(pagination::encode(&key), Group { model, distance_km })
+            }));
         Ok(conn)
     }
 }

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use async_graphql::dataloader::{DataLoader, Loader};
+use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use entities::{funding_restriction, group_liaison, group_meeting, program};
 
 use crate::errors::ApiError;
@@ -17,12 +17,31 @@ pub struct DirectoryLoader {
 }
 
 impl DirectoryLoader {
-    pub fn new_dataloader(db: Db) -> DataLoader<Self> {
-        DataLoader::new(Self { db }, tokio::spawn)
+    /// A loader that caches for the request it serves, so `prefetch` can load a page's
+    /// nested data in one batch per kind before the fields ask for it.
+    pub fn new_dataloader(db: Db) -> DataLoader<Self, HashMapCache> {
+        DataLoader::with_cache(Self { db }, tokio::spawn, HashMapCache::default())
     }
 }
 
 pub type LoadError = Arc<ApiError>;
+
+/// What a key with no rows maps to: an empty list for list values, nothing for a record.
+trait Missing: Sized {
+    fn missing() -> Option<Self>;
+}
+
+impl<T> Missing for Vec<T> {
+    fn missing() -> Option<Self> {
+        Some(Vec::new())
+    }
+}
+
+impl Missing for program::Model {
+    fn missing() -> Option<Self> {
+        None
+    }
+}
 
 macro_rules! keyed_loader {
     ($(#[$meta:meta])* $key:ident => $value:ty, |$db:ident, $ids:ident| $body:expr) => {
@@ -37,8 +56,10 @@ macro_rules! keyed_loader {
             async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, $value>, LoadError> {
                 let $db = self.db.conn();
                 let $ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
-                let found = $body.await.map_err(Arc::new)?;
-                Ok(found.into_iter().map(|(k, v)| ($key(k), v)).collect())
+                let mut found = $body.await.map_err(Arc::new)?;
+                // Every key gets an answer (an empty list when nothing matched), so the
+                // request cache also remembers "none" and does not ask again.
+                Ok(keys.iter().filter_map(|k| found.remove(&k.0).or_else(<$value as Missing>::missing).map(|v| (*k, v))).collect())
             }
         }
     };
@@ -60,3 +81,6 @@ keyed_loader!(GroupMeetings => Vec<group_meeting::Model>, |db, ids| repo::group_
 keyed_loader!(GroupFocus => Vec<String>, |db, ids| repo::group_parts::focus_tags(db, &ids));
 keyed_loader!(GroupLanguages => Vec<String>, |db, ids| repo::group_parts::languages(db, &ids));
 keyed_loader!(GroupLiaisons => Vec<group_liaison::Model>, |db, ids| repo::liaisons::for_groups(db, &ids));
+
+/// The request's loader.
+pub type RequestLoader = DataLoader<DirectoryLoader, HashMapCache>;

@@ -29,24 +29,37 @@ pub struct QueryRoot(directory::DirectoryQueries, group_query::GroupQueries);
 
 #[derive(MergedObject, Default)]
 #[graphql(name = "Mutation")]
-pub struct MutationRoot(directory::DirectoryMutations, group_mutations::GroupMutations);
+pub struct MutationRoot(
+    directory::DirectoryMutations,
+    group_mutations::GroupMutations,
+);
 
 pub type CirclesSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 
 /// Builds the schema with its limits; `db` and `settings` are shared by all requests.
 pub fn build_schema(db: Db, settings: Settings) -> CirclesSchema {
-    Schema::build(QueryRoot::default(), MutationRoot::default(), EmptySubscription)
-        .limit_depth(MAX_DEPTH)
-        .limit_complexity(MAX_COMPLEXITY)
-        .limit_recursive_depth(32)
-        .limit_directives(20)
-        .extension(errors::ValidationTracker)
-        .data(db)
-        .data(settings)
-        .finish()
+    Schema::build(
+        QueryRoot::default(),
+        MutationRoot::default(),
+        EmptySubscription,
+    )
+    .limit_depth(MAX_DEPTH)
+    .limit_complexity(MAX_COMPLEXITY)
+    .limit_recursive_depth(32)
+    .limit_directives(20)
+    .extension(errors::ValidationTracker)
+    .data(db)
+    .data(settings)
+    .finish()
 }
 
 /// The schema in SDL, for clients and the schema snapshot test.
 pub fn sdl() -> String {
-    Schema::build(QueryRoot::default(), MutationRoot::default(), EmptySubscription).finish().sdl()
+    Schema::build(
+        QueryRoot::default(),
+        MutationRoot::default(),
+        EmptySubscription,
+    )
+    .finish()
+    .sdl()
 }

@@ -1,12 +1,21 @@
 //! Agencies: the referring organisations.
 
 use entities::agency;
-use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, QueryOrder, QuerySelect, Set, PaginatorTrait, QueryFilter, ColumnTrait};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
+};
 
 use crate::errors::{ApiError, ApiResult};
 
 pub async fn exists(db: &impl ConnectionTrait, id: i64) -> ApiResult<bool> {
-    Ok(agency::Entity::find_by_id(id).select_only().column(agency::Column::Id).into_tuple::<i64>().one(db).await?.is_some())
+    Ok(agency::Entity::find_by_id(id)
+        .select_only()
+        .column(agency::Column::Id)
+        .into_tuple::<i64>()
+        .one(db)
+        .await?
+        .is_some())
 }
 
 pub async fn get(db: &impl ConnectionTrait, id: i64) -> ApiResult<Option<agency::Model>> {
@@ -23,10 +32,20 @@ pub async fn list(db: &impl ConnectionTrait, only: Option<i64>) -> ApiResult<Vec
 
 /// Creates an agency; a duplicate name is a CONFLICT.
 pub async fn create(db: &impl ConnectionTrait, name: String) -> ApiResult<agency::Model> {
-    let taken = agency::Entity::find().filter(agency::Column::Name.eq(&name)).count(db).await? > 0;
+    let taken = agency::Entity::find()
+        .filter(agency::Column::Name.eq(&name))
+        .count(db)
+        .await?
+        > 0;
     if taken {
-        return Err(ApiError::Conflict(format!("an agency named {name:?} exists already")));
+        return Err(ApiError::Conflict(format!(
+            "an agency named {name:?} exists already"
+        )));
     }
-    let model = agency::ActiveModel { name: Set(name), created_at: Set(chrono::Utc::now()), ..Default::default() };
+    let model = agency::ActiveModel {
+        name: Set(name),
+        created_at: Set(chrono::Utc::now()),
+        ..Default::default()
+    };
     Ok(model.insert(db).await?)
 }

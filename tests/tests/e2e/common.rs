@@ -1,0 +1,226 @@
+//! The test harness: `TestApp` starts the real server on a random port against a fresh
+//! database (a new SQLite file, or a new PostgreSQL database) and talks HTTP to it.
+//!
+//! `both_backends!` turns one async test body into a SQLite test and a PostgreSQL test.
+//! The PostgreSQL half runs when `CIRCLES_TEST_POSTGRES_URL` is set (`scripts/test` sets
+//! it when PostgreSQL answers) and says so when it is skipped.
+
+use std::path::PathBuf;
+
+use circles::config::{JwtKeys, JwtSettings, Settings};
+use circles::repo::Db;
+use circles::startup::Application;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use sea_orm::{ConnectionTrait, Database};
+use serde_json::{Value, json};
+
+pub const SECRET: &[u8] = b"test-secret-test-secret-test-secret!";
+pub const ISSUER: &str = "circles-test";
+pub const AUDIENCE: &str = "circles-api";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub struct TestApp {
+    pub url: String,
+    pub client: reqwest::Client,
+    pub db: Db,
+    pub backend: Backend,
+    pg_admin_url: Option<String>,
+    pg_database: Option<String>,
+    dir: PathBuf,
+}
+
+fn random_name() -> String {
+    format!("{:016x}", rand::random::<u64>())
+}
+
+/// The PostgreSQL server URL for tests, if the PostgreSQL half is enabled.
+pub fn postgres_url() -> Option<String> {
+    std::env::var("CIRCLES_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|v| !v.is_empty())
+}
+
+impl TestApp {
+    /// Starts a server with HS256 tokens, `iss` and `aud` checked.
+    pub async fn spawn(backend: Backend) -> Self {
+        let keys = JwtKeys::Hs256 {
+            secret: SECRET.to_vec(),
+        };
+        Self::spawn_with(
+            backend,
+            JwtSettings {
+                keys,
+                issuer: Some(ISSUER.into()),
+                audience: Some(AUDIENCE.into()),
+            },
+        )
+        .await
+    }
+
+    pub async fn spawn_with(backend: Backend, jwt: JwtSettings) -> Self {
+        let dir = std::env::temp_dir().join(format!("circles-test-{}", random_name()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let (database_url, pg_admin_url, pg_database) = match backend {
+            Backend::Sqlite => (
+                format!("sqlite://{}?mode=rwc", dir.join("circles.db").display()),
+                None,
+                None,
+            ),
+            Backend::Postgres => {
+                let admin = postgres_url().expect("CIRCLES_TEST_POSTGRES_URL");
+                let name = format!("circles_test_{}", random_name());
+                let conn = Database::connect(&admin)
+                    .await
+                    .expect("connect to PostgreSQL");
+                conn.execute_unprepared(&format!("CREATE DATABASE {name}"))
+                    .await
+                    .expect("create database");
+                conn.close().await.ok();
+                let base = admin
+                    .rsplit_once('/')
+                    .map(|(b, _)| b.to_owned())
+                    .expect("postgres url with a database");
+                (format!("{base}/{name}"), Some(admin), Some(name))
+            }
+        };
+        let settings = Settings {
+            database_url,
+            bind: "127.0.0.1:0".into(),
+            data_dir: dir.clone(),
+            jwt,
+            max_page_size: 100,
+            retention_days: 120,
+            min_cell_size: 11,
+        };
+        let app = Application::build(settings)
+            .await
+            .expect("build application");
+        let url = format!("http://127.0.0.1:{}", app.port());
+        let db = app.db();
+        tokio::spawn(app.run_until_stopped());
+        Self {
+            url,
+            client: reqwest::Client::new(),
+            db,
+            backend,
+            pg_admin_url,
+            pg_database,
+            dir,
+        }
+    }
+
+    /// Drops the test database (PostgreSQL) or its directory (SQLite).
+    pub async fn cleanup(self) {
+        if let (Some(admin), Some(name)) = (&self.pg_admin_url, &self.pg_database)
+            && let Ok(conn) = Database::connect(admin).await
+        {
+            let _ = conn
+                .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .await;
+            conn.close().await.ok();
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+
+    pub fn graphql_url(&self) -> String {
+        format!("{}/graphql", self.url)
+    }
+
+    /// POSTs a GraphQL request and returns the JSON response (any status).
+    pub async fn gql(&self, query: &str, variables: Value, token: Option<&str>) -> Value {
+        let mut req = self
+            .client
+            .post(self.graphql_url())
+            .json(&json!({ "query": query, "variables": variables }));
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        let res = req.send().await.expect("request");
+        res.json().await.expect("json body")
+    }
+
+    /// Like `gql`, but fails the test on any error; returns `data`.
+    pub async fn gql_ok(&self, query: &str, variables: Value, token: &str) -> Value {
+        let res = self.gql(query, variables, Some(token)).await;
+        assert!(res.get("errors").is_none(), "unexpected errors: {res:#}");
+        res["data"].clone()
+    }
+
+    pub fn token(&self, role: &str, agency: Option<i64>, sub: &str) -> String {
+        let now = chrono::Utc::now().timestamp();
+        sign(&json!({
+            "sub": sub, "role": role, "agency": agency.map(|a| a.to_string()),
+            "exp": now + 600, "iss": ISSUER, "aud": AUDIENCE,
+        }))
+    }
+
+    pub fn admin(&self) -> String {
+        self.token("admin", None, "admin-1")
+    }
+}
+
+/// Signs arbitrary claims with the test secret (HS256).
+pub fn sign(claims: &Value) -> String {
+    jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        claims,
+        &EncodingKey::from_secret(SECRET),
+    )
+    .expect("sign")
+}
+
+/// The `extensions.code` of the first error, or "OK".
+pub fn code(res: &Value) -> String {
+    match res.get("errors").and_then(|e| e.get(0)) {
+        Some(err) => err["extensions"]["code"]
+            .as_str()
+            .unwrap_or("NO_CODE")
+            .to_owned(),
+        None => "OK".into(),
+    }
+}
+
+/// The `extensions.field` of the first error.
+pub fn field(res: &Value) -> String {
+    res["errors"][0]["extensions"]["field"]
+        .as_str()
+        .unwrap_or("")
+        .to_owned()
+}
+
+/// Runs an async test body once on SQLite and once on PostgreSQL.
+#[macro_export]
+macro_rules! both_backends {
+    ($name:ident, |$app:ident: &TestApp| async move $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            use $crate::common::{Backend, TestApp, postgres_url};
+
+            async fn run($app: &TestApp) $body
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let app = TestApp::spawn(Backend::Sqlite).await;
+                run(&app).await;
+                app.cleanup().await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if postgres_url().is_none() {
+                    eprintln!("PostgreSQL half NOT run: CIRCLES_TEST_POSTGRES_URL is not set");
+                    return;
+                }
+                let app = TestApp::spawn(Backend::Postgres).await;
+                run(&app).await;
+                app.cleanup().await;
+            }
+        }
+    };
+}

@@ -1,0 +1,12 @@
+//! End-to-end tests of Circles over HTTP. One binary (faster to link) with a module per area.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[macro_use]
+pub mod common;
+pub mod fixtures;
+
+mod access;
+mod auth;
+mod group_filters;
+mod group_writes;
+mod http;
