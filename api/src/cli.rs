@@ -13,11 +13,7 @@ use crate::seed;
 use crate::startup::Application;
 
 #[derive(Parser)]
-#[command(
-    name = "circles",
-    version,
-    about = "Circles: referrals to mental-health self-help groups, over GraphQL"
-)]
+#[command(name = "circles", version, about = "Circles: referrals to mental-health self-help groups, over GraphQL")]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -34,6 +30,9 @@ pub enum Command {
         /// How many demo groups the directory should hold.
         #[arg(long, default_value_t = 300)]
         groups: u64,
+        /// How many synthetic referrals (with outcomes over the last two years) there should be.
+        #[arg(long, default_value_t = 400)]
+        referrals: u64,
     },
     /// Print a development token signed with the configured HS256 secret.
     Token {
@@ -50,40 +49,40 @@ pub enum Command {
     },
     /// Migrate, seed the demo directory, print a token per role, then serve.
     Demo,
+    /// The audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum AuditCommand {
+    /// Re-read and re-hash the whole chain; exit 1 naming the first bad sequence number.
+    Verify,
 }
 
 fn parse_role(value: &str) -> Result<Role, String> {
-    Role::from_claim(value)
-        .ok_or_else(|| "role must be clinician, liaison, researcher or admin".into())
+    Role::from_claim(value).ok_or_else(|| "role must be clinician, liaison, researcher or admin".into())
 }
 
 /// Runs the chosen command.
 pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => {
-            Application::build(settings)
-                .await?
-                .run_until_stopped()
-                .await?
-        }
+        Command::Serve => Application::build(settings).await?.run_until_stopped().await?,
         Command::Migrate => {
             Db::connect(&settings.database_url).await?.migrate().await?;
             tracing::info!("migrations applied");
         }
-        Command::SeedDemo { groups } => {
+        Command::SeedDemo { groups, referrals } => {
             let db = Db::connect(&settings.database_url).await?;
             db.migrate().await?;
-            let added = seed::seed_demo(&db, groups)
-                .await
-                .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+            let added = seed::seed_demo(&db, groups).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
             tracing::info!(added, "demo directory seeded");
+            let added = seed::seed_referrals(&db, &settings, referrals).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
+            tracing::info!(added, "demo referrals seeded");
         }
-        Command::Token {
-            role,
-            agency,
-            sub,
-            ttl,
-        } => {
+        Command::Token { role, agency, sub, ttl } => {
             if role == Role::Clinician && agency.is_none() {
                 bail!("a clinician token needs --agency <agency id>");
             }
@@ -91,22 +90,25 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
             println!("{}", dev_token(&settings, role, agency, &sub, ttl)?);
         }
         Command::Demo => demo(settings).await?,
+        Command::Audit { command: AuditCommand::Verify } => {
+            let db = Db::connect(&settings.database_url).await?;
+            let v = crate::repo::audit::verify(db.conn()).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
+            match v.first_break {
+                None => println!("audit chain OK: {} events verified", v.checked),
+                Some(b) => {
+                    println!("audit chain BROKEN at seq {}: {} ({} events verified before it)", b.seq, b.reason, v.checked);
+                    std::process::exit(1);
+                }
+            }
+        }
     }
     Ok(())
 }
 
 /// Signs a development token with the configured HS256 secret.
-pub fn dev_token(
-    settings: &Settings,
-    role: Role,
-    agency: Option<String>,
-    sub: &str,
-    ttl: Duration,
-) -> anyhow::Result<String> {
+pub fn dev_token(settings: &Settings, role: Role, agency: Option<String>, sub: &str, ttl: Duration) -> anyhow::Result<String> {
     let JwtKeys::Hs256 { secret } = &settings.jwt.keys else {
-        bail!(
-            "`circles token` signs with CIRCLES_JWT_SECRET; this server verifies public keys only"
-        );
+        bail!("`circles token` signs with CIRCLES_JWT_SECRET; this server verifies public keys only");
     };
     let now = chrono::Utc::now().timestamp();
     let ttl = i64::try_from(ttl.as_secs()).context("ttl too long")?;
@@ -126,27 +128,13 @@ pub fn dev_token(
 async fn demo(settings: Settings) -> anyhow::Result<()> {
     let db = Db::connect(&settings.database_url).await?;
     db.migrate().await?;
-    seed::seed_demo(&db, 300)
-        .await
-        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    seed::seed_demo(&db, 300).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    seed::seed_referrals(&db, &settings, 400).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
     let app = Application::build(settings.clone()).await?;
-    let url = format!(
-        "http://{}:{}",
-        settings
-            .bind
-            .rsplit_once(':')
-            .map(|(h, _)| h)
-            .unwrap_or("127.0.0.1"),
-        app.port()
-    );
+    let url = format!("http://{}:{}", settings.bind.rsplit_once(':').map(|(h, _)| h).unwrap_or("127.0.0.1"), app.port());
     let day = Duration::from_secs(24 * 3600);
-    println!(
-        "\nCircles demo is running on {url} (SQLite, data in {}).",
-        settings.data_dir.display()
-    );
-    println!(
-        "Open GraphiQL: {url}/graphql  (add the header {{\"Authorization\": \"Bearer <token>\"}})\n"
-    );
+    println!("\nCircles demo is running on {url} (SQLite, data in {}).", settings.data_dir.display());
+    println!("Open GraphiQL: {url}/graphql  (add the header {{\"Authorization\": \"Bearer <token>\"}})\n");
     for (role, agency, sub) in [
         (Role::Clinician, Some("1".to_owned()), "clinician-demo"),
         (Role::Liaison, None, seed::DEMO_LIAISON),
@@ -156,9 +144,7 @@ async fn demo(settings: Settings) -> anyhow::Result<()> {
         let token = dev_token(&settings, role, agency, sub, day)?;
         println!("{:<10} token (24h): {token}", role.as_claim());
     }
-    println!(
-        "\nTry:\n  curl -s {url}/graphql -H 'content-type: application/json' -H \"authorization: Bearer $TOKEN\" \\"
-    );
+    println!("\nTry:\n  curl -s {url}/graphql -H 'content-type: application/json' -H \"authorization: Bearer $TOKEN\" \\");
     println!(
         "    -d '{{\"query\":\"{{ groups(filter: {{region: \\\"Ontario\\\"}}, first: 3) {{ totalCount edges {{ node {{ name program {{ name }} }} }} }} }}\"}}'"
     );

@@ -36,6 +36,9 @@ pub struct Settings {
     pub max_page_size: u64,
     pub retention_days: u32,
     pub min_cell_size: u32,
+    /// HMAC key for client references (`CIRCLES_CLIENT_REF_KEY`, else generated and kept in
+    /// the data directory). Never logged.
+    pub client_ref_key: Vec<u8>,
 }
 
 fn env(name: &str) -> Option<String> {
@@ -47,39 +50,32 @@ impl Settings {
     /// generated secret it needs.
     pub fn from_env() -> anyhow::Result<Self> {
         let data_dir = PathBuf::from(env("CIRCLES_DATA_DIR").unwrap_or_else(|| "./data".into()));
-        std::fs::create_dir_all(&data_dir)
-            .with_context(|| format!("creating data directory {}", data_dir.display()))?;
+        std::fs::create_dir_all(&data_dir).with_context(|| format!("creating data directory {}", data_dir.display()))?;
         let database_url = match env("DATABASE_URL") {
             Some(url) => url,
-            None => format!(
-                "sqlite://{}?mode=rwc",
-                data_dir.join("circles.db").display()
-            ),
+            None => format!("sqlite://{}?mode=rwc", data_dir.join("circles.db").display()),
         };
         let keys = match (env("CIRCLES_JWT_SECRET"), env("CIRCLES_JWT_PUBLIC_KEYS")) {
             (Some(_), Some(_)) => {
                 bail!("set either CIRCLES_JWT_SECRET or CIRCLES_JWT_PUBLIC_KEYS, not both")
             }
-            (Some(secret), None) => JwtKeys::Hs256 {
-                secret: secret.into_bytes(),
-            },
+            (Some(secret), None) => JwtKeys::Hs256 { secret: secret.into_bytes() },
             (None, Some(keys)) => JwtKeys::Public(parse_public_keys(&keys)?),
-            (None, None) => JwtKeys::Hs256 {
-                secret: load_or_create_secret(&data_dir, "jwt-secret")?,
-            },
+            (None, None) => JwtKeys::Hs256 { secret: load_or_create_secret(&data_dir, "jwt-secret")? },
+        };
+        let client_ref_key = match env("CIRCLES_CLIENT_REF_KEY") {
+            Some(key) => key.into_bytes(),
+            None => load_or_create_secret(&data_dir, "client-ref-key")?,
         };
         Ok(Self {
             database_url,
             bind: env("CIRCLES_BIND").unwrap_or_else(|| "127.0.0.1:8080".into()),
-            jwt: JwtSettings {
-                keys,
-                issuer: env("CIRCLES_JWT_ISSUER"),
-                audience: env("CIRCLES_JWT_AUDIENCE"),
-            },
+            jwt: JwtSettings { keys, issuer: env("CIRCLES_JWT_ISSUER"), audience: env("CIRCLES_JWT_AUDIENCE") },
             data_dir,
             max_page_size: 100,
             retention_days: parse_env("CIRCLES_RETENTION_DAYS", 120)?,
             min_cell_size: parse_env("CIRCLES_MIN_CELL_SIZE", 11)?,
+            client_ref_key,
         })
     }
 }
@@ -87,10 +83,7 @@ impl Settings {
 fn parse_env<T: std::str::FromStr>(name: &str, default: T) -> anyhow::Result<T> {
     match env(name) {
         None => Ok(default),
-        Some(v) => v
-            .trim()
-            .parse()
-            .map_err(|_| anyhow::anyhow!("{name} is not a valid number: {v:?}")),
+        Some(v) => v.trim().parse().map_err(|_| anyhow::anyhow!("{name} is not a valid number: {v:?}")),
     }
 }
 
@@ -115,12 +108,7 @@ pub fn load_or_create_secret(data_dir: &Path, name: &str) -> anyhow::Result<Vec<
 fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)?;
+    let mut file = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
     file.write_all(contents.as_bytes())
 }
 
@@ -135,8 +123,7 @@ fn parse_public_keys(value: &str) -> anyhow::Result<Vec<(Algorithm, DecodingKey)
     let text = if value.contains("-----BEGIN") {
         value.to_owned()
     } else {
-        std::fs::read_to_string(value)
-            .with_context(|| format!("reading CIRCLES_JWT_PUBLIC_KEYS file {value}"))?
+        std::fs::read_to_string(value).with_context(|| format!("reading CIRCLES_JWT_PUBLIC_KEYS file {value}"))?
     };
     let mut keys = Vec::new();
     for block in pem::parse_many(&text).context("CIRCLES_JWT_PUBLIC_KEYS is not valid PEM")? {
@@ -146,9 +133,7 @@ fn parse_public_keys(value: &str) -> anyhow::Result<Vec<(Algorithm, DecodingKey)
         } else if let Ok(key) = DecodingKey::from_ec_pem(pem_text.as_bytes()) {
             keys.push((Algorithm::ES256, key));
         } else {
-            bail!(
-                "CIRCLES_JWT_PUBLIC_KEYS holds a key that is neither an RSA nor an EC public key"
-            );
+            bail!("CIRCLES_JWT_PUBLIC_KEYS holds a key that is neither an RSA nor an EC public key");
         }
     }
     if keys.is_empty() {

@@ -40,10 +40,7 @@ impl ApiError {
 
     /// A BAD_USER_INPUT error naming the input field at fault.
     pub fn bad_input(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self::BadUserInput {
-            field: field.into(),
-            message: message.into(),
-        }
+        Self::BadUserInput { field: field.into(), message: message.into() }
     }
 
     pub fn not_found(what: &str) -> Self {

@@ -15,5 +15,6 @@ pub mod http;
 pub mod policy;
 pub mod repo;
 pub mod seed;
+pub mod services;
 pub mod startup;
 pub mod telemetry;

@@ -19,6 +19,12 @@ pub enum Operation {
     ManageLiaisons,
     ReadAgencies,
     CreateAgency,
+    CreateReferral,
+    ReadReferrals,
+    RecordReferralOutcome,
+    WithdrawReferral,
+    /// The audit log and chain verification.
+    ReadAudit,
 }
 
 /// How far an allowed operation reaches.
@@ -37,9 +43,11 @@ pub fn scope(role: Role, op: Operation) -> Option<Scope> {
     use Role::*;
     match (role, op) {
         (_, ReadDirectory) => Some(Scope::All),
+        (Admin, CreateReferral) => None,
         (Admin, _) => Some(Scope::All),
         (Liaison, UpdateGroup) => Some(Scope::OwnGroups),
-        (Clinician, ReadAgencies) => Some(Scope::OwnAgency),
+        (Clinician, ReadAgencies | CreateReferral | ReadReferrals | RecordReferralOutcome | WithdrawReferral) => Some(Scope::OwnAgency),
+        (Liaison, ReadReferrals | RecordReferralOutcome) => Some(Scope::OwnGroups),
         _ => None,
     }
 }
@@ -66,12 +74,14 @@ mod tests {
             (ManageLiaisons, [None, None, None, all]),
             (ReadAgencies, [Some(Scope::OwnAgency), None, None, all]),
             (CreateAgency, [None, None, None, all]),
+            (CreateReferral, [Some(Scope::OwnAgency), None, None, None]),
+            (ReadReferrals, [Some(Scope::OwnAgency), Some(Scope::OwnGroups), None, all]),
+            (RecordReferralOutcome, [Some(Scope::OwnAgency), Some(Scope::OwnGroups), None, all]),
+            (WithdrawReferral, [Some(Scope::OwnAgency), None, None, all]),
+            (ReadAudit, [None, None, None, all]),
         ];
         for (op, expected) in cases {
-            for (role, want) in [Clinician, Liaison, Researcher, Admin]
-                .into_iter()
-                .zip(expected)
-            {
+            for (role, want) in [Clinician, Liaison, Researcher, Admin].into_iter().zip(expected) {
                 assert_eq!(scope(role, *op), *want, "{role:?} × {op:?}");
             }
         }

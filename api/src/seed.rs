@@ -22,16 +22,8 @@ const FLAGS: &[(&str, &str, &str)] = &[
         "No outside contributions",
         "Self-supporting through members' own contributions; declines money, rooms or materials from outside bodies (twelfth tradition).",
     ),
-    (
-        "NO_GOVERNMENT_FUNDING",
-        "No government funding",
-        "Accepts no grants or contracts from government bodies.",
-    ),
-    (
-        "NO_INDUSTRY_FUNDING",
-        "No industry funding",
-        "Accepts no money or sponsorship from pharmaceutical or other industry.",
-    ),
+    ("NO_GOVERNMENT_FUNDING", "No government funding", "Accepts no grants or contracts from government bodies."),
+    ("NO_INDUSTRY_FUNDING", "No industry funding", "Accepts no money or sponsorship from pharmaceutical or other industry."),
 ];
 
 struct ProgramFact {
@@ -254,47 +246,12 @@ const PLACES: &[Place] = &[
         lang: "de",
         postal: "80331",
     },
-    Place {
-        city: "Berlin",
-        region: "Berlin",
-        country: "DE",
-        lat: 52.5200,
-        lon: 13.4050,
-        tz: "Europe/Berlin",
-        lang: "de",
-        postal: "10115",
-    },
+    Place { city: "Berlin", region: "Berlin", country: "DE", lat: 52.5200, lon: 13.4050, tz: "Europe/Berlin", lang: "de", postal: "10115" },
 ];
 
-const FOCUS: &[&str] = &[
-    "depression",
-    "anxiety",
-    "bipolar",
-    "families",
-    "schizophrenia",
-    "grief",
-    "panic",
-    "ocd",
-    "trauma",
-    "loneliness",
-];
-const WEEKDAYS: &[&str] = &[
-    "MONDAY",
-    "TUESDAY",
-    "WEDNESDAY",
-    "THURSDAY",
-    "FRIDAY",
-    "SATURDAY",
-    "SUNDAY",
-];
-const TONES: &[&str] = &[
-    "peer support",
-    "mutual support",
-    "recovery",
-    "coping skills",
-    "sharing circle",
-    "friendship",
-];
+const FOCUS: &[&str] = &["depression", "anxiety", "bipolar", "families", "schizophrenia", "grief", "panic", "ocd", "trauma", "loneliness"];
+const WEEKDAYS: &[&str] = &["MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY"];
+const TONES: &[&str] = &["peer support", "mutual support", "recovery", "coping skills", "sharing circle", "friendship"];
 
 /// Seeds the directory; returns how many groups were added.
 pub async fn seed_demo(db: &Db, groups: u64) -> ApiResult<u64> {
@@ -302,13 +259,9 @@ pub async fn seed_demo(db: &Db, groups: u64) -> ApiResult<u64> {
     let existing_flags = repo::flags::list(&*txn).await?;
     for (code, label, description) in FLAGS {
         if !existing_flags.iter().any(|f| f.code == *code) {
-            repo::flags::create(
-                &*txn,
-                (*code).into(),
-                (*label).into(),
-                (*description).into(),
-            )
-            .await?;
+            let flag = repo::flags::create(&*txn, (*code).into(), (*label).into(), (*description).into()).await?;
+            let payload = serde_json::json!({ "code": flag.code, "demo": true });
+            repo::audit::append(&*txn, &repo::audit::Actor::system("seed-demo"), "funding_restriction.create", "funding_restriction", flag.id, payload).await?;
         }
     }
     for p in PROGRAMS {
@@ -328,28 +281,23 @@ pub async fn seed_demo(db: &Db, groups: u64) -> ApiResult<u64> {
             website: p.website.map(Into::into),
         };
         let program = repo::programs::create(&*txn, draft).await?;
+        let payload = serde_json::json!({ "slug": program.slug, "demo": true });
+        repo::audit::append(&*txn, &repo::audit::Actor::system("seed-demo"), "program.create", "program", program.id, payload).await?;
         let codes: Vec<String> = p.flags.iter().map(|c| (*c).into()).collect();
         let ids = repo::flags::ids_of_codes(&*txn, "flags", &codes).await?;
         repo::flags::set_for_program(&*txn, program.id, &ids).await?;
     }
-    for name in [
-        "Riverside Community Mental Health",
-        "Northgate Family Clinic",
-        "Harbour Primary Care",
-    ] {
-        if repo::agencies::list(&*txn, None)
-            .await?
-            .iter()
-            .all(|a| a.name != name)
-        {
-            repo::agencies::create(&*txn, name.into()).await?;
+    for name in ["Riverside Community Mental Health", "Northgate Family Clinic", "Harbour Primary Care"] {
+        if repo::agencies::list(&*txn, None).await?.iter().all(|a| a.name != name) {
+            let agency = repo::agencies::create(&*txn, name.into()).await?;
+            let payload = serde_json::json!({ "name": agency.name, "demo": true });
+            repo::audit::append(&*txn, &repo::audit::Actor::system("seed-demo"), "agency.create", "agency", agency.id, payload).await?;
         }
     }
     txn.commit().await?;
 
     let programs = repo::programs::list(db.conn()).await?;
-    let industry =
-        repo::flags::ids_of_codes(db.conn(), "flags", &["NO_INDUSTRY_FUNDING".to_owned()]).await?;
+    let industry = repo::flags::ids_of_codes(db.conn(), "flags", &["NO_INDUSTRY_FUNDING".to_owned()]).await?;
     let have = entities::group::Entity::find().count(db.conn()).await?;
     let mut added = 0;
     let mut index = have;
@@ -360,6 +308,8 @@ pub async fn seed_demo(db: &Db, groups: u64) -> ApiResult<u64> {
             let mut rng = StdRng::seed_from_u64(i);
             let draft = demo_group(&mut rng, i, &programs, &industry);
             let group = repo::groups::create(&*txn, &draft).await?;
+            let payload = serde_json::json!({ "name": group.name, "programId": group.program_id, "demo": true });
+            repo::audit::append(&*txn, &repo::audit::Actor::system("seed-demo"), "group.create", "group", group.id, payload).await?;
             if i < 5 {
                 repo::liaisons::assign(&*txn, group.id, DEMO_LIAISON).await?;
             }
@@ -371,32 +321,16 @@ pub async fn seed_demo(db: &Db, groups: u64) -> ApiResult<u64> {
     Ok(added)
 }
 
-fn demo_group(
-    rng: &mut StdRng,
-    i: u64,
-    programs: &[entities::program::Model],
-    industry_flag: &[i64],
-) -> GroupDraft {
+fn demo_group(rng: &mut StdRng, i: u64, programs: &[entities::program::Model], industry_flag: &[i64]) -> GroupDraft {
     let place = &PLACES[(i as usize) % PLACES.len()];
     // One group in eight is unaffiliated.
-    let program = if rng.random_ratio(1, 8) {
-        None
-    } else {
-        programs.choose(rng)
-    };
+    let program = if rng.random_ratio(1, 8) { None } else { programs.choose(rng) };
     let how_many = rng.random_range(1..=3);
-    let focus: Vec<String> = FOCUS
-        .choose_multiple(rng, how_many)
-        .map(|s| (*s).to_owned())
-        .collect();
-    let format = *["IN_PERSON", "IN_PERSON", "ONLINE", "HYBRID"]
-        .choose(rng)
-        .unwrap_or(&"IN_PERSON");
+    let focus: Vec<String> = FOCUS.choose_multiple(rng, how_many).map(|s| (*s).to_owned()).collect();
+    let format = *["IN_PERSON", "IN_PERSON", "ONLINE", "HYBRID"].choose(rng).unwrap_or(&"IN_PERSON");
     let tone = *TONES.choose(rng).unwrap_or(&"peer support");
     let weekday = *WEEKDAYS.choose(rng).unwrap_or(&"MONDAY");
-    let label = program
-        .map(|p| p.name.as_str())
-        .unwrap_or("Community circle");
+    let label = program.map(|p| p.name.as_str()).unwrap_or("Community circle");
     let leadership = if program.is_none() && rng.random_ratio(1, 3) {
         "PROFESSIONALLY_INVOLVED"
     } else if rng.random_ratio(1, 10) {
@@ -409,19 +343,11 @@ fn demo_group(
     GroupDraft {
         name: format!("{label} {} #{}", place.city, i + 1),
         program_id: program.map(|p| p.id),
-        description: format!(
-            "A {tone} group in {} for people living with {}.",
-            place.city,
-            focus.join(", ")
-        ),
+        description: format!("A {tone} group in {} for people living with {}.", place.city, focus.join(", ")),
         category: None,
         leadership: leadership.into(),
         format: format.into(),
-        audience: Some(if focus.contains(&"families".to_owned()) {
-            "Family members and friends".into()
-        } else {
-            "Adults".into()
-        }),
+        audience: Some(if focus.contains(&"families".to_owned()) { "Family members and friends".into() } else { "Adults".into() }),
         city: Some(place.city.into()),
         region: Some(place.region.into()),
         postal_code: Some(place.postal.into()),
@@ -433,38 +359,118 @@ fn demo_group(
         accepting_new_members: rng.random_ratio(9, 10),
         veteran_introduction: rng.random_ratio(1, 3),
         public_contact: Some(format!("group{}@example.org", i + 1)),
-        founded_on: chrono::NaiveDate::from_ymd_opt(
-            1990 + (i % 35) as i32,
-            1 + (i % 12) as u32,
-            1 + (i % 28) as u32,
-        ),
+        founded_on: chrono::NaiveDate::from_ymd_opt(1990 + (i % 35) as i32, 1 + (i % 12) as u32, 1 + (i % 28) as u32),
         meetings: vec![MeetingDraft {
             weekday: weekday.into(),
-            start_time: format!(
-                "{:02}:{}",
-                rng.random_range(9..21),
-                if rng.random_bool(0.5) { "00" } else { "30" }
-            ),
+            start_time: format!("{:02}:{}", rng.random_range(9..21), if rng.random_bool(0.5) { "00" } else { "30" }),
             duration_minutes: *[60, 90, 120].choose(rng).unwrap_or(&90),
             time_zone: place.tz.into(),
-            frequency: if rng.random_ratio(1, 5) {
-                "BIWEEKLY".into()
-            } else {
-                "WEEKLY".into()
-            },
-            access: if rng.random_ratio(1, 4) {
-                "CLOSED".into()
-            } else {
-                "OPEN".into()
-            },
+            frequency: if rng.random_ratio(1, 5) { "BIWEEKLY".into() } else { "WEEKLY".into() },
+            access: if rng.random_ratio(1, 4) { "CLOSED".into() } else { "OPEN".into() },
             online_url: online.then(|| format!("https://meet.example.org/circles-{}", i + 1)),
         }],
         focus,
         languages: vec![place.lang.into()],
-        flag_ids: if program.is_none() && rng.random_ratio(1, 4) {
-            industry_flag.to_vec()
-        } else {
-            Vec::new()
-        },
+        flag_ids: if program.is_none() && rng.random_ratio(1, 4) { industry_flag.to_vec() } else { Vec::new() },
     }
+}
+
+/// Adds synthetic referrals (up to `n` in all) with outcomes over the last two years,
+/// through the same service code as the API, so each is audited. Idempotent: referral `i`
+/// carries the idempotency key `seed-i`.
+pub async fn seed_referrals(db: &Db, settings: &crate::config::Settings, n: u64) -> ApiResult<u64> {
+    use crate::domain::referral::{Outcome, OutcomeSource, Recorder};
+    use crate::repo::audit::Actor;
+    use crate::services::referrals::{self as service, CreateReferral, RecordOutcome};
+    use sea_orm::{ColumnTrait, QueryFilter, QuerySelect};
+
+    let have = entities::referral::Entity::find().count(db.conn()).await?;
+    if have >= n {
+        return Ok(0);
+    }
+    let groups: Vec<(i64, Option<i64>)> = entities::group::Entity::find()
+        .select_only()
+        .columns([entities::group::Column::Id, entities::group::Column::ProgramId])
+        .filter(entities::group::Column::Status.eq("ACTIVE"))
+        .filter(entities::group::Column::AcceptingNewMembers.eq(true))
+        .into_tuple()
+        .all(db.conn())
+        .await?;
+    let twelve_step: Vec<i64> = repo::programs::list(db.conn())
+        .await?
+        .into_iter()
+        .filter(|p| p.approach == "TWELVE_STEP" && p.slug != "grow")
+        .map(|p| p.id)
+        .collect();
+    let agencies = repo::agencies::list(db.conn(), None).await?;
+    if groups.is_empty() || agencies.is_empty() {
+        return Ok(0);
+    }
+    let now = chrono::Utc::now();
+    let today = now.date_naive();
+    let days = |d: i64| chrono::Duration::days(d);
+    let mut added = 0;
+    for i in have..n {
+        let mut rng = StdRng::seed_from_u64(1_000_000 + i);
+        let (group_id, program_id) = groups[rng.random_range(0..groups.len())];
+        let agency = &agencies[rng.random_range(0..agencies.len())];
+        let channel = *["PROFESSIONAL_REFERRAL", "PROFESSIONAL_REFERRAL", "VETERAN_INTRODUCTION", "SELF", "FAMILY_OR_FRIENDS", "MEDIA"]
+            .choose(&mut rng)
+            .unwrap_or(&"SELF");
+        let clinician = Actor { subject: format!("clinician-demo-{}", agency.id), role: "clinician".into() };
+        let referred_at = now - days(rng.random_range(0..730));
+        let input = CreateReferral {
+            group_id,
+            client_ref: format!("DEMO-{}-{}", agency.id, rng.random_range(100_000..999_999)),
+            channel: channel.into(),
+            consent_recorded: true,
+            note: None,
+            idempotency_key: Some(format!("seed-{i}")),
+        };
+        let referral = service::create(db, &settings.client_ref_key, &clinician, agency.id, input, referred_at).await?;
+        added += 1;
+        // Outcomes: veteran introductions go far more often than professional referrals.
+        let uptake = match channel {
+            "VETERAN_INTRODUCTION" => 0.45,
+            "PROFESSIONAL_REFERRAL" => 0.17,
+            _ => 0.3,
+        };
+        // Twelve-tradition groups keep no attendance records: outcomes come from follow-ups.
+        let (recorder, source, actor) = if program_id.is_some_and(|p| twelve_step.contains(&p)) {
+            (Recorder::ReferringClinician, OutcomeSource::ClinicianFollowUp, clinician.clone())
+        } else {
+            (Recorder::GroupLiaison, OutcomeSource::GroupLiaison, Actor { subject: DEMO_LIAISON.into(), role: "liaison".into() })
+        };
+        let mut steps: Vec<(Outcome, chrono::NaiveDate)> = Vec::new();
+        let referred_on = referral.referred_on;
+        let age = (today - referred_on).num_days();
+        if age >= 14 {
+            if rng.random_bool(uptake) {
+                let attended = referred_on + days(rng.random_range(1..14));
+                steps.push((Outcome::Attended, attended));
+                let window = i64::from(settings.retention_days);
+                if (today - attended).num_days() >= window + 30 {
+                    if rng.random_ratio(1, 3) {
+                        steps.push((Outcome::Retained, attended + days(window + rng.random_range(0..30))));
+                    } else {
+                        steps.push((Outcome::DroppedOut, attended + days(rng.random_range(7..window))));
+                    }
+                }
+            } else {
+                let outcome =
+                    *[Outcome::NoShow, Outcome::NoShow, Outcome::Declined, Outcome::Withdrawn].choose(&mut rng).unwrap_or(&Outcome::NoShow);
+                steps.push((outcome, referred_on + days(rng.random_range(7..14))));
+            }
+        }
+        for (outcome, on) in steps {
+            let (recorder, source, actor) = if outcome == Outcome::Withdrawn {
+                (Recorder::ReferringClinician, OutcomeSource::ClinicianFollowUp, clinician.clone())
+            } else {
+                (recorder, source, actor.clone())
+            };
+            let record = RecordOutcome { outcome, occurred_on: on.min(today), source: Some(source), note: None };
+            service::record_outcome(db, &actor, recorder, referral.id, record, today, settings.retention_days).await?;
+        }
+    }
+    Ok(added)
 }

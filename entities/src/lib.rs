@@ -2,6 +2,7 @@
 //! GraphQL types live in the `circles-api` crate and are built from these models.
 
 pub mod agency;
+pub mod audit_event;
 pub mod funding_restriction;
 pub mod group;
 pub mod group_focus_tag;
@@ -11,3 +12,5 @@ pub mod group_liaison;
 pub mod group_meeting;
 pub mod program;
 pub mod program_funding_restriction;
+pub mod referral;
+pub mod referral_event;

@@ -126,15 +126,8 @@ enum GroupLiaisons {
     AssignedAt,
 }
 
-fn fk(
-    from: (impl IntoIden, impl IntoIden),
-    to: (impl IntoIden, impl IntoIden),
-) -> ForeignKeyCreateStatement {
-    ForeignKey::create()
-        .from(from.0, from.1)
-        .to(to.0, to.1)
-        .on_delete(ForeignKeyAction::Cascade)
-        .to_owned()
+fn fk(from: (impl IntoIden, impl IntoIden), to: (impl IntoIden, impl IntoIden)) -> ForeignKeyCreateStatement {
+    ForeignKey::create().from(from.0, from.1).to(to.0, to.1).on_delete(ForeignKeyAction::Cascade).to_owned()
 }
 
 fn index(table: impl IntoTableRef, name: &str, cols: &[&'static str]) -> IndexCreateStatement {
@@ -195,26 +188,16 @@ impl MigrationTrait for Migration {
                 Table::create()
                     .table(ProgramFundingRestrictions::Table)
                     .col(big_integer(ProgramFundingRestrictions::ProgramId))
-                    .col(big_integer(
-                        ProgramFundingRestrictions::FundingRestrictionId,
-                    ))
+                    .col(big_integer(ProgramFundingRestrictions::FundingRestrictionId))
                     .primary_key(
-                        Index::create()
-                            .col(ProgramFundingRestrictions::ProgramId)
-                            .col(ProgramFundingRestrictions::FundingRestrictionId),
+                        Index::create().col(ProgramFundingRestrictions::ProgramId).col(ProgramFundingRestrictions::FundingRestrictionId),
                     )
                     .foreign_key(&mut fk(
-                        (
-                            ProgramFundingRestrictions::Table,
-                            ProgramFundingRestrictions::ProgramId,
-                        ),
+                        (ProgramFundingRestrictions::Table, ProgramFundingRestrictions::ProgramId),
                         (Programs::Table, Programs::Id),
                     ))
                     .foreign_key(&mut fk(
-                        (
-                            ProgramFundingRestrictions::Table,
-                            ProgramFundingRestrictions::FundingRestrictionId,
-                        ),
+                        (ProgramFundingRestrictions::Table, ProgramFundingRestrictions::FundingRestrictionId),
                         (FundingRestrictions::Table, FundingRestrictions::Id),
                     ))
                     .to_owned(),
@@ -276,10 +259,7 @@ impl MigrationTrait for Migration {
                     .col(string_len(GroupMeetings::Frequency, 32))
                     .col(string_len(GroupMeetings::Access, 16))
                     .col(string_len_null(GroupMeetings::OnlineUrl, 500))
-                    .foreign_key(&mut fk(
-                        (GroupMeetings::Table, GroupMeetings::GroupId),
-                        (Groups::Table, Groups::Id),
-                    ))
+                    .foreign_key(&mut fk((GroupMeetings::Table, GroupMeetings::GroupId), (Groups::Table, Groups::Id)))
                     .to_owned(),
             )
             .await?;
@@ -289,15 +269,8 @@ impl MigrationTrait for Migration {
                     .table(GroupFocusTags::Table)
                     .col(big_integer(GroupFocusTags::GroupId))
                     .col(string_len(GroupFocusTags::Tag, 64))
-                    .primary_key(
-                        Index::create()
-                            .col(GroupFocusTags::GroupId)
-                            .col(GroupFocusTags::Tag),
-                    )
-                    .foreign_key(&mut fk(
-                        (GroupFocusTags::Table, GroupFocusTags::GroupId),
-                        (Groups::Table, Groups::Id),
-                    ))
+                    .primary_key(Index::create().col(GroupFocusTags::GroupId).col(GroupFocusTags::Tag))
+                    .foreign_key(&mut fk((GroupFocusTags::Table, GroupFocusTags::GroupId), (Groups::Table, Groups::Id)))
                     .to_owned(),
             )
             .await?;
@@ -307,15 +280,8 @@ impl MigrationTrait for Migration {
                     .table(GroupLanguages::Table)
                     .col(big_integer(GroupLanguages::GroupId))
                     .col(string_len(GroupLanguages::Tag, 35))
-                    .primary_key(
-                        Index::create()
-                            .col(GroupLanguages::GroupId)
-                            .col(GroupLanguages::Tag),
-                    )
-                    .foreign_key(&mut fk(
-                        (GroupLanguages::Table, GroupLanguages::GroupId),
-                        (Groups::Table, Groups::Id),
-                    ))
+                    .primary_key(Index::create().col(GroupLanguages::GroupId).col(GroupLanguages::Tag))
+                    .foreign_key(&mut fk((GroupLanguages::Table, GroupLanguages::GroupId), (Groups::Table, Groups::Id)))
                     .to_owned(),
             )
             .await?;
@@ -325,23 +291,10 @@ impl MigrationTrait for Migration {
                     .table(GroupFundingRestrictions::Table)
                     .col(big_integer(GroupFundingRestrictions::GroupId))
                     .col(big_integer(GroupFundingRestrictions::FundingRestrictionId))
-                    .primary_key(
-                        Index::create()
-                            .col(GroupFundingRestrictions::GroupId)
-                            .col(GroupFundingRestrictions::FundingRestrictionId),
-                    )
+                    .primary_key(Index::create().col(GroupFundingRestrictions::GroupId).col(GroupFundingRestrictions::FundingRestrictionId))
+                    .foreign_key(&mut fk((GroupFundingRestrictions::Table, GroupFundingRestrictions::GroupId), (Groups::Table, Groups::Id)))
                     .foreign_key(&mut fk(
-                        (
-                            GroupFundingRestrictions::Table,
-                            GroupFundingRestrictions::GroupId,
-                        ),
-                        (Groups::Table, Groups::Id),
-                    ))
-                    .foreign_key(&mut fk(
-                        (
-                            GroupFundingRestrictions::Table,
-                            GroupFundingRestrictions::FundingRestrictionId,
-                        ),
+                        (GroupFundingRestrictions::Table, GroupFundingRestrictions::FundingRestrictionId),
                         (FundingRestrictions::Table, FundingRestrictions::Id),
                     ))
                     .to_owned(),
@@ -354,86 +307,27 @@ impl MigrationTrait for Migration {
                     .col(big_integer(GroupLiaisons::GroupId))
                     .col(string_len(GroupLiaisons::Subject, 200))
                     .col(timestamp_with_time_zone(GroupLiaisons::AssignedAt))
-                    .primary_key(
-                        Index::create()
-                            .col(GroupLiaisons::GroupId)
-                            .col(GroupLiaisons::Subject),
-                    )
-                    .foreign_key(&mut fk(
-                        (GroupLiaisons::Table, GroupLiaisons::GroupId),
-                        (Groups::Table, Groups::Id),
-                    ))
+                    .primary_key(Index::create().col(GroupLiaisons::GroupId).col(GroupLiaisons::Subject))
+                    .foreign_key(&mut fk((GroupLiaisons::Table, GroupLiaisons::GroupId), (Groups::Table, Groups::Id)))
                     .to_owned(),
             )
             .await?;
 
         let indices = [
-            index(
-                Groups::Table,
-                "idx_groups_status_region",
-                &["status", "region_key", "name", "id"],
-            ),
-            index(
-                Groups::Table,
-                "idx_groups_status_city",
-                &["status", "city_key"],
-            ),
-            index(
-                Groups::Table,
-                "idx_groups_status_postal",
-                &["status", "postal_key"],
-            ),
-            index(
-                Groups::Table,
-                "idx_groups_status_name",
-                &["status", "name", "id"],
-            ),
-            index(
-                Groups::Table,
-                "idx_groups_status_latitude",
-                &["status", "latitude"],
-            ),
-            index(
-                Groups::Table,
-                "idx_groups_last_verified",
-                &["status", "last_verified_at", "id"],
-            ),
+            index(Groups::Table, "idx_groups_status_region", &["status", "region_key", "name", "id"]),
+            index(Groups::Table, "idx_groups_status_city", &["status", "city_key"]),
+            index(Groups::Table, "idx_groups_status_postal", &["status", "postal_key"]),
+            index(Groups::Table, "idx_groups_status_name", &["status", "name", "id"]),
+            index(Groups::Table, "idx_groups_status_latitude", &["status", "latitude"]),
+            index(Groups::Table, "idx_groups_last_verified", &["status", "last_verified_at", "id"]),
             index(Groups::Table, "idx_groups_program", &["program_id"]),
-            index(
-                GroupMeetings::Table,
-                "idx_group_meetings_group",
-                &["group_id"],
-            ),
-            index(
-                GroupMeetings::Table,
-                "idx_group_meetings_weekday",
-                &["weekday", "group_id"],
-            ),
-            index(
-                GroupFocusTags::Table,
-                "idx_group_focus_tags_tag",
-                &["tag", "group_id"],
-            ),
-            index(
-                GroupLanguages::Table,
-                "idx_group_languages_tag",
-                &["tag", "group_id"],
-            ),
-            index(
-                GroupFundingRestrictions::Table,
-                "idx_group_funding_restriction",
-                &["funding_restriction_id", "group_id"],
-            ),
-            index(
-                ProgramFundingRestrictions::Table,
-                "idx_program_funding_restriction",
-                &["funding_restriction_id", "program_id"],
-            ),
-            index(
-                GroupLiaisons::Table,
-                "idx_group_liaisons_subject",
-                &["subject", "group_id"],
-            ),
+            index(GroupMeetings::Table, "idx_group_meetings_group", &["group_id"]),
+            index(GroupMeetings::Table, "idx_group_meetings_weekday", &["weekday", "group_id"]),
+            index(GroupFocusTags::Table, "idx_group_focus_tags_tag", &["tag", "group_id"]),
+            index(GroupLanguages::Table, "idx_group_languages_tag", &["tag", "group_id"]),
+            index(GroupFundingRestrictions::Table, "idx_group_funding_restriction", &["funding_restriction_id", "group_id"]),
+            index(ProgramFundingRestrictions::Table, "idx_program_funding_restriction", &["funding_restriction_id", "program_id"]),
+            index(GroupLiaisons::Table, "idx_group_liaisons_subject", &["subject", "group_id"]),
         ];
         for stmt in indices {
             manager.create_index(stmt).await?;
@@ -454,9 +348,7 @@ impl MigrationTrait for Migration {
             Programs::Table.into_iden(),
             Agencies::Table.into_iden(),
         ] {
-            manager
-                .drop_table(Table::drop().table(table).to_owned())
-                .await?;
+            manager.drop_table(Table::drop().table(table).to_owned()).await?;
         }
         Ok(())
     }

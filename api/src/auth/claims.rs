@@ -12,12 +12,7 @@ pub enum Role {
 }
 
 impl Role {
-    pub const ALL: [Role; 4] = [
-        Role::Clinician,
-        Role::Liaison,
-        Role::Researcher,
-        Role::Admin,
-    ];
+    pub const ALL: [Role; 4] = [Role::Clinician, Role::Liaison, Role::Researcher, Role::Admin];
 
     /// The claim value (`clinician`, `liaison`, `researcher`, `admin`).
     pub fn as_claim(self) -> &'static str {

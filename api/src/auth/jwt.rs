@@ -76,9 +76,5 @@ fn describe(err: &jsonwebtoken::errors::Error) -> String {
 
 /// Signs an HS256 token (development tokens from `circles token`, and tests).
 pub fn sign_hs256(secret: &[u8], claims: &Claims) -> anyhow::Result<String> {
-    Ok(encode(
-        &Header::new(Algorithm::HS256),
-        claims,
-        &EncodingKey::from_secret(secret),
-    )?)
+    Ok(encode(&Header::new(Algorithm::HS256), claims, &EncodingKey::from_secret(secret))?)
 }

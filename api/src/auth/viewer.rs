@@ -25,12 +25,7 @@ pub struct Viewer {
 
 impl Viewer {
     pub fn new(subject: String, role: Role, agency_id: Option<i64>) -> Self {
-        Self {
-            subject,
-            role,
-            agency_id,
-            assigned_groups: OnceCell::new(),
-        }
+        Self { subject, role, agency_id, assigned_groups: OnceCell::new() }
     }
 
     /// The groups this liaison is assigned to now (empty for other roles).
@@ -60,36 +55,19 @@ impl Authn {
     pub fn viewer(&self) -> ApiResult<&Viewer> {
         match self {
             Authn::Viewer(v) => Ok(v),
-            Authn::Anonymous => Err(ApiError::Unauthenticated(
-                "a bearer token is required".into(),
-            )),
-            Authn::Refused {
-                code: "FORBIDDEN",
-                reason,
-            } => Err(ApiError::Forbidden(reason.clone())),
+            Authn::Anonymous => Err(ApiError::Unauthenticated("a bearer token is required".into())),
+            Authn::Refused { code: "FORBIDDEN", reason } => Err(ApiError::Forbidden(reason.clone())),
             Authn::Refused { reason, .. } => Err(ApiError::Unauthenticated(reason.clone())),
         }
     }
 
     /// Authenticates the `Authorization` header value of a request.
-    pub async fn from_header(
-        header: Option<&str>,
-        verifier: &TokenVerifier,
-        db: &DatabaseConnection,
-    ) -> ApiResult<Self> {
+    pub async fn from_header(header: Option<&str>, verifier: &TokenVerifier, db: &DatabaseConnection) -> ApiResult<Self> {
         let Some(header) = header else {
             return Ok(Authn::Anonymous);
         };
-        let refused = |reason: &str| {
-            Ok(Authn::Refused {
-                code: "UNAUTHENTICATED",
-                reason: reason.into(),
-            })
-        };
-        let Some(token) = header
-            .strip_prefix("Bearer ")
-            .or_else(|| header.strip_prefix("bearer "))
-        else {
+        let refused = |reason: &str| Ok(Authn::Refused { code: "UNAUTHENTICATED", reason: reason.into() });
+        let Some(token) = header.strip_prefix("Bearer ").or_else(|| header.strip_prefix("bearer ")) else {
             return refused("the Authorization header must be `Bearer <token>`");
         };
         let claims = match verifier.verify(token.trim()) {
@@ -112,10 +90,7 @@ impl Authn {
                 match registered {
                     Some(id) => Some(id),
                     None => {
-                        return Ok(Authn::Refused {
-                            code: "FORBIDDEN",
-                            reason: "the token's agency is not registered".into(),
-                        });
+                        return Ok(Authn::Refused { code: "FORBIDDEN", reason: "the token's agency is not registered".into() });
                     }
                 }
             }

@@ -32,11 +32,7 @@ pub fn bounding_box(lat: f64, lon: f64, radius_km: f64) -> BoundingBox {
         let (lo, hi) = (lon - dlon, lon + dlon);
         (lo >= -180.0 && hi <= 180.0).then_some((lo, hi))
     };
-    BoundingBox {
-        min_lat,
-        max_lat,
-        lon_range,
-    }
+    BoundingBox { min_lat, max_lat, lon_range }
 }
 
 #[cfg(test)]

@@ -1,5 +1,10 @@
-//! Plain domain rules, free of GraphQL and database types, each with unit tests.
+//! Plain domain rules, free of database types, each with unit tests. (The referral enums
+//! derive `async_graphql::Enum` so that the API names are the domain names.)
 
+pub mod audit;
+pub mod client_ref;
 pub mod geo;
+pub mod referral;
+pub mod referral_code;
 pub mod text;
 pub mod validate;

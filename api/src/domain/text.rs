@@ -3,29 +3,17 @@
 
 /// Key for exact, case-insensitive matching of a city or region.
 pub fn place_key(value: &str) -> String {
-    value
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .to_lowercase()
+    value.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
 }
 
 /// Key for postal codes: upper case without spaces ("m5v 2t6" = "M5V2T6").
 pub fn postal_key(value: &str) -> String {
-    value
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .collect::<String>()
-        .to_uppercase()
+    value.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_uppercase()
 }
 
 /// Focus tags are lower-case words joined by hyphens ("Bipolar Disorder" -> "bipolar-disorder").
 pub fn focus_tag(value: &str) -> String {
-    value
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join("-")
-        .to_lowercase()
+    value.split_whitespace().collect::<Vec<_>>().join("-").to_lowercase()
 }
 
 /// Canonical case of a BCP 47 tag: language lower, script title, region upper ("EN-gb" -> "en-GB").
@@ -47,13 +35,7 @@ pub fn canonical_language(tag: &str) -> String {
 
 /// The lower-case text the `text` filter searches.
 pub fn search_text(parts: &[&str]) -> String {
-    parts
-        .iter()
-        .filter(|p| !p.is_empty())
-        .copied()
-        .collect::<Vec<_>>()
-        .join(" \u{1f} ")
-        .to_lowercase()
+    parts.iter().filter(|p| !p.is_empty()).copied().collect::<Vec<_>>().join(" \u{1f} ").to_lowercase()
 }
 
 /// `%word%` (lower case) with LIKE wildcards escaped (use with `ESCAPE '\\'`).

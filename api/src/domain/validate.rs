@@ -9,10 +9,7 @@ use crate::errors::{ApiError, ApiResult};
 pub fn required_text(field: &str, value: &str, max: usize) -> ApiResult<String> {
     let trimmed = value.trim();
     if trimmed.is_empty() {
-        return Err(ApiError::bad_input(
-            field,
-            format!("{field} must not be empty"),
-        ));
+        return Err(ApiError::bad_input(field, format!("{field} must not be empty")));
     }
     optional_text(field, Some(trimmed), max).map(|v| v.unwrap_or_default())
 }
@@ -23,19 +20,10 @@ pub fn optional_text(field: &str, value: Option<&str>, max: usize) -> ApiResult<
         return Ok(None);
     };
     if trimmed.chars().count() > max {
-        return Err(ApiError::bad_input(
-            field,
-            format!("{field} is longer than {max} characters"),
-        ));
+        return Err(ApiError::bad_input(field, format!("{field} is longer than {max} characters")));
     }
-    if trimmed
-        .chars()
-        .any(|c| c.is_control() && c != '\n' && c != '\t')
-    {
-        return Err(ApiError::bad_input(
-            field,
-            format!("{field} contains control characters"),
-        ));
+    if trimmed.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+        return Err(ApiError::bad_input(field, format!("{field} contains control characters")));
     }
     Ok(Some(trimmed.to_owned()))
 }
@@ -44,10 +32,7 @@ pub fn latitude(field: &str, value: f64) -> ApiResult<f64> {
     if value.is_finite() && (-90.0..=90.0).contains(&value) {
         Ok(value)
     } else {
-        Err(ApiError::bad_input(
-            field,
-            "latitude must be between -90 and 90",
-        ))
+        Err(ApiError::bad_input(field, "latitude must be between -90 and 90"))
     }
 }
 
@@ -55,10 +40,7 @@ pub fn longitude(field: &str, value: f64) -> ApiResult<f64> {
     if value.is_finite() && (-180.0..=180.0).contains(&value) {
         Ok(value)
     } else {
-        Err(ApiError::bad_input(
-            field,
-            "longitude must be between -180 and 180",
-        ))
+        Err(ApiError::bad_input(field, "longitude must be between -180 and 180"))
     }
 }
 
@@ -78,15 +60,9 @@ pub fn time_zone(field: &str, value: &str) -> ApiResult<String> {
 
 /// A well-formed BCP 47 language tag, in canonical case.
 pub fn language_tag(field: &str, value: &str) -> ApiResult<String> {
-    let tag = language_tags::LanguageTag::parse(value.trim()).map_err(|_| {
-        ApiError::bad_input(field, format!("{value:?} is not a BCP 47 language tag"))
-    })?;
-    tag.validate().map_err(|_| {
-        ApiError::bad_input(
-            field,
-            format!("{value:?} is not a valid BCP 47 language tag"),
-        )
-    })?;
+    let tag = language_tags::LanguageTag::parse(value.trim())
+        .map_err(|_| ApiError::bad_input(field, format!("{value:?} is not a BCP 47 language tag")))?;
+    tag.validate().map_err(|_| ApiError::bad_input(field, format!("{value:?} is not a valid BCP 47 language tag")))?;
     Ok(super::text::canonical_language(tag.as_str()))
 }
 
@@ -96,15 +72,10 @@ pub fn url(field: &str, value: Option<&str>) -> ApiResult<Option<String>> {
         return Ok(None);
     };
     let lower = v.to_lowercase();
-    let rest = lower
-        .strip_prefix("https://")
-        .or_else(|| lower.strip_prefix("http://"));
+    let rest = lower.strip_prefix("https://").or_else(|| lower.strip_prefix("http://"));
     match rest {
         Some(host) if !host.is_empty() && !v.contains(char::is_whitespace) => Ok(Some(v)),
-        _ => Err(ApiError::bad_input(
-            field,
-            "must be an http:// or https:// URL",
-        )),
+        _ => Err(ApiError::bad_input(field, "must be an http:// or https:// URL")),
     }
 }
 
@@ -114,10 +85,7 @@ pub fn country(field: &str, value: &str) -> ApiResult<String> {
     if v.len() == 2 && v.chars().all(|c| c.is_ascii_uppercase()) {
         Ok(v)
     } else {
-        Err(ApiError::bad_input(
-            field,
-            "country must be an ISO 3166-1 alpha-2 code such as CA",
-        ))
+        Err(ApiError::bad_input(field, "country must be an ISO 3166-1 alpha-2 code such as CA"))
     }
 }
 
@@ -126,34 +94,18 @@ pub fn flag_code(field: &str, value: &str) -> ApiResult<String> {
     let v = value.trim();
     let ok = (2..=64).contains(&v.len())
         && v.starts_with(|c: char| c.is_ascii_uppercase())
-        && v.chars()
-            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
-    if ok {
-        Ok(v.to_owned())
-    } else {
-        Err(ApiError::bad_input(
-            field,
-            "code must be UPPER_SNAKE_CASE, 2 to 64 characters",
-        ))
-    }
+        && v.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
+    if ok { Ok(v.to_owned()) } else { Err(ApiError::bad_input(field, "code must be UPPER_SNAKE_CASE, 2 to 64 characters")) }
 }
 
 /// A program slug such as `emotions-anonymous`.
 pub fn slug(field: &str, value: &str) -> ApiResult<String> {
     let v = value.trim();
     let ok = (2..=64).contains(&v.len())
-        && v.chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && v.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
         && !v.starts_with('-')
         && !v.ends_with('-');
-    if ok {
-        Ok(v.to_owned())
-    } else {
-        Err(ApiError::bad_input(
-            field,
-            "slug must be lower-case letters, digits and hyphens",
-        ))
-    }
+    if ok { Ok(v.to_owned()) } else { Err(ApiError::bad_input(field, "slug must be lower-case letters, digits and hyphens")) }
 }
 
 /// A whole number within `range`.
@@ -161,10 +113,7 @@ pub fn int_in(field: &str, value: i32, range: std::ops::RangeInclusive<i32>) -> 
     if range.contains(&value) {
         Ok(value)
     } else {
-        Err(ApiError::bad_input(
-            field,
-            format!("must be between {} and {}", range.start(), range.end()),
-        ))
+        Err(ApiError::bad_input(field, format!("must be between {} and {}", range.start(), range.end())))
     }
 }
 
@@ -184,28 +133,13 @@ mod tests {
         assert_eq!(latitude("lat", 90.0).ok(), Some(90.0));
         assert_eq!(longitude("lon", -180.0).ok(), Some(-180.0));
         assert_eq!(local_time("t", "07:05").ok().as_deref(), Some("07:05"));
-        assert_eq!(
-            time_zone("tz", "Europe/Berlin").ok().as_deref(),
-            Some("Europe/Berlin")
-        );
+        assert_eq!(time_zone("tz", "Europe/Berlin").ok().as_deref(), Some("Europe/Berlin"));
         assert_eq!(language_tag("l", "en-gb").ok().as_deref(), Some("en-GB"));
         assert_eq!(language_tag("l", "de").ok().as_deref(), Some("de"));
         assert_eq!(country("c", "ca").ok().as_deref(), Some("CA"));
-        assert_eq!(
-            flag_code("c", "NO_OUTSIDE_CONTRIBUTIONS").ok().as_deref(),
-            Some("NO_OUTSIDE_CONTRIBUTIONS")
-        );
-        assert_eq!(
-            slug("s", "emotions-anonymous").ok().as_deref(),
-            Some("emotions-anonymous")
-        );
-        assert_eq!(
-            url("u", Some("https://grow.org.au"))
-                .ok()
-                .flatten()
-                .as_deref(),
-            Some("https://grow.org.au")
-        );
+        assert_eq!(flag_code("c", "NO_OUTSIDE_CONTRIBUTIONS").ok().as_deref(), Some("NO_OUTSIDE_CONTRIBUTIONS"));
+        assert_eq!(slug("s", "emotions-anonymous").ok().as_deref(), Some("emotions-anonymous"));
+        assert_eq!(url("u", Some("https://grow.org.au")).ok().flatten().as_deref(), Some("https://grow.org.au"));
         assert_eq!(optional_text("n", Some("  "), 5).ok(), Some(None));
     }
 
@@ -220,21 +154,12 @@ mod tests {
         assert_eq!(field_of(language_tag("languages", "english!")), "languages");
         assert_eq!(field_of(language_tag("languages", "")), "languages");
         assert_eq!(field_of(required_text("name", "   ", 10)), "name");
-        assert_eq!(
-            field_of(required_text("name", "x".repeat(11).as_str(), 10)),
-            "name"
-        );
+        assert_eq!(field_of(required_text("name", "x".repeat(11).as_str(), 10)), "name");
         assert_eq!(field_of(optional_text("note", Some("a\u{0}b"), 10)), "note");
         assert_eq!(field_of(country("country", "CAN")), "country");
         assert_eq!(field_of(flag_code("code", "lower")), "code");
         assert_eq!(field_of(slug("slug", "Not A Slug")), "slug");
-        assert_eq!(
-            field_of(url("website", Some("javascript:alert(1)"))),
-            "website"
-        );
-        assert_eq!(
-            field_of(int_in("durationMinutes", 0, 1..=600)),
-            "durationMinutes"
-        );
+        assert_eq!(field_of(url("website", Some("javascript:alert(1)"))), "website");
+        assert_eq!(field_of(int_in("durationMinutes", 0, 1..=600)), "durationMinutes");
     }
 }

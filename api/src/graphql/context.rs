@@ -30,9 +30,7 @@ impl ContextExt for Context<'_> {
     fn viewer(&self) -> ApiResult<&Viewer> {
         match self.data_opt::<Authn>() {
             Some(authn) => authn.viewer(),
-            None => Err(ApiError::Unauthenticated(
-                "a bearer token is required".into(),
-            )),
+            None => Err(ApiError::Unauthenticated("a bearer token is required".into())),
         }
     }
 
@@ -44,8 +42,5 @@ impl ContextExt for Context<'_> {
 
 /// A numeric ID; anything else is BAD_USER_INPUT on `field`.
 pub fn parse_id(field: &str, id: &ID) -> ApiResult<i64> {
-    id.parse::<i64>()
-        .ok()
-        .filter(|v| *v > 0)
-        .ok_or_else(|| ApiError::bad_input(field, format!("{:?} is not a valid id", id.as_str())))
+    id.parse::<i64>().ok().filter(|v| *v > 0).ok_or_else(|| ApiError::bad_input(field, format!("{:?} is not a valid id", id.as_str())))
 }

@@ -8,9 +8,12 @@ use crate::errors::{ApiError, ApiResult};
 use crate::graphql::context::{ContextExt, parse_id};
 use crate::graphql::directory_types::{Agency, FundingRestriction, Program};
 use crate::graphql::enums::{Approach, Category, Orientation};
+use crate::graphql::referrals::actor;
 use crate::policy::{Operation, Scope};
 use crate::repo;
+use crate::repo::audit;
 use crate::repo::programs::ProgramDraft;
+use serde_json::json;
 
 /// The caller, as the token and the database tell.
 #[derive(SimpleObject)]
@@ -88,19 +91,14 @@ fn apply_program_patch(d: &mut ProgramDraft, p: ProgramPatch) -> ApiResult<()> {
         d.name = validate::required_text("input.name", &v, 200)?;
     }
     if let Some(v) = p.description {
-        d.description =
-            validate::optional_text("input.description", Some(&v), 5000)?.unwrap_or_default();
+        d.description = validate::optional_text("input.description", Some(&v), 5000)?.unwrap_or_default();
     }
     match p.founded_year {
         MaybeUndefined::Undefined => {}
         MaybeUndefined::Null => d.founded_year = None,
         MaybeUndefined::Value(y) => d.founded_year = Some(founded_year(y)?),
     }
-    let text = |field: &str,
-                v: MaybeUndefined<String>,
-                max: usize,
-                target: &mut Option<String>|
-     -> ApiResult<()> {
+    let text = |field: &str, v: MaybeUndefined<String>, max: usize, target: &mut Option<String>| -> ApiResult<()> {
         match v {
             MaybeUndefined::Undefined => {}
             MaybeUndefined::Null => *target = None,
@@ -108,12 +106,7 @@ fn apply_program_patch(d: &mut ProgramDraft, p: ProgramPatch) -> ApiResult<()> {
         }
         Ok(())
     };
-    text(
-        "input.foundedPlace",
-        p.founded_place,
-        200,
-        &mut d.founded_place,
-    )?;
+    text("input.foundedPlace", p.founded_place, 200, &mut d.founded_place)?;
     text("input.openTo", p.open_to, 1000, &mut d.open_to)?;
     match p.website {
         MaybeUndefined::Undefined => {}
@@ -133,10 +126,7 @@ fn apply_program_patch(d: &mut ProgramDraft, p: ProgramPatch) -> ApiResult<()> {
 }
 
 async fn flag_ids(db: &impl sea_orm::ConnectionTrait, codes: &[String]) -> ApiResult<Vec<i64>> {
-    let codes = codes
-        .iter()
-        .map(|c| validate::flag_code("input.fundingRestrictions", c))
-        .collect::<ApiResult<Vec<_>>>()?;
+    let codes = codes.iter().map(|c| validate::flag_code("input.fundingRestrictions", c)).collect::<ApiResult<Vec<_>>>()?;
     let mut ids = repo::flags::ids_of_codes(db, "input.fundingRestrictions", &codes).await?;
     ids.sort_unstable();
     ids.dedup();
@@ -169,34 +159,17 @@ impl DirectoryQueries {
     /// Registered agencies (admins: all; clinicians: their own).
     async fn agencies(&self, ctx: &Context<'_>) -> Result<Vec<Agency>> {
         let (viewer, scope) = ctx.authorize(Operation::ReadAgencies)?;
-        let only = if scope == Scope::All {
-            None
-        } else {
-            Some(viewer.agency_id.unwrap_or(0))
-        };
-        Ok(repo::agencies::list(ctx.db().conn(), only)
-            .await?
-            .into_iter()
-            .map(Agency::from)
-            .collect())
+        let only = if scope == Scope::All { None } else { Some(viewer.agency_id.unwrap_or(0)) };
+        Ok(repo::agencies::list(ctx.db().conn(), only).await?.into_iter().map(Agency::from).collect())
     }
 
     async fn programs(&self, ctx: &Context<'_>) -> Result<Vec<Program>> {
         ctx.authorize(Operation::ReadDirectory)?;
-        Ok(repo::programs::list(ctx.db().conn())
-            .await?
-            .into_iter()
-            .map(Program)
-            .collect())
+        Ok(repo::programs::list(ctx.db().conn()).await?.into_iter().map(Program).collect())
     }
 
     /// A program by id or by slug (give exactly one).
-    async fn program(
-        &self,
-        ctx: &Context<'_>,
-        id: Option<ID>,
-        slug: Option<String>,
-    ) -> Result<Option<Program>> {
+    async fn program(&self, ctx: &Context<'_>, id: Option<ID>, slug: Option<String>) -> Result<Option<Program>> {
         ctx.authorize(Operation::ReadDirectory)?;
         let db = ctx.db().conn();
         let found = match (id, slug) {
@@ -209,11 +182,7 @@ impl DirectoryQueries {
 
     async fn funding_restrictions(&self, ctx: &Context<'_>) -> Result<Vec<FundingRestriction>> {
         ctx.authorize(Operation::ReadDirectory)?;
-        Ok(repo::flags::list(ctx.db().conn())
-            .await?
-            .into_iter()
-            .map(Into::into)
-            .collect())
+        Ok(repo::flags::list(ctx.db().conn()).await?.into_iter().map(Into::into).collect())
     }
 }
 
@@ -224,16 +193,17 @@ pub struct DirectoryMutations;
 impl DirectoryMutations {
     /// Registers a referring agency (admins). Its id goes in clinicians' `agency` claim.
     async fn create_agency(&self, ctx: &Context<'_>, input: AgencyInput) -> Result<Agency> {
-        ctx.authorize(Operation::CreateAgency)?;
+        let (viewer, _) = ctx.authorize(Operation::CreateAgency)?;
         let name = validate::required_text("input.name", &input.name, 200)?;
         let txn = ctx.db().begin_write().await?;
         let agency = repo::agencies::create(&*txn, name).await?;
+        audit::append(&*txn, &actor(viewer), "agency.create", "agency", agency.id, json!({ "name": agency.name })).await?;
         txn.commit().await?;
         Ok(agency.into())
     }
 
     async fn create_program(&self, ctx: &Context<'_>, input: ProgramInput) -> Result<Program> {
-        ctx.authorize(Operation::WriteDirectory)?;
+        let (viewer, _) = ctx.authorize(Operation::WriteDirectory)?;
         let mut draft = ProgramDraft {
             slug: String::new(),
             name: String::new(),
@@ -264,47 +234,40 @@ impl DirectoryMutations {
         let ids = flag_ids(&*txn, &codes).await?;
         let program = repo::programs::create(&*txn, draft).await?;
         repo::flags::set_for_program(&*txn, program.id, &ids).await?;
+        let payload = json!({ "slug": program.slug, "name": program.name, "fundingRestrictions": codes });
+        audit::append(&*txn, &actor(viewer), "program.create", "program", program.id, payload).await?;
         txn.commit().await?;
         Ok(Program(program))
     }
 
-    async fn update_program(
-        &self,
-        ctx: &Context<'_>,
-        id: ID,
-        input: ProgramPatch,
-    ) -> Result<Program> {
-        ctx.authorize(Operation::WriteDirectory)?;
+    async fn update_program(&self, ctx: &Context<'_>, id: ID, input: ProgramPatch) -> Result<Program> {
+        let (viewer, _) = ctx.authorize(Operation::WriteDirectory)?;
         let id = parse_id("id", &id)?;
         let txn = ctx.db().begin_write().await?;
-        let current = repo::programs::get(&*txn, id)
-            .await?
-            .ok_or_else(|| ApiError::not_found("program"))?;
+        let current = repo::programs::get(&*txn, id).await?.ok_or_else(|| ApiError::not_found("program"))?;
         let mut draft = ProgramDraft::from(&current);
         let codes = input.funding_restrictions.clone();
         apply_program_patch(&mut draft, input)?;
-        if let Some(codes) = codes {
-            let ids = flag_ids(&*txn, &codes).await?;
+        if let Some(codes) = &codes {
+            let ids = flag_ids(&*txn, codes).await?;
             repo::flags::set_for_program(&*txn, id, &ids).await?;
         }
         let program = repo::programs::update(&*txn, current, draft).await?;
+        let payload = json!({ "slug": program.slug, "name": program.name, "fundingRestrictions": codes });
+        audit::append(&*txn, &actor(viewer), "program.update", "program", program.id, payload).await?;
         txn.commit().await?;
         Ok(Program(program))
     }
 
-    async fn create_funding_restriction(
-        &self,
-        ctx: &Context<'_>,
-        input: FundingRestrictionInput,
-    ) -> Result<FundingRestriction> {
-        ctx.authorize(Operation::WriteDirectory)?;
+    async fn create_funding_restriction(&self, ctx: &Context<'_>, input: FundingRestrictionInput) -> Result<FundingRestriction> {
+        let (viewer, _) = ctx.authorize(Operation::WriteDirectory)?;
         let code = validate::flag_code("input.code", &input.code)?;
         let label = validate::required_text("input.label", &input.label, 200)?;
-        let description =
-            validate::optional_text("input.description", Some(&input.description), 2000)?
-                .unwrap_or_default();
+        let description = validate::optional_text("input.description", Some(&input.description), 2000)?.unwrap_or_default();
         let txn = ctx.db().begin_write().await?;
         let flag = repo::flags::create(&*txn, code, label, description).await?;
+        audit::append(&*txn, &actor(viewer), "funding_restriction.create", "funding_restriction", flag.id, json!({ "code": flag.code }))
+            .await?;
         txn.commit().await?;
         Ok(flag.into())
     }

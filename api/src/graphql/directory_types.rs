@@ -16,10 +16,7 @@ pub struct Agency {
 
 impl From<agency::Model> for Agency {
     fn from(m: agency::Model) -> Self {
-        Self {
-            id: ID(m.id.to_string()),
-            name: m.name,
-        }
+        Self { id: ID(m.id.to_string()), name: m.name }
     }
 }
 
@@ -35,12 +32,7 @@ pub struct FundingRestriction {
 
 impl From<funding_restriction::Model> for FundingRestriction {
     fn from(m: funding_restriction::Model) -> Self {
-        Self {
-            id: ID(m.id.to_string()),
-            code: m.code,
-            label: m.label,
-            description: m.description,
-        }
+        Self { id: ID(m.id.to_string()), code: m.code, label: m.label, description: m.description }
     }
 }
 
@@ -84,14 +76,7 @@ impl Program {
         self.0.website.as_deref()
     }
     async fn funding_restrictions(&self, ctx: &Context<'_>) -> Result<Vec<FundingRestriction>> {
-        let flags = ctx
-            .data_unchecked::<RequestLoader>()
-            .load_one(ProgramFlags(self.0.id))
-            .await?;
-        Ok(flags
-            .unwrap_or_default()
-            .into_iter()
-            .map(Into::into)
-            .collect())
+        let flags = ctx.data_unchecked::<RequestLoader>().load_one(ProgramFlags(self.0.id)).await?;
+        Ok(flags.unwrap_or_default().into_iter().map(Into::into).collect())
     }
 }

@@ -48,6 +48,11 @@ db_enum!(
     MeetingAccess { Open => "OPEN", Closed => "CLOSED" }
 );
 
+db_enum!(
+    /// How the person came to the group: the literature compares these.
+    Channel { ProfessionalReferral => "PROFESSIONAL_REFERRAL", VeteranIntroduction => "VETERAN_INTRODUCTION", SelfReferral => "SELF", FamilyOrFriends => "FAMILY_OR_FRIENDS", Media => "MEDIA" }
+);
+
 /// The order of `groups`.
 #[derive(async_graphql::Enum, Copy, Clone, Debug, PartialEq, Eq, Default)]
 pub enum GroupOrder {

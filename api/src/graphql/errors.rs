@@ -37,11 +37,7 @@ struct ValidationTrackerExt;
 
 #[async_graphql::async_trait::async_trait]
 impl Extension for ValidationTrackerExt {
-    async fn validation(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        next: NextValidation<'_>,
-    ) -> Result<ValidationResult, Vec<ServerError>> {
+    async fn validation(&self, ctx: &ExtensionContext<'_>, next: NextValidation<'_>) -> Result<ValidationResult, Vec<ServerError>> {
         let result = next.run(ctx).await;
         if result.is_err()
             && let Some(flag) = ctx.data_opt::<ValidationFailed>()
@@ -53,23 +49,15 @@ impl Extension for ValidationTrackerExt {
 }
 
 fn is_limit_error(message: &str) -> bool {
-    [
-        "Query is too complex",
-        "Query is nested too deep",
-        "too many directives",
-        "recursion depth of the query",
-        "recursion limit exceeded",
-    ]
-    .iter()
-    .any(|m| message.contains(m))
+    ["Query is too complex", "Query is nested too deep", "too many directives", "recursion depth of the query", "recursion limit exceeded"]
+        .iter()
+        .any(|m| message.contains(m))
 }
 
 /// Sets `extensions.code` on every error; masks and logs internal ones.
 pub fn finish_errors(errors: &mut [ServerError], request_id: &str) {
     for err in errors.iter_mut() {
-        let api = err
-            .source::<ApiError>()
-            .or_else(|| err.source::<Arc<ApiError>>().map(|a| a.as_ref()));
+        let api = err.source::<ApiError>().or_else(|| err.source::<Arc<ApiError>>().map(|a| a.as_ref()));
         let (code, field) = match api {
             Some(ApiError::Internal(inner)) => {
                 tracing::error!(request_id, error = %format!("{inner:#}"), path = ?err.path, "internal error");

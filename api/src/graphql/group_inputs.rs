@@ -10,9 +10,7 @@ use sea_orm::ConnectionTrait;
 use crate::domain::{text, validate};
 use crate::errors::{ApiError, ApiResult};
 use crate::graphql::context::parse_id;
-use crate::graphql::enums::{
-    Category, Format, Leadership, MeetingAccess, MeetingFrequency, Weekday,
-};
+use crate::graphql::enums::{Category, Format, Leadership, MeetingAccess, MeetingFrequency, Weekday};
 use crate::repo;
 use crate::repo::group_parts::MeetingDraft;
 use crate::repo::groups::GroupDraft;
@@ -161,12 +159,7 @@ pub fn empty_draft() -> GroupDraft {
     }
 }
 
-fn text_field(
-    field: &str,
-    v: MaybeUndefined<String>,
-    max: usize,
-    target: &mut Option<String>,
-) -> ApiResult<()> {
+fn text_field(field: &str, v: MaybeUndefined<String>, max: usize, target: &mut Option<String>) -> ApiResult<()> {
     match v {
         MaybeUndefined::Undefined => {}
         MaybeUndefined::Null => *target = None,
@@ -189,11 +182,7 @@ fn meeting(i: usize, m: MeetingInput) -> ApiResult<MeetingDraft> {
 }
 
 /// Applies `patch` to `draft`, validating every field it sets, then the whole listing.
-pub async fn apply_patch(
-    db: &impl ConnectionTrait,
-    draft: &mut GroupDraft,
-    p: GroupPatch,
-) -> ApiResult<()> {
+pub async fn apply_patch(db: &impl ConnectionTrait, draft: &mut GroupDraft, p: GroupPatch) -> ApiResult<()> {
     if let Some(name) = p.name {
         draft.name = validate::required_text("input.name", &name, 200)?;
     }
@@ -203,17 +192,13 @@ pub async fn apply_patch(
         MaybeUndefined::Value(id) => {
             let id = parse_id("input.programId", &id)?;
             if repo::programs::get(db, id).await?.is_none() {
-                return Err(ApiError::bad_input(
-                    "input.programId",
-                    "no program has this id",
-                ));
+                return Err(ApiError::bad_input("input.programId", "no program has this id"));
             }
             draft.program_id = Some(id);
         }
     }
     if let Some(d) = p.description {
-        draft.description =
-            validate::optional_text("input.description", Some(&d), 5000)?.unwrap_or_default();
+        draft.description = validate::optional_text("input.description", Some(&d), 5000)?.unwrap_or_default();
     }
     match p.category {
         MaybeUndefined::Undefined => {}
@@ -230,8 +215,7 @@ pub async fn apply_patch(
     if let Some(a) = p.address {
         draft.city = validate::optional_text("input.address.city", a.city.as_deref(), 120)?;
         draft.region = validate::optional_text("input.address.region", a.region.as_deref(), 120)?;
-        draft.postal_code =
-            validate::optional_text("input.address.postalCode", a.postal_code.as_deref(), 20)?;
+        draft.postal_code = validate::optional_text("input.address.postalCode", a.postal_code.as_deref(), 20)?;
         draft.country = validate::country("input.address.country", &a.country)?;
     }
     match p.latitude {
@@ -242,28 +226,18 @@ pub async fn apply_patch(
     match p.longitude {
         MaybeUndefined::Undefined => {}
         MaybeUndefined::Null => draft.longitude = None,
-        MaybeUndefined::Value(v) => {
-            draft.longitude = Some(validate::longitude("input.longitude", v)?)
-        }
+        MaybeUndefined::Value(v) => draft.longitude = Some(validate::longitude("input.longitude", v)?),
     }
     if let Some(meetings) = p.meetings {
         if meetings.len() > 20 {
             return Err(ApiError::bad_input("input.meetings", "at most 20 meetings"));
         }
-        draft.meetings = meetings
-            .into_iter()
-            .enumerate()
-            .map(|(i, m)| meeting(i, m))
-            .collect::<ApiResult<_>>()?;
+        draft.meetings = meetings.into_iter().enumerate().map(|(i, m)| meeting(i, m)).collect::<ApiResult<_>>()?;
     }
     if let Some(focus) = p.focus {
         let mut tags = Vec::new();
         for (i, t) in focus.iter().enumerate() {
-            let tag = text::focus_tag(&validate::required_text(
-                &format!("input.focus[{i}]"),
-                t,
-                64,
-            )?);
+            let tag = text::focus_tag(&validate::required_text(&format!("input.focus[{i}]"), t, 64)?);
             if !tags.contains(&tag) {
                 tags.push(tag);
             }
@@ -282,10 +256,7 @@ pub async fn apply_patch(
             }
         }
         if tags.len() > 10 {
-            return Err(ApiError::bad_input(
-                "input.languages",
-                "at most 10 languages",
-            ));
+            return Err(ApiError::bad_input("input.languages", "at most 10 languages"));
         }
         draft.languages = tags;
     }
@@ -299,47 +270,30 @@ pub async fn apply_patch(
     if let Some(v) = p.veteran_introduction {
         draft.veteran_introduction = v;
     }
-    text_field(
-        "input.publicContact",
-        p.public_contact,
-        500,
-        &mut draft.public_contact,
-    )?;
+    text_field("input.publicContact", p.public_contact, 500, &mut draft.public_contact)?;
     match p.founded_on {
         MaybeUndefined::Undefined => {}
         MaybeUndefined::Null => draft.founded_on = None,
         MaybeUndefined::Value(d) if d > chrono::Utc::now().date_naive() => {
-            return Err(ApiError::bad_input(
-                "input.foundedOn",
-                "foundedOn may not be in the future",
-            ));
+            return Err(ApiError::bad_input("input.foundedOn", "foundedOn may not be in the future"));
         }
         MaybeUndefined::Value(d) => draft.founded_on = Some(d),
     }
     if let Some(codes) = p.funding_restrictions {
-        let codes = codes
-            .iter()
-            .map(|c| validate::flag_code("input.fundingRestrictions", c))
-            .collect::<ApiResult<Vec<_>>>()?;
+        let codes = codes.iter().map(|c| validate::flag_code("input.fundingRestrictions", c)).collect::<ApiResult<Vec<_>>>()?;
         let mut ids = repo::flags::ids_of_codes(db, "input.fundingRestrictions", &codes).await?;
         ids.sort_unstable();
         ids.dedup();
         draft.flag_ids = ids;
     }
     if draft.latitude.is_some() != draft.longitude.is_some() {
-        return Err(ApiError::bad_input(
-            "input.latitude",
-            "give latitude and longitude together",
-        ));
+        return Err(ApiError::bad_input("input.latitude", "give latitude and longitude together"));
     }
     if draft.name.is_empty() {
         return Err(ApiError::bad_input("input.name", "name must not be empty"));
     }
     if draft.country.is_empty() {
-        return Err(ApiError::bad_input(
-            "input.address.country",
-            "country is required",
-        ));
+        return Err(ApiError::bad_input("input.address.country", "country is required"));
     }
     Ok(())
 }

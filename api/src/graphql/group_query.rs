@@ -10,8 +10,7 @@ use crate::graphql::context::{ContextExt, parse_id};
 use crate::graphql::enums::{Category, Format, GroupOrder, GroupStatus, Leadership, Weekday};
 use crate::graphql::group_types::Group;
 use crate::graphql::loaders::{
-    GroupFocus, GroupLanguages, GroupMeetings, GroupOwnFlags, LoadError, ProgramById, ProgramFlags,
-    RequestLoader,
+    GroupFocus, GroupLanguages, GroupMeetings, GroupOwnFlags, LoadError, ProgramById, ProgramFlags, RequestLoader,
 };
 use crate::graphql::pagination;
 use crate::policy::Operation;
@@ -63,10 +62,7 @@ pub struct GroupFilter {
 
 impl GroupFilter {
     fn active() -> Self {
-        Self {
-            status: Some(GroupStatus::Active),
-            ..Default::default()
-        }
+        Self { status: Some(GroupStatus::Active), ..Default::default() }
     }
 
     /// Validates the filter into a repository query.
@@ -82,21 +78,11 @@ impl GroupFilter {
                         format!("radiusKm must be above 0 and at most {MAX_RADIUS_KM}"),
                     ));
                 }
-                Some(Near {
-                    latitude: n.latitude,
-                    longitude: n.longitude,
-                    radius_km: n.radius_km,
-                })
+                Some(Near { latitude: n.latitude, longitude: n.longitude, radius_km: n.radius_km })
             }
         };
-        let short =
-            |field: &str, v: Option<String>| validate::optional_text(field, v.as_deref(), 200);
-        let language = match self
-            .language
-            .as_deref()
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
-        {
+        let short = |field: &str, v: Option<String>| validate::optional_text(field, v.as_deref(), 200);
+        let language = match self.language.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
             Some(tag) => Some(validate::language_tag("filter.language", tag)?),
             None => None,
         };
@@ -107,34 +93,20 @@ impl GroupFilter {
             }
             list.iter().map(|c| validate::flag_code(field, c)).collect()
         };
-        let with_codes = codes(
-            "filter.withFundingRestrictions",
-            self.with_funding_restrictions,
-        )?;
-        let without_codes = codes(
-            "filter.withoutFundingRestrictions",
-            self.without_funding_restrictions,
-        )?;
+        let with_codes = codes("filter.withFundingRestrictions", self.with_funding_restrictions)?;
+        let without_codes = codes("filter.withoutFundingRestrictions", self.without_funding_restrictions)?;
         let focus = self.focus.unwrap_or_default();
         if focus.len() > 20 {
             return Err(ApiError::bad_input("filter.focus", "at most 20 focus tags"));
         }
         Ok(GroupQuery {
             text: short("filter.text", self.text)?,
-            program_id: self
-                .program_id
-                .as_ref()
-                .map(|id| parse_id("filter.programId", id))
-                .transpose()?,
+            program_id: self.program_id.as_ref().map(|id| parse_id("filter.programId", id)).transpose()?,
             program_slug: short("filter.programSlug", self.program_slug)?,
             category: self.category.map(|v| v.as_db().to_owned()),
             leadership: self.leadership.map(|v| v.as_db().to_owned()),
             format: self.format.map(|v| v.as_db().to_owned()),
-            focus: focus
-                .iter()
-                .map(|t| text::focus_tag(t))
-                .filter(|t| !t.is_empty())
-                .collect(),
+            focus: focus.iter().map(|t| text::focus_tag(t)).filter(|t| !t.is_empty()).collect(),
             language,
             city: short("filter.city", self.city)?,
             region: short("filter.region", self.region)?,
@@ -144,18 +116,8 @@ impl GroupFilter {
             accepting_new_members: self.accepting_new_members,
             veteran_introduction: self.veteran_introduction,
             status: self.status.map(|v| v.as_db().to_owned()),
-            with_flag_ids: repo::flags::ids_of_codes(
-                db.conn(),
-                "filter.withFundingRestrictions",
-                &with_codes,
-            )
-            .await?,
-            without_flag_ids: repo::flags::ids_of_codes(
-                db.conn(),
-                "filter.withoutFundingRestrictions",
-                &without_codes,
-            )
-            .await?,
+            with_flag_ids: repo::flags::ids_of_codes(db.conn(), "filter.withFundingRestrictions", &with_codes).await?,
+            without_flag_ids: repo::flags::ids_of_codes(db.conn(), "filter.withoutFundingRestrictions", &without_codes).await?,
             verified_since: self.verified_since,
             only_ids: None,
         })
@@ -173,10 +135,7 @@ pub type GroupConnection = Connection<String, Group, GroupConnectionFields, Empt
 
 /// Loads what the selection asks of a page of groups, one batch per kind, into the
 /// request's loader cache: the statements per page then do not depend on its size.
-async fn prefetch<'a>(
-    ctx: &Context<'_>,
-    groups: impl Iterator<Item = &'a entities::group::Model>,
-) -> Result<()> {
+async fn prefetch<'a>(ctx: &Context<'_>, groups: impl Iterator<Item = &'a entities::group::Model>) -> Result<()> {
     let node = ctx.look_ahead().field("edges").field("node");
     let loader = ctx.data_unchecked::<RequestLoader>();
     let groups: Vec<_> = groups.collect();
@@ -234,15 +193,11 @@ impl GroupQueries {
     async fn group(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Group>> {
         ctx.authorize(Operation::ReadDirectory)?;
         let id = parse_id("id", &id)?;
-        Ok(repo::groups::get(ctx.db().conn(), id)
-            .await?
-            .map(Group::from))
+        Ok(repo::groups::get(ctx.db().conn(), id).await?.map(Group::from))
     }
 
     /// Search the directory. `orderBy` defaults to NAME; `first` to 20, at most 100.
-    #[graphql(
-        complexity = "(*first.as_ref().unwrap_or(&20)).clamp(1, 100) as usize * child_complexity + 1"
-    )]
+    #[graphql(complexity = "(*first.as_ref().unwrap_or(&20)).clamp(1, 100) as usize * child_complexity + 1")]
     async fn groups(
         &self,
         ctx: &Context<'_>,
@@ -258,11 +213,7 @@ impl GroupQueries {
             None => 20,
             Some(n) if (1..=max).contains(&n) => n,
             Some(_) => {
-                return Err(ApiError::bad_input(
-                    "first",
-                    format!("first must be between 1 and {max}"),
-                )
-                .into());
+                return Err(ApiError::bad_input("first", format!("first must be between 1 and {max}")).into());
             }
         } as u64;
         let filter = filter.unwrap_or_else(GroupFilter::active);
@@ -275,30 +226,23 @@ impl GroupQueries {
                 return Err(ApiError::bad_input("orderBy", "DISTANCE needs filter.near").into());
             }
         };
-        let after = after
-            .as_deref()
-            .map(|c| pagination::decode(c, order))
-            .transpose()?;
+        let after = after.as_deref().map(|c| pagination::decode(c, order)).transpose()?;
         let with_total = ctx.look_ahead().field("totalCount").exists();
-        let page =
-            group_search::page(db.conn(), &query, order, after.as_ref(), first, with_total).await?;
+        let page = group_search::page(db.conn(), &query, order, after.as_ref(), first, with_total).await?;
         prefetch(ctx, page.rows.iter().map(|(g, _)| g)).await?;
         let mut conn = Connection::with_additional_fields(
             after.is_some(),
             page.has_next,
-            GroupConnectionFields {
-                total_count: page.total.unwrap_or(0),
-            },
+            GroupConnectionFields { total_count: page.total.unwrap_or(0) },
         );
-        conn.edges
-            .extend(page.rows.into_iter().map(|(model, distance_km)| {
-                let key = match order {
-                    Order::Name => After::Name(model.name.clone(), model.id),
-                    Order::LastVerified => After::LastVerified(model.last_verified_at, model.id),
-                    Order::Distance => After::Distance(distance_km.unwrap_or(0.0), model.id),
-                };
-                Edge::new(pagination::encode(&key), Group { model, distance_km })
-            }));
+        conn.edges.extend(page.rows.into_iter().map(|(model, distance_km)| {
+            let key = match order {
+                Order::Name => After::Name(model.name.clone(), model.id),
+                Order::LastVerified => After::LastVerified(model.last_verified_at, model.id),
+                Order::Distance => After::Distance(distance_km.unwrap_or(0.0), model.id),
+            };
+            Edge::new(pagination::encode(&key), Group { model, distance_km })
+        }));
         Ok(conn)
     }
 }

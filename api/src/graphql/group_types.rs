@@ -7,12 +7,9 @@ use entities::{group, group_meeting};
 
 use crate::graphql::context::ContextExt;
 use crate::graphql::directory_types::{FundingRestriction, Program};
-use crate::graphql::enums::{
-    Category, Format, GroupStatus, Leadership, MeetingAccess, MeetingFrequency, Weekday,
-};
+use crate::graphql::enums::{Category, Format, GroupStatus, Leadership, MeetingAccess, MeetingFrequency, Weekday};
 use crate::graphql::loaders::{
-    GroupFocus, GroupLanguages, GroupLiaisons, GroupMeetings, GroupOwnFlags, ProgramById,
-    ProgramFlags, RequestLoader,
+    GroupFocus, GroupLanguages, GroupLiaisons, GroupMeetings, GroupOwnFlags, ProgramById, ProgramFlags, RequestLoader,
 };
 use crate::policy::Operation;
 
@@ -25,10 +22,7 @@ pub struct Group {
 
 impl From<group::Model> for Group {
     fn from(model: group::Model) -> Self {
-        Self {
-            model,
-            distance_km: None,
-        }
+        Self { model, distance_km: None }
     }
 }
 
@@ -126,10 +120,7 @@ impl Group {
         Ok(Format::from_db(&self.model.format)?)
     }
     async fn focus(&self, ctx: &Context<'_>) -> Result<Vec<String>> {
-        Ok(loader(ctx)
-            .load_one(GroupFocus(self.model.id))
-            .await?
-            .unwrap_or_default())
+        Ok(loader(ctx).load_one(GroupFocus(self.model.id)).await?.unwrap_or_default())
     }
     /// Who the group is for.
     async fn audience(&self) -> Option<&str> {
@@ -160,18 +151,12 @@ impl Group {
         self.distance_km.map(|d| (d * 1000.0).round() / 1000.0)
     }
     async fn meetings(&self, ctx: &Context<'_>) -> Result<Vec<Meeting>> {
-        let rows = loader(ctx)
-            .load_one(GroupMeetings(self.model.id))
-            .await?
-            .unwrap_or_default();
+        let rows = loader(ctx).load_one(GroupMeetings(self.model.id)).await?.unwrap_or_default();
         Ok(rows.into_iter().map(|model| Meeting { model }).collect())
     }
     /// BCP 47 language tags.
     async fn languages(&self, ctx: &Context<'_>) -> Result<Vec<String>> {
-        Ok(loader(ctx)
-            .load_one(GroupLanguages(self.model.id))
-            .await?
-            .unwrap_or_default())
+        Ok(loader(ctx).load_one(GroupLanguages(self.model.id)).await?.unwrap_or_default())
     }
     async fn free_of_charge(&self) -> bool {
         self.model.free_of_charge
@@ -207,17 +192,11 @@ impl Group {
     }
     /// The group's own flags (without its program's).
     async fn funding_restrictions(&self, ctx: &Context<'_>) -> Result<Vec<FundingRestriction>> {
-        let own = loader(ctx)
-            .load_one(GroupOwnFlags(self.model.id))
-            .await?
-            .unwrap_or_default();
+        let own = loader(ctx).load_one(GroupOwnFlags(self.model.id)).await?.unwrap_or_default();
         Ok(own.into_iter().map(Into::into).collect())
     }
     /// The flags that apply: the program's plus the group's own.
-    async fn effective_funding_restrictions(
-        &self,
-        ctx: &Context<'_>,
-    ) -> Result<Vec<FundingRestriction>> {
+    async fn effective_funding_restrictions(&self, ctx: &Context<'_>) -> Result<Vec<FundingRestriction>> {
         let loader = loader(ctx);
         let own = loader.load_one(GroupOwnFlags(self.model.id));
         let inherited = async {
@@ -239,16 +218,7 @@ impl Group {
     /// Subjects assigned as liaisons (admins only).
     async fn liaisons(&self, ctx: &Context<'_>) -> Result<Vec<Liaison>> {
         ctx.authorize(Operation::ManageLiaisons)?;
-        let rows = loader(ctx)
-            .load_one(GroupLiaisons(self.model.id))
-            .await?
-            .unwrap_or_default();
-        Ok(rows
-            .into_iter()
-            .map(|l| Liaison {
-                subject: l.subject,
-                assigned_at: l.assigned_at,
-            })
-            .collect())
+        let rows = loader(ctx).load_one(GroupLiaisons(self.model.id)).await?.unwrap_or_default();
+        Ok(rows.into_iter().map(|l| Liaison { subject: l.subject, assigned_at: l.assigned_at }).collect())
     }
 }

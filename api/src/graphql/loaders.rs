@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
-use entities::{funding_restriction, group_liaison, group_meeting, program};
+use entities::{agency, funding_restriction, group, group_liaison, group_meeting, program, referral_event};
 
 use crate::errors::ApiError;
 use crate::repo::{self, Db};
@@ -37,11 +37,10 @@ impl<T> Missing for Vec<T> {
     }
 }
 
-impl Missing for program::Model {
-    fn missing() -> Option<Self> {
-        None
-    }
+macro_rules! no_default {
+    ($($t:ty),+) => { $(impl Missing for $t { fn missing() -> Option<Self> { None } })+ };
 }
+no_default!(program::Model, group::Model, agency::Model);
 
 macro_rules! keyed_loader {
     ($(#[$meta:meta])* $key:ident => $value:ty, |$db:ident, $ids:ident| $body:expr) => {
@@ -80,6 +79,9 @@ keyed_loader!(
 keyed_loader!(GroupMeetings => Vec<group_meeting::Model>, |db, ids| repo::group_parts::meetings(db, &ids));
 keyed_loader!(GroupFocus => Vec<String>, |db, ids| repo::group_parts::focus_tags(db, &ids));
 keyed_loader!(GroupLanguages => Vec<String>, |db, ids| repo::group_parts::languages(db, &ids));
+keyed_loader!(GroupById => group::Model, |db, ids| repo::groups::by_ids(db, &ids));
+keyed_loader!(AgencyById => agency::Model, |db, ids| repo::agencies::by_ids(db, &ids));
+keyed_loader!(ReferralEvents => Vec<referral_event::Model>, |db, ids| repo::referrals::events_for(db, &ids));
 keyed_loader!(GroupLiaisons => Vec<group_liaison::Model>, |db, ids| repo::liaisons::for_groups(db, &ids));
 
 /// The request's loader.

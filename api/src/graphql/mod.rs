@@ -1,6 +1,7 @@
 //! The GraphQL schema: root objects merged from one file per domain, the query limits, and
 //! the mapping of resolver errors to `extensions.code` (`errors`).
 
+pub mod audit;
 pub mod context;
 pub mod directory;
 pub mod directory_types;
@@ -12,6 +13,8 @@ pub mod group_query;
 pub mod group_types;
 pub mod loaders;
 pub mod pagination;
+pub mod referral_types;
+pub mod referrals;
 
 use async_graphql::{EmptySubscription, MergedObject, Schema};
 
@@ -25,41 +28,28 @@ pub const MAX_COMPLEXITY: usize = 5000;
 
 #[derive(MergedObject, Default)]
 #[graphql(name = "Query")]
-pub struct QueryRoot(directory::DirectoryQueries, group_query::GroupQueries);
+pub struct QueryRoot(directory::DirectoryQueries, group_query::GroupQueries, referrals::ReferralQueries, audit::AuditQueries);
 
 #[derive(MergedObject, Default)]
 #[graphql(name = "Mutation")]
-pub struct MutationRoot(
-    directory::DirectoryMutations,
-    group_mutations::GroupMutations,
-);
+pub struct MutationRoot(directory::DirectoryMutations, group_mutations::GroupMutations);
 
 pub type CirclesSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 
 /// Builds the schema with its limits; `db` and `settings` are shared by all requests.
 pub fn build_schema(db: Db, settings: Settings) -> CirclesSchema {
-    Schema::build(
-        QueryRoot::default(),
-        MutationRoot::default(),
-        EmptySubscription,
-    )
-    .limit_depth(MAX_DEPTH)
-    .limit_complexity(MAX_COMPLEXITY)
-    .limit_recursive_depth(32)
-    .limit_directives(20)
-    .extension(errors::ValidationTracker)
-    .data(db)
-    .data(settings)
-    .finish()
+    Schema::build(QueryRoot::default(), MutationRoot::default(), EmptySubscription)
+        .limit_depth(MAX_DEPTH)
+        .limit_complexity(MAX_COMPLEXITY)
+        .limit_recursive_depth(32)
+        .limit_directives(20)
+        .extension(errors::ValidationTracker)
+        .data(db)
+        .data(settings)
+        .finish()
 }
 
 /// The schema in SDL, for clients and the schema snapshot test.
 pub fn sdl() -> String {
-    Schema::build(
-        QueryRoot::default(),
-        MutationRoot::default(),
-        EmptySubscription,
-    )
-    .finish()
-    .sdl()
+    Schema::build(QueryRoot::default(), MutationRoot::default(), EmptySubscription).finish().sdl()
 }

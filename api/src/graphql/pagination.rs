@@ -41,18 +41,9 @@ pub fn decode(cursor: &str, order: Order) -> ApiResult<After> {
     };
     let matches = matches!(
         (&after, order),
-        (After::Name(..), Order::Name)
-            | (After::Distance(..), Order::Distance)
-            | (After::LastVerified(..), Order::LastVerified)
+        (After::Name(..), Order::Name) | (After::Distance(..), Order::Distance) | (After::LastVerified(..), Order::LastVerified)
     );
-    if matches {
-        Ok(after)
-    } else {
-        Err(ApiError::bad_input(
-            "after",
-            "this cursor belongs to another orderBy",
-        ))
-    }
+    if matches { Ok(after) } else { Err(ApiError::bad_input("after", "this cursor belongs to another orderBy")) }
 }
 
 #[cfg(test)]

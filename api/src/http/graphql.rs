@@ -11,9 +11,7 @@ use std::collections::HashMap;
 use actix_web::http::{Method, StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use async_graphql::http::GraphiQLSource;
-use async_graphql::parser::types::{
-    DocumentOperations, ExecutableDocument, OperationDefinition, OperationType,
-};
+use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationDefinition, OperationType};
 use async_graphql::{Request, Variables};
 use serde_json::{Map, Value, json};
 use tracing_actix_web::RequestId;
@@ -38,11 +36,8 @@ struct Params {
 
 /// An HTTP-level refusal, answered with one error.
 fn refuse(status: StatusCode, rt: ResponseType, message: &str) -> HttpResponse {
-    let body =
-        json!({ "errors": [{ "message": message, "extensions": { "code": "BAD_USER_INPUT" } }] });
-    HttpResponse::build(status)
-        .content_type(rt.content_type())
-        .body(body.to_string())
+    let body = json!({ "errors": [{ "message": message, "extensions": { "code": "BAD_USER_INPUT" } }] });
+    HttpResponse::build(status).content_type(rt.content_type()).body(body.to_string())
 }
 
 fn object_param(name: &str, value: Option<Value>) -> Result<Map<String, Value>, String> {
@@ -55,8 +50,7 @@ fn object_param(name: &str, value: Option<Value>) -> Result<Map<String, Value>, 
 
 /// Reads the parameters from a JSON body (POST).
 fn params_from_body(body: &[u8]) -> Result<Params, String> {
-    let value: Value =
-        serde_json::from_slice(body).map_err(|e| format!("the body is not valid JSON: {e}"))?;
+    let value: Value = serde_json::from_slice(body).map_err(|e| format!("the body is not valid JSON: {e}"))?;
     let Value::Object(mut map) = value else {
         return Err("the body must be a JSON object".into());
     };
@@ -84,54 +78,33 @@ fn params_from_query(pairs: HashMap<String, String>) -> Result<Params, String> {
     let parse = |name: &str| -> Result<Map<String, Value>, String> {
         match pairs.get(name).map(String::as_str) {
             None | Some("") => Ok(Map::new()),
-            Some(text) => object_param(
-                name,
-                Some(
-                    serde_json::from_str(text)
-                        .map_err(|_| format!("`{name}` is not valid JSON"))?,
-                ),
-            ),
+            Some(text) => object_param(name, Some(serde_json::from_str(text).map_err(|_| format!("`{name}` is not valid JSON"))?)),
         }
     };
     Ok(Params {
         query: pairs.get("query").cloned().ok_or("`query` is missing")?,
-        operation_name: pairs
-            .get("operationName")
-            .filter(|s| !s.is_empty())
-            .cloned(),
+        operation_name: pairs.get("operationName").filter(|s| !s.is_empty()).cloned(),
         variables: parse("variables")?,
         extensions: parse("extensions")?,
     })
 }
 
 /// The operation that would run, when it can be told without executing.
-fn selected_operation<'a>(
-    doc: &'a ExecutableDocument,
-    name: Option<&str>,
-) -> Option<&'a OperationDefinition> {
+fn selected_operation<'a>(doc: &'a ExecutableDocument, name: Option<&str>) -> Option<&'a OperationDefinition> {
     match (&doc.operations, name) {
         (DocumentOperations::Single(op), _) => Some(&op.node),
         (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name).map(|op| &op.node),
-        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => {
-            ops.values().next().map(|op| &op.node)
-        }
+        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => ops.values().next().map(|op| &op.node),
         _ => None,
     }
 }
 
 /// The first non-null variable that is missing or null (a coercion failure).
-fn missing_required_variable(
-    op: &OperationDefinition,
-    variables: &Map<String, Value>,
-) -> Option<String> {
+fn missing_required_variable(op: &OperationDefinition, variables: &Map<String, Value>) -> Option<String> {
     op.variable_definitions.iter().find_map(|def| {
         let def = &def.node;
-        let missing = matches!(
-            variables.get(def.name.node.as_str()),
-            None | Some(Value::Null)
-        );
-        (!def.var_type.node.nullable && def.default_value.is_none() && missing)
-            .then(|| def.name.node.to_string())
+        let missing = matches!(variables.get(def.name.node.as_str()), None | Some(Value::Null));
+        (!def.var_type.node.nullable && def.default_value.is_none() && missing).then(|| def.name.node.to_string())
     })
 }
 
@@ -142,24 +115,14 @@ pub struct GraphqlState {
     pub db: Db,
 }
 
-pub async fn handle(
-    req: HttpRequest,
-    body: web::Bytes,
-    state: web::Data<GraphqlState>,
-    request_id: RequestId,
-) -> HttpResponse {
+pub async fn handle(req: HttpRequest, body: web::Bytes, state: web::Data<GraphqlState>, request_id: RequestId) -> HttpResponse {
     let headers = req.headers();
     let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
     let is_get = req.method() == Method::GET;
     if is_get && media::wants_html(accept) && !req.query_string().contains("query=") {
         return HttpResponse::Ok()
             .content_type("text/html; charset=utf-8")
-            .body(
-                GraphiQLSource::build()
-                    .endpoint("/graphql")
-                    .title("Circles GraphiQL")
-                    .finish(),
-            );
+            .body(GraphiQLSource::build().endpoint("/graphql").title("Circles GraphiQL").finish());
     }
     let Some(rt) = media::negotiate(accept) else {
         return refuse(
@@ -174,15 +137,9 @@ pub async fn handle(
             Err(_) => Err("the query string is malformed".into()),
         }
     } else {
-        let content_type = headers
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok());
+        let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
         if !media::is_json_body(content_type) {
-            return refuse(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                rt,
-                "POST bodies must be application/json",
-            );
+            return refuse(StatusCode::UNSUPPORTED_MEDIA_TYPE, rt, "POST bodies must be application/json");
         }
         params_from_body(&body)
     };
@@ -203,56 +160,36 @@ async fn execute(
     request_id: &str,
 ) -> HttpResponse {
     let pre_execution_failure = |errors: Vec<Value>| {
-        let status = if rt == ResponseType::GraphqlResponse {
-            StatusCode::BAD_REQUEST
-        } else {
-            StatusCode::OK
-        };
-        HttpResponse::build(status)
-            .content_type(rt.content_type())
-            .body(json!({ "errors": errors }).to_string())
+        let status = if rt == ResponseType::GraphqlResponse { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+        HttpResponse::build(status).content_type(rt.content_type()).body(json!({ "errors": errors }).to_string())
     };
     let doc = match async_graphql::parser::parse_query(&params.query) {
         Ok(doc) => doc,
         Err(err) => {
             let message = format!("the query does not parse: {err}");
-            return pre_execution_failure(vec![
-                json!({ "message": message, "extensions": { "code": "BAD_USER_INPUT" } }),
-            ]);
+            return pre_execution_failure(vec![json!({ "message": message, "extensions": { "code": "BAD_USER_INPUT" } })]);
         }
     };
     if let Some(op) = selected_operation(&doc, params.operation_name.as_deref()) {
         if is_get && op.ty != OperationType::Query {
-            let mut res = refuse(
-                StatusCode::METHOD_NOT_ALLOWED,
-                rt,
-                "only queries may use GET; send mutations with POST",
-            );
-            res.headers_mut()
-                .insert(header::ALLOW, header::HeaderValue::from_static("POST"));
+            let mut res = refuse(StatusCode::METHOD_NOT_ALLOWED, rt, "only queries may use GET; send mutations with POST");
+            res.headers_mut().insert(header::ALLOW, header::HeaderValue::from_static("POST"));
             return res;
         }
         if let Some(name) = missing_required_variable(op, &params.variables) {
             let message = format!("variable ${name} is required (non-null) but was not given");
-            return pre_execution_failure(vec![
-                json!({ "message": message, "extensions": { "code": "BAD_USER_INPUT", "field": name } }),
-            ]);
+            return pre_execution_failure(vec![json!({ "message": message, "extensions": { "code": "BAD_USER_INPUT", "field": name } })]);
         }
     }
 
-    let auth_header = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok());
+    let auth_header = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
     let authn = match Authn::from_header(auth_header, &state.verifier, state.db.conn()).await {
         Ok(a) => a,
         Err(err) => {
             tracing::error!(request_id, error = ?err, "authentication lookup failed");
             let message = format!("internal server error (request id {request_id})");
             let body = json!({ "errors": [{ "message": message, "extensions": { "code": "INTERNAL_SERVER_ERROR" } }] });
-            return HttpResponse::InternalServerError()
-                .content_type(rt.content_type())
-                .body(body.to_string());
+            return HttpResponse::InternalServerError().content_type(rt.content_type()).body(body.to_string());
         }
     };
     let validation_failed = ValidationFailed::default();
@@ -269,38 +206,21 @@ async fn execute(
     let mut response = state.schema.execute(request).await;
     finish_errors(&mut response.errors, request_id);
 
-    let too_complex = response.errors.iter().any(|e| {
-        e.extensions
-            .as_ref()
-            .and_then(|x| x.get("code"))
-            .is_some_and(|c| *c == async_graphql::Value::from("QUERY_TOO_COMPLEX"))
-    });
+    let too_complex = response
+        .errors
+        .iter()
+        .any(|e| e.extensions.as_ref().and_then(|x| x.get("code")).is_some_and(|c| *c == async_graphql::Value::from("QUERY_TOO_COMPLEX")));
     if validation_failed.get() || too_complex {
-        let errors = response
-            .errors
-            .iter()
-            .map(|e| serde_json::to_value(e).unwrap_or(Value::Null))
-            .collect();
+        let errors = response.errors.iter().map(|e| serde_json::to_value(e).unwrap_or(Value::Null)).collect();
         return pre_execution_failure(errors);
     }
     let mut body = Map::new();
-    body.insert(
-        "data".into(),
-        serde_json::to_value(&response.data).unwrap_or(Value::Null),
-    );
+    body.insert("data".into(), serde_json::to_value(&response.data).unwrap_or(Value::Null));
     if !response.errors.is_empty() {
-        body.insert(
-            "errors".into(),
-            serde_json::to_value(&response.errors).unwrap_or(Value::Null),
-        );
+        body.insert("errors".into(), serde_json::to_value(&response.errors).unwrap_or(Value::Null));
     }
     if !response.extensions.is_empty() {
-        body.insert(
-            "extensions".into(),
-            serde_json::to_value(&response.extensions).unwrap_or(Value::Null),
-        );
+        body.insert("extensions".into(), serde_json::to_value(&response.extensions).unwrap_or(Value::Null));
     }
-    HttpResponse::Ok()
-        .content_type(rt.content_type())
-        .body(Value::Object(body).to_string())
+    HttpResponse::Ok().content_type(rt.content_type()).body(Value::Object(body).to_string())
 }

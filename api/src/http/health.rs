@@ -12,8 +12,6 @@ pub async fn readyz(db: web::Data<Db>) -> HttpResponse {
     if db.ping().await {
         HttpResponse::Ok().content_type("text/plain").body("ready")
     } else {
-        HttpResponse::ServiceUnavailable()
-            .content_type("text/plain")
-            .body("database unreachable")
+        HttpResponse::ServiceUnavailable().content_type("text/plain").body("database unreachable")
     }
 }

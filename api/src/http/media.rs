@@ -31,26 +31,17 @@ pub fn negotiate(accept: Option<&str>) -> Option<ResponseType> {
         .map(|(i, range)| {
             let mut parts = range.split(';');
             let media = parts.next().unwrap_or("").trim().to_ascii_lowercase();
-            let q = parts
-                .filter_map(|p| {
-                    p.trim()
-                        .strip_prefix("q=")
-                        .and_then(|v| v.trim().parse::<f32>().ok())
-                })
-                .next()
-                .unwrap_or(1.0);
+            let q = parts.filter_map(|p| p.trim().strip_prefix("q=").and_then(|v| v.trim().parse::<f32>().ok())).next().unwrap_or(1.0);
             (q, i, media)
         })
         .filter(|(q, _, _)| *q > 0.0)
         .collect();
     ranges.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-    ranges
-        .into_iter()
-        .find_map(|(_, _, media)| match media.as_str() {
-            "application/graphql-response+json" => Some(ResponseType::GraphqlResponse),
-            "application/json" | "application/*" | "*/*" => Some(ResponseType::Json),
-            _ => None,
-        })
+    ranges.into_iter().find_map(|(_, _, media)| match media.as_str() {
+        "application/graphql-response+json" => Some(ResponseType::GraphqlResponse),
+        "application/json" | "application/*" | "*/*" => Some(ResponseType::Json),
+        _ => None,
+    })
 }
 
 /// Whether a request's media type asks for a browser page.
@@ -81,18 +72,9 @@ mod tests {
             (None, Some(Json)),
             (Some(""), Some(Json)),
             (Some("application/json"), Some(Json)),
-            (
-                Some("application/graphql-response+json"),
-                Some(GraphqlResponse),
-            ),
-            (
-                Some("application/graphql-response+json, application/json;q=0.9"),
-                Some(GraphqlResponse),
-            ),
-            (
-                Some("application/json;q=0.9, application/graphql-response+json"),
-                Some(GraphqlResponse),
-            ),
+            (Some("application/graphql-response+json"), Some(GraphqlResponse)),
+            (Some("application/graphql-response+json, application/json;q=0.9"), Some(GraphqlResponse)),
+            (Some("application/json;q=0.9, application/graphql-response+json"), Some(GraphqlResponse)),
             (Some("*/*"), Some(Json)),
             (Some("text/html"), None),
             (Some("application/graphql-response+json;q=0"), None),

@@ -36,48 +36,25 @@ impl Metrics {
     pub fn new() -> Arc<Self> {
         let mut registry = Registry::with_prefix("circles");
         let requests = Family::<RouteLabels, Counter>::default();
-        let latency = Family::<RouteLabels, Histogram>::new_with_constructor(|| {
-            Histogram::new(exponential_buckets(0.0005, 2.0, 14))
-        });
+        let latency = Family::<RouteLabels, Histogram>::new_with_constructor(|| Histogram::new(exponential_buckets(0.0005, 2.0, 14)));
         let statements = Gauge::default();
         registry.register("http_requests", "HTTP requests answered", requests.clone());
-        registry.register(
-            "http_request_duration_seconds",
-            "Time to answer an HTTP request",
-            latency.clone(),
-        );
-        registry.register(
-            "db_statements",
-            "SQL statements run since start",
-            statements.clone(),
-        );
-        Arc::new(Self {
-            registry,
-            requests,
-            latency,
-            statements,
-        })
+        registry.register("http_request_duration_seconds", "Time to answer an HTTP request", latency.clone());
+        registry.register("db_statements", "SQL statements run since start", statements.clone());
+        Arc::new(Self { registry, requests, latency, statements })
     }
 }
 
 /// Middleware that counts and times every request.
-pub async fn track(
-    req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+pub async fn track(req: ServiceRequest, next: Next<impl MessageBody>) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let started = Instant::now();
     let metrics = req.app_data::<web::Data<Arc<Metrics>>>().cloned();
     let route = req.match_pattern().unwrap_or_else(|| "unmatched".into());
     let res = next.call(req).await?;
     if let Some(m) = metrics {
-        let labels = RouteLabels {
-            route,
-            status: res.status().as_u16(),
-        };
+        let labels = RouteLabels { route, status: res.status().as_u16() };
         m.requests.get_or_create(&labels).inc();
-        m.latency
-            .get_or_create(&labels)
-            .observe(started.elapsed().as_secs_f64());
+        m.latency.get_or_create(&labels).observe(started.elapsed().as_secs_f64());
     }
     Ok(res)
 }
@@ -88,7 +65,5 @@ pub async fn render(metrics: web::Data<Arc<Metrics>>, db: web::Data<Db>) -> Http
     if encode(&mut out, &metrics.registry).is_err() {
         return HttpResponse::InternalServerError().finish();
     }
-    HttpResponse::Ok()
-        .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
-        .body(out)
+    HttpResponse::Ok().content_type("application/openmetrics-text; version=1.0.0; charset=utf-8").body(out)
 }

@@ -10,10 +10,7 @@ use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
-use sea_orm::{
-    ConnectOptions, Database, DatabaseBackend, DatabaseConnection, DatabaseTransaction,
-    TransactionTrait,
-};
+use sea_orm::{ConnectOptions, Database, DatabaseBackend, DatabaseConnection, DatabaseTransaction, TransactionTrait};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use crate::errors::ApiResult;
@@ -47,11 +44,7 @@ impl Db {
         conn.set_metric_callback(move |_info| {
             counter.fetch_add(1, Ordering::Relaxed);
         });
-        Ok(Self {
-            conn,
-            writer: Arc::new(Mutex::new(())),
-            statements,
-        })
+        Ok(Self { conn, writer: Arc::new(Mutex::new(())), statements })
     }
 
     pub async fn migrate(&self) -> anyhow::Result<()> {

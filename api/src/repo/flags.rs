@@ -2,57 +2,27 @@
 
 use std::collections::HashMap;
 
-use entities::{
-    funding_restriction as flag, group_funding_restriction as group_flag,
-    program_funding_restriction as program_flag,
-};
+use entities::{funding_restriction as flag, group_funding_restriction as group_flag, program_funding_restriction as program_flag};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Order, Query};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
 use crate::errors::{ApiError, ApiResult};
 
 pub async fn list(db: &impl ConnectionTrait) -> ApiResult<Vec<flag::Model>> {
-    Ok(flag::Entity::find()
-        .order_by_asc(flag::Column::Code)
-        .all(db)
-        .await?)
+    Ok(flag::Entity::find().order_by_asc(flag::Column::Code).all(db).await?)
 }
 
-pub async fn create(
-    db: &impl ConnectionTrait,
-    code: String,
-    label: String,
-    description: String,
-) -> ApiResult<flag::Model> {
-    if flag::Entity::find()
-        .filter(flag::Column::Code.eq(&code))
-        .count(db)
-        .await?
-        > 0
-    {
-        return Err(ApiError::Conflict(format!(
-            "a funding restriction with code {code} exists already"
-        )));
+pub async fn create(db: &impl ConnectionTrait, code: String, label: String, description: String) -> ApiResult<flag::Model> {
+    if flag::Entity::find().filter(flag::Column::Code.eq(&code)).count(db).await? > 0 {
+        return Err(ApiError::Conflict(format!("a funding restriction with code {code} exists already")));
     }
-    Ok(flag::ActiveModel {
-        code: Set(code),
-        label: Set(label),
-        description: Set(description),
-        ..Default::default()
-    }
-    .insert(db)
-    .await?)
+    Ok(flag::ActiveModel { code: Set(code), label: Set(label), description: Set(description), ..Default::default() }.insert(db).await?)
 }
 
 /// The ids of the given codes; an unknown code is BAD_USER_INPUT on `field`.
-pub async fn ids_of_codes(
-    db: &impl ConnectionTrait,
-    field: &str,
-    codes: &[String],
-) -> ApiResult<Vec<i64>> {
+pub async fn ids_of_codes(db: &impl ConnectionTrait, field: &str, codes: &[String]) -> ApiResult<Vec<i64>> {
     if codes.is_empty() {
         return Ok(Vec::new());
     }
@@ -66,34 +36,18 @@ pub async fn ids_of_codes(
     let known: HashMap<String, i64> = rows.into_iter().map(|(id, code)| (code, id)).collect();
     codes
         .iter()
-        .map(|c| {
-            known.get(c).copied().ok_or_else(|| {
-                ApiError::bad_input(field, format!("unknown funding restriction code {c:?}"))
-            })
-        })
+        .map(|c| known.get(c).copied().ok_or_else(|| ApiError::bad_input(field, format!("unknown funding restriction code {c:?}"))))
         .collect()
 }
 
 /// Own flags of each group.
-pub async fn for_groups(
-    db: &impl ConnectionTrait,
-    group_ids: &[i64],
-) -> ApiResult<HashMap<i64, Vec<flag::Model>>> {
+pub async fn for_groups(db: &impl ConnectionTrait, group_ids: &[i64]) -> ApiResult<HashMap<i64, Vec<flag::Model>>> {
     linked(db, "group_funding_restrictions", "group_id", group_ids).await
 }
 
 /// Flags of each program.
-pub async fn for_programs(
-    db: &impl ConnectionTrait,
-    program_ids: &[i64],
-) -> ApiResult<HashMap<i64, Vec<flag::Model>>> {
-    linked(
-        db,
-        "program_funding_restrictions",
-        "program_id",
-        program_ids,
-    )
-    .await
+pub async fn for_programs(db: &impl ConnectionTrait, program_ids: &[i64]) -> ApiResult<HashMap<i64, Vec<flag::Model>>> {
+    linked(db, "program_funding_restrictions", "program_id", program_ids).await
 }
 
 /// Flags reached through a link table, by owner id, in one statement.
@@ -108,10 +62,7 @@ async fn linked(
     }
     let (link, owner) = (Alias::new(link), Alias::new(owner));
     let query = Query::select()
-        .expr_as(
-            Expr::col((link.clone(), owner.clone())),
-            Alias::new("owner_id"),
-        )
+        .expr_as(Expr::col((link.clone(), owner.clone())), Alias::new("owner_id"))
         .columns([
             (flag::Entity, flag::Column::Id),
             (flag::Entity, flag::Column::Code),
@@ -119,11 +70,7 @@ async fn linked(
             (flag::Entity, flag::Column::Description),
         ])
         .from(link.clone())
-        .inner_join(
-            flag::Entity,
-            Expr::col((link.clone(), Alias::new("funding_restriction_id")))
-                .equals((flag::Entity, flag::Column::Id)),
-        )
+        .inner_join(flag::Entity, Expr::col((link.clone(), Alias::new("funding_restriction_id"))).equals((flag::Entity, flag::Column::Id)))
         .and_where(Expr::col((link, owner)).is_in(owners.iter().copied()))
         .order_by((flag::Entity, flag::Column::Code), Order::Asc)
         .to_owned();
@@ -131,48 +78,26 @@ async fn linked(
     let mut out: HashMap<i64, Vec<flag::Model>> = HashMap::new();
     for row in rows {
         let owner_id: i64 = row.try_get("", "owner_id")?;
-        out.entry(owner_id)
-            .or_default()
-            .push(flag::Model::from_query_result(&row, "")?);
+        out.entry(owner_id).or_default().push(flag::Model::from_query_result(&row, "")?);
     }
     Ok(out)
 }
 
 /// Replaces the flag links of a program.
-pub async fn set_for_program(
-    db: &impl ConnectionTrait,
-    program_id: i64,
-    flag_ids: &[i64],
-) -> ApiResult<()> {
-    program_flag::Entity::delete_many()
-        .filter(program_flag::Column::ProgramId.eq(program_id))
-        .exec(db)
-        .await?;
+pub async fn set_for_program(db: &impl ConnectionTrait, program_id: i64, flag_ids: &[i64]) -> ApiResult<()> {
+    program_flag::Entity::delete_many().filter(program_flag::Column::ProgramId.eq(program_id)).exec(db).await?;
     if !flag_ids.is_empty() {
-        let rows = flag_ids.iter().map(|&id| program_flag::ActiveModel {
-            program_id: Set(program_id),
-            funding_restriction_id: Set(id),
-        });
+        let rows = flag_ids.iter().map(|&id| program_flag::ActiveModel { program_id: Set(program_id), funding_restriction_id: Set(id) });
         program_flag::Entity::insert_many(rows).exec(db).await?;
     }
     Ok(())
 }
 
 /// Replaces the own flag links of a group.
-pub async fn set_for_group(
-    db: &impl ConnectionTrait,
-    group_id: i64,
-    flag_ids: &[i64],
-) -> ApiResult<()> {
-    group_flag::Entity::delete_many()
-        .filter(group_flag::Column::GroupId.eq(group_id))
-        .exec(db)
-        .await?;
+pub async fn set_for_group(db: &impl ConnectionTrait, group_id: i64, flag_ids: &[i64]) -> ApiResult<()> {
+    group_flag::Entity::delete_many().filter(group_flag::Column::GroupId.eq(group_id)).exec(db).await?;
     if !flag_ids.is_empty() {
-        let rows = flag_ids.iter().map(|&id| group_flag::ActiveModel {
-            group_id: Set(group_id),
-            funding_restriction_id: Set(id),
-        });
+        let rows = flag_ids.iter().map(|&id| group_flag::ActiveModel { group_id: Set(group_id), funding_restriction_id: Set(id) });
         group_flag::Entity::insert_many(rows).exec(db).await?;
     }
     Ok(())

@@ -34,10 +34,7 @@ impl From<&group_meeting::Model> for MeetingDraft {
     }
 }
 
-pub async fn meetings(
-    db: &impl ConnectionTrait,
-    group_ids: &[i64],
-) -> ApiResult<HashMap<i64, Vec<group_meeting::Model>>> {
+pub async fn meetings(db: &impl ConnectionTrait, group_ids: &[i64]) -> ApiResult<HashMap<i64, Vec<group_meeting::Model>>> {
     let rows = group_meeting::Entity::find()
         .filter(group_meeting::Column::GroupId.is_in(group_ids.iter().copied()))
         .order_by_asc(group_meeting::Column::Id)
@@ -46,10 +43,7 @@ pub async fn meetings(
     Ok(by_group(rows.into_iter().map(|m| (m.group_id, m))))
 }
 
-pub async fn focus_tags(
-    db: &impl ConnectionTrait,
-    group_ids: &[i64],
-) -> ApiResult<HashMap<i64, Vec<String>>> {
+pub async fn focus_tags(db: &impl ConnectionTrait, group_ids: &[i64]) -> ApiResult<HashMap<i64, Vec<String>>> {
     let rows = group_focus_tag::Entity::find()
         .filter(group_focus_tag::Column::GroupId.is_in(group_ids.iter().copied()))
         .order_by_asc(group_focus_tag::Column::Tag)
@@ -58,10 +52,7 @@ pub async fn focus_tags(
     Ok(by_group(rows.into_iter().map(|t| (t.group_id, t.tag))))
 }
 
-pub async fn languages(
-    db: &impl ConnectionTrait,
-    group_ids: &[i64],
-) -> ApiResult<HashMap<i64, Vec<String>>> {
+pub async fn languages(db: &impl ConnectionTrait, group_ids: &[i64]) -> ApiResult<HashMap<i64, Vec<String>>> {
     let rows = group_language::Entity::find()
         .filter(group_language::Column::GroupId.is_in(group_ids.iter().copied()))
         .order_by_asc(group_language::Column::Tag)
@@ -86,18 +77,9 @@ pub async fn replace(
     focus: &[String],
     languages: &[String],
 ) -> ApiResult<()> {
-    group_meeting::Entity::delete_many()
-        .filter(group_meeting::Column::GroupId.eq(group_id))
-        .exec(db)
-        .await?;
-    group_focus_tag::Entity::delete_many()
-        .filter(group_focus_tag::Column::GroupId.eq(group_id))
-        .exec(db)
-        .await?;
-    group_language::Entity::delete_many()
-        .filter(group_language::Column::GroupId.eq(group_id))
-        .exec(db)
-        .await?;
+    group_meeting::Entity::delete_many().filter(group_meeting::Column::GroupId.eq(group_id)).exec(db).await?;
+    group_focus_tag::Entity::delete_many().filter(group_focus_tag::Column::GroupId.eq(group_id)).exec(db).await?;
+    group_language::Entity::delete_many().filter(group_language::Column::GroupId.eq(group_id)).exec(db).await?;
     if !meetings.is_empty() {
         let rows = meetings.iter().map(|m| group_meeting::ActiveModel {
             group_id: Set(group_id),
@@ -113,17 +95,11 @@ pub async fn replace(
         group_meeting::Entity::insert_many(rows).exec(db).await?;
     }
     if !focus.is_empty() {
-        let rows = focus.iter().map(|t| group_focus_tag::ActiveModel {
-            group_id: Set(group_id),
-            tag: Set(t.clone()),
-        });
+        let rows = focus.iter().map(|t| group_focus_tag::ActiveModel { group_id: Set(group_id), tag: Set(t.clone()) });
         group_focus_tag::Entity::insert_many(rows).exec(db).await?;
     }
     if !languages.is_empty() {
-        let rows = languages.iter().map(|t| group_language::ActiveModel {
-            group_id: Set(group_id),
-            tag: Set(t.clone()),
-        });
+        let rows = languages.iter().map(|t| group_language::ActiveModel { group_id: Set(group_id), tag: Set(t.clone()) });
         group_language::Entity::insert_many(rows).exec(db).await?;
     }
     Ok(())

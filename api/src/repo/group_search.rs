@@ -8,14 +8,11 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use entities::{
-    group, group_focus_tag, group_funding_restriction as group_flag, group_language, group_meeting,
-    program, program_funding_restriction as program_flag,
+    group, group_focus_tag, group_funding_restriction as group_flag, group_language, group_meeting, program,
+    program_funding_restriction as program_flag,
 };
 use sea_orm::sea_query::{LikeExpr, Query, SelectStatement};
-use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect,
-};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use crate::domain::{geo, text};
 use crate::errors::ApiResult;
@@ -88,9 +85,7 @@ fn flag_condition(flag_id: i64) -> Condition {
         .from(program_flag::Entity)
         .and_where(program_flag::Column::FundingRestrictionId.eq(flag_id))
         .to_owned();
-    Condition::any()
-        .add(group::Column::Id.in_subquery(own))
-        .add(group::Column::ProgramId.in_subquery(programs))
+    Condition::any().add(group::Column::Id.in_subquery(own)).add(group::Column::ProgramId.in_subquery(programs))
 }
 
 fn without_flag_condition(flag_id: i64) -> Condition {
@@ -106,11 +101,7 @@ fn without_flag_condition(flag_id: i64) -> Condition {
         .to_owned();
     Condition::all()
         .add(group::Column::Id.not_in_subquery(own))
-        .add(
-            Condition::any()
-                .add(group::Column::ProgramId.is_null())
-                .add(group::Column::ProgramId.not_in_subquery(programs)),
-        )
+        .add(Condition::any().add(group::Column::ProgramId.is_null()).add(group::Column::ProgramId.not_in_subquery(programs)))
 }
 
 /// Every filter as one SQL condition (the radius itself is checked afterwards).
@@ -121,21 +112,15 @@ pub fn condition(q: &GroupQuery) -> Condition {
     }
     if let Some(t) = &q.text {
         for word in t.split_whitespace() {
-            c = c.add(
-                group::Column::SearchText
-                    .like(LikeExpr::new(text::like_contains(word)).escape('\\')),
-            );
+            c = c.add(group::Column::SearchText.like(LikeExpr::new(text::like_contains(word)).escape('\\')));
         }
     }
     if let Some(id) = q.program_id {
         c = c.add(group::Column::ProgramId.eq(id));
     }
     if let Some(slug) = &q.program_slug {
-        let ids = Query::select()
-            .column(program::Column::Id)
-            .from(program::Entity)
-            .and_where(program::Column::Slug.eq(slug.as_str()))
-            .to_owned();
+        let ids =
+            Query::select().column(program::Column::Id).from(program::Entity).and_where(program::Column::Slug.eq(slug.as_str())).to_owned();
         c = c.add(group::Column::ProgramId.in_subquery(ids));
     }
     if let Some(category) = &q.category {
@@ -147,11 +132,7 @@ pub fn condition(q: &GroupQuery) -> Condition {
         c = c.add(
             Condition::any()
                 .add(group::Column::Category.eq(category.as_str()))
-                .add(
-                    Condition::all()
-                        .add(group::Column::Category.is_null())
-                        .add(group::Column::ProgramId.in_subquery(programs)),
-                ),
+                .add(Condition::all().add(group::Column::Category.is_null()).add(group::Column::ProgramId.in_subquery(programs))),
         );
     }
     if let Some(v) = &q.leadership {
@@ -175,9 +156,7 @@ pub fn condition(q: &GroupQuery) -> Condition {
             .cond_where(
                 Condition::any()
                     .add(group_language::Column::Tag.eq(lang.as_str()))
-                    .add(group_language::Column::Tag.like(
-                        LikeExpr::new(format!("{}-%", text::like_escape(lang))).escape('\\'),
-                    )),
+                    .add(group_language::Column::Tag.like(LikeExpr::new(format!("{}-%", text::like_escape(lang))).escape('\\'))),
             )
             .to_owned();
         c = c.add(group::Column::Id.in_subquery(ids));
@@ -242,49 +221,29 @@ pub async fn page(
         return page_near(db, q, near, order, after, first).await;
     }
     let cond = condition(q);
-    let total = if with_total {
-        Some(group::Entity::find().filter(cond.clone()).count(db).await?)
-    } else {
-        None
-    };
+    let total = if with_total { Some(group::Entity::find().filter(cond.clone()).count(db).await?) } else { None };
     let mut select = group::Entity::find().filter(cond);
     select = match after {
         Some(After::Name(name, id)) => select.filter(
             Condition::any()
                 .add(group::Column::Name.gt(name.as_str()))
-                .add(
-                    Condition::all()
-                        .add(group::Column::Name.eq(name.as_str()))
-                        .add(group::Column::Id.gt(*id)),
-                ),
+                .add(Condition::all().add(group::Column::Name.eq(name.as_str())).add(group::Column::Id.gt(*id))),
         ),
         Some(After::LastVerified(at, id)) => select.filter(
             Condition::any()
                 .add(group::Column::LastVerifiedAt.lt(*at))
-                .add(
-                    Condition::all()
-                        .add(group::Column::LastVerifiedAt.eq(*at))
-                        .add(group::Column::Id.lt(*id)),
-                ),
+                .add(Condition::all().add(group::Column::LastVerifiedAt.eq(*at)).add(group::Column::Id.lt(*id))),
         ),
         Some(After::Distance(..)) | None => select,
     };
     select = match order {
-        Order::LastVerified => select
-            .order_by_desc(group::Column::LastVerifiedAt)
-            .order_by_desc(group::Column::Id),
-        Order::Name | Order::Distance => select
-            .order_by_asc(group::Column::Name)
-            .order_by_asc(group::Column::Id),
+        Order::LastVerified => select.order_by_desc(group::Column::LastVerifiedAt).order_by_desc(group::Column::Id),
+        Order::Name | Order::Distance => select.order_by_asc(group::Column::Name).order_by_asc(group::Column::Id),
     };
     let mut rows = select.limit(first + 1).all(db).await?;
     let has_next = rows.len() as u64 > first;
     rows.truncate(first as usize);
-    Ok(Page {
-        rows: rows.into_iter().map(|g| (g, None)).collect(),
-        has_next,
-        total,
-    })
+    Ok(Page { rows: rows.into_iter().map(|g| (g, None)).collect(), has_next, total })
 }
 
 async fn page_near(
@@ -306,43 +265,23 @@ async fn page_near(
     match order {
         Order::Distance => rows.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.id.cmp(&b.0.id))),
         Order::Name => rows.sort_by(|a, b| a.0.name.cmp(&b.0.name).then(a.0.id.cmp(&b.0.id))),
-        Order::LastVerified => rows.sort_by(|a, b| {
-            b.0.last_verified_at
-                .cmp(&a.0.last_verified_at)
-                .then(b.0.id.cmp(&a.0.id))
-        }),
+        Order::LastVerified => rows.sort_by(|a, b| b.0.last_verified_at.cmp(&a.0.last_verified_at).then(b.0.id.cmp(&a.0.id))),
     }
     let total = rows.len() as u64;
     let start = match after {
         None => 0,
-        Some(after) => rows
-            .iter()
-            .position(|(g, d)| is_after(g, *d, after))
-            .unwrap_or(rows.len()),
+        Some(after) => rows.iter().position(|(g, d)| is_after(g, *d, after)).unwrap_or(rows.len()),
     };
     let rest: Vec<_> = rows.into_iter().skip(start).collect();
     let has_next = rest.len() as u64 > first;
-    Ok(Page {
-        rows: rest
-            .into_iter()
-            .take(first as usize)
-            .map(|(g, d)| (g, Some(d)))
-            .collect(),
-        has_next,
-        total: Some(total),
-    })
+    Ok(Page { rows: rest.into_iter().take(first as usize).map(|(g, d)| (g, Some(d))).collect(), has_next, total: Some(total) })
 }
 
 /// Whether a row comes strictly after the cursor in the cursor's order.
 fn is_after(g: &group::Model, distance: f64, after: &After) -> bool {
     match after {
         After::Distance(d, id) => distance.total_cmp(d).then(g.id.cmp(id)).is_gt(),
-        After::Name(name, id) => g
-            .name
-            .as_str()
-            .cmp(name.as_str())
-            .then(g.id.cmp(id))
-            .is_gt(),
+        After::Name(name, id) => g.name.as_str().cmp(name.as_str()).then(g.id.cmp(id)).is_gt(),
         After::LastVerified(at, id) => at.cmp(&g.last_verified_at).then(id.cmp(&g.id)).is_gt(),
     }
 }

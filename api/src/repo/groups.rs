@@ -89,39 +89,18 @@ pub async fn get(db: &impl ConnectionTrait, id: i64) -> ApiResult<Option<group::
     Ok(group::Entity::find_by_id(id).one(db).await?)
 }
 
-pub async fn by_ids(
-    db: &impl ConnectionTrait,
-    ids: &[i64],
-) -> ApiResult<HashMap<i64, group::Model>> {
-    let rows = group::Entity::find()
-        .filter(group::Column::Id.is_in(ids.iter().copied()))
-        .all(db)
-        .await?;
+pub async fn by_ids(db: &impl ConnectionTrait, ids: &[i64]) -> ApiResult<HashMap<i64, group::Model>> {
+    let rows = group::Entity::find().filter(group::Column::Id.is_in(ids.iter().copied())).all(db).await?;
     Ok(rows.into_iter().map(|g| (g.id, g)).collect())
 }
 
 /// The current parts of a group, as a draft (the base a patch is merged into).
 pub async fn draft_of(db: &impl ConnectionTrait, m: &group::Model) -> ApiResult<GroupDraft> {
     let ids = [m.id];
-    let meetings = group_parts::meetings(db, &ids)
-        .await?
-        .remove(&m.id)
-        .unwrap_or_default();
-    let focus = group_parts::focus_tags(db, &ids)
-        .await?
-        .remove(&m.id)
-        .unwrap_or_default();
-    let languages = group_parts::languages(db, &ids)
-        .await?
-        .remove(&m.id)
-        .unwrap_or_default();
-    let flag_ids = flags::for_groups(db, &ids)
-        .await?
-        .remove(&m.id)
-        .unwrap_or_default()
-        .into_iter()
-        .map(|f| f.id)
-        .collect();
+    let meetings = group_parts::meetings(db, &ids).await?.remove(&m.id).unwrap_or_default();
+    let focus = group_parts::focus_tags(db, &ids).await?.remove(&m.id).unwrap_or_default();
+    let languages = group_parts::languages(db, &ids).await?.remove(&m.id).unwrap_or_default();
+    let flag_ids = flags::for_groups(db, &ids).await?.remove(&m.id).unwrap_or_default().into_iter().map(|f| f.id).collect();
     Ok(GroupDraft {
         name: m.name.clone(),
         program_id: m.program_id,
@@ -161,37 +140,21 @@ pub async fn create(db: &impl ConnectionTrait, draft: &GroupDraft) -> ApiResult<
     };
     draft.apply(&mut m, now);
     let model = m.insert(db).await?;
-    group_parts::replace(
-        db,
-        model.id,
-        &draft.meetings,
-        &draft.focus,
-        &draft.languages,
-    )
-    .await?;
+    group_parts::replace(db, model.id, &draft.meetings, &draft.focus, &draft.languages).await?;
     flags::set_for_group(db, model.id, &draft.flag_ids).await?;
     Ok(model)
 }
 
 /// Writes `draft` over group `id` if its version is still `expected_version`; bumps the
 /// version. A stale version is CONFLICT and changes nothing.
-pub async fn update(
-    db: &impl ConnectionTrait,
-    id: i64,
-    expected_version: i32,
-    draft: &GroupDraft,
-) -> ApiResult<group::Model> {
+pub async fn update(db: &impl ConnectionTrait, id: i64, expected_version: i32, draft: &GroupDraft) -> ApiResult<group::Model> {
     let now = Utc::now();
-    let mut m = group::ActiveModel {
-        ..Default::default()
-    };
+    let mut m = group::ActiveModel { ..Default::default() };
     draft.apply(&mut m, now);
     bump_version(db, id, expected_version, m).await?;
     group_parts::replace(db, id, &draft.meetings, &draft.focus, &draft.languages).await?;
     flags::set_for_group(db, id, &draft.flag_ids).await?;
-    get(db, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("group"))
+    get(db, id).await?.ok_or_else(|| ApiError::not_found("group"))
 }
 
 /// Sets the status (and `closed_on`) if the version still matches.
@@ -202,31 +165,17 @@ pub async fn set_status(
     status: &str,
     closed_on: Option<NaiveDate>,
 ) -> ApiResult<group::Model> {
-    let m = group::ActiveModel {
-        status: Set(status.to_owned()),
-        closed_on: Set(closed_on),
-        updated_at: Set(Utc::now()),
-        ..Default::default()
-    };
+    let m =
+        group::ActiveModel { status: Set(status.to_owned()), closed_on: Set(closed_on), updated_at: Set(Utc::now()), ..Default::default() };
     bump_version(db, id, expected_version, m).await?;
-    get(db, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("group"))
+    get(db, id).await?.ok_or_else(|| ApiError::not_found("group"))
 }
 
 /// `UPDATE groups SET ..., version = version + 1 WHERE id = ? AND version = ?`.
-async fn bump_version(
-    db: &impl ConnectionTrait,
-    id: i64,
-    expected_version: i32,
-    changes: group::ActiveModel,
-) -> ApiResult<()> {
+async fn bump_version(db: &impl ConnectionTrait, id: i64, expected_version: i32, changes: group::ActiveModel) -> ApiResult<()> {
     let res = group::Entity::update_many()
         .set(changes)
-        .col_expr(
-            group::Column::Version,
-            Expr::col(group::Column::Version).add(1),
-        )
+        .col_expr(group::Column::Version, Expr::col(group::Column::Version).add(1))
         .filter(group::Column::Id.eq(id))
         .filter(group::Column::Version.eq(expected_version))
         .exec(db)

@@ -3,9 +3,7 @@
 use std::collections::{HashMap, HashSet};
 
 use entities::group_liaison;
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 
 use crate::errors::ApiResult;
 
@@ -20,10 +18,7 @@ pub async fn groups_of(db: &impl ConnectionTrait, subject: &str) -> ApiResult<Ha
     Ok(ids.into_iter().collect())
 }
 
-pub async fn for_groups(
-    db: &impl ConnectionTrait,
-    group_ids: &[i64],
-) -> ApiResult<HashMap<i64, Vec<group_liaison::Model>>> {
+pub async fn for_groups(db: &impl ConnectionTrait, group_ids: &[i64]) -> ApiResult<HashMap<i64, Vec<group_liaison::Model>>> {
     let rows = group_liaison::Entity::find()
         .filter(group_liaison::Column::GroupId.is_in(group_ids.iter().copied()))
         .order_by_asc(group_liaison::Column::Subject)
@@ -38,18 +33,12 @@ pub async fn for_groups(
 
 /// Assigns `subject` to the group; assigning twice is harmless.
 pub async fn assign(db: &impl ConnectionTrait, group_id: i64, subject: &str) -> ApiResult<()> {
-    let exists = group_liaison::Entity::find_by_id((group_id, subject.to_owned()))
-        .one(db)
-        .await?
-        .is_some();
+    let exists = group_liaison::Entity::find_by_id((group_id, subject.to_owned())).one(db).await?.is_some();
     if exists {
         return Ok(());
     }
-    let row = group_liaison::ActiveModel {
-        group_id: Set(group_id),
-        subject: Set(subject.to_owned()),
-        assigned_at: Set(chrono::Utc::now()),
-    };
+    let row =
+        group_liaison::ActiveModel { group_id: Set(group_id), subject: Set(subject.to_owned()), assigned_at: Set(chrono::Utc::now()) };
     group_liaison::Entity::insert(row).exec(db).await?;
     Ok(())
 }

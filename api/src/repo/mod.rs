@@ -2,6 +2,7 @@
 //! models or plain structs; nothing here knows about GraphQL.
 
 pub mod agencies;
+pub mod audit;
 pub mod db;
 pub mod flags;
 pub mod group_parts;
@@ -9,5 +10,6 @@ pub mod group_search;
 pub mod groups;
 pub mod liaisons;
 pub mod programs;
+pub mod referrals;
 
 pub use db::{Db, WriteTxn};

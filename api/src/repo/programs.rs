@@ -3,10 +3,7 @@
 use std::collections::HashMap;
 
 use entities::program;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, Set,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set};
 
 use crate::errors::{ApiError, ApiResult};
 
@@ -43,10 +40,7 @@ impl From<&program::Model> for ProgramDraft {
 }
 
 pub async fn list(db: &impl ConnectionTrait) -> ApiResult<Vec<program::Model>> {
-    Ok(program::Entity::find()
-        .order_by_asc(program::Column::Name)
-        .all(db)
-        .await?)
+    Ok(program::Entity::find().order_by_asc(program::Column::Name).all(db).await?)
 }
 
 pub async fn get(db: &impl ConnectionTrait, id: i64) -> ApiResult<Option<program::Model>> {
@@ -54,20 +48,11 @@ pub async fn get(db: &impl ConnectionTrait, id: i64) -> ApiResult<Option<program
 }
 
 pub async fn by_slug(db: &impl ConnectionTrait, slug: &str) -> ApiResult<Option<program::Model>> {
-    Ok(program::Entity::find()
-        .filter(program::Column::Slug.eq(slug))
-        .one(db)
-        .await?)
+    Ok(program::Entity::find().filter(program::Column::Slug.eq(slug)).one(db).await?)
 }
 
-pub async fn by_ids(
-    db: &impl ConnectionTrait,
-    ids: &[i64],
-) -> ApiResult<HashMap<i64, program::Model>> {
-    let rows = program::Entity::find()
-        .filter(program::Column::Id.is_in(ids.iter().copied()))
-        .all(db)
-        .await?;
+pub async fn by_ids(db: &impl ConnectionTrait, ids: &[i64]) -> ApiResult<HashMap<i64, program::Model>> {
+    let rows = program::Entity::find().filter(program::Column::Id.is_in(ids.iter().copied())).all(db).await?;
     Ok(rows.into_iter().map(|p| (p.id, p)).collect())
 }
 
@@ -95,29 +80,16 @@ fn apply(model: &mut program::ActiveModel, d: ProgramDraft) {
 
 pub async fn create(db: &impl ConnectionTrait, draft: ProgramDraft) -> ApiResult<program::Model> {
     if slug_taken(db, &draft.slug, None).await? {
-        return Err(ApiError::Conflict(format!(
-            "a program with slug {:?} exists already",
-            draft.slug
-        )));
+        return Err(ApiError::Conflict(format!("a program with slug {:?} exists already", draft.slug)));
     }
-    let mut model = program::ActiveModel {
-        created_at: Set(chrono::Utc::now()),
-        ..Default::default()
-    };
+    let mut model = program::ActiveModel { created_at: Set(chrono::Utc::now()), ..Default::default() };
     apply(&mut model, draft);
     Ok(model.insert(db).await?)
 }
 
-pub async fn update(
-    db: &impl ConnectionTrait,
-    current: program::Model,
-    draft: ProgramDraft,
-) -> ApiResult<program::Model> {
+pub async fn update(db: &impl ConnectionTrait, current: program::Model, draft: ProgramDraft) -> ApiResult<program::Model> {
     if slug_taken(db, &draft.slug, Some(current.id)).await? {
-        return Err(ApiError::Conflict(format!(
-            "a program with slug {:?} exists already",
-            draft.slug
-        )));
+        return Err(ApiError::Conflict(format!("a program with slug {:?} exists already", draft.slug)));
     }
     let mut model: program::ActiveModel = current.into();
     apply(&mut model, draft);

@@ -6,14 +6,7 @@ use serde_json::{Value, json};
 use crate::common::code;
 use crate::fixtures::directory;
 
-const ROLES: [&str; 6] = [
-    "anonymous",
-    "clinician",
-    "liaison",
-    "other-liaison",
-    "researcher",
-    "admin",
-];
+const ROLES: [&str; 6] = ["anonymous", "clinician", "liaison", "other-liaison", "researcher", "admin"];
 
 struct Op {
     name: &'static str,
@@ -27,46 +20,14 @@ const UA: &str = "UNAUTHENTICATED";
 const FB: &str = "FORBIDDEN";
 
 const OPS: &[Op] = &[
-    Op {
-        name: "me",
-        query: "{ me { subject role } }",
-        expect: [UA, OK, OK, OK, OK, OK],
-    },
-    Op {
-        name: "programs",
-        query: "{ programs { slug fundingRestrictions { code } } }",
-        expect: [UA, OK, OK, OK, OK, OK],
-    },
-    Op {
-        name: "program",
-        query: "{ program(slug: \"grow\") { name } }",
-        expect: [UA, OK, OK, OK, OK, OK],
-    },
-    Op {
-        name: "fundingRestrictions",
-        query: "{ fundingRestrictions { code } }",
-        expect: [UA, OK, OK, OK, OK, OK],
-    },
-    Op {
-        name: "groups",
-        query: "{ groups { totalCount edges { node { name } } } }",
-        expect: [UA, OK, OK, OK, OK, OK],
-    },
-    Op {
-        name: "group",
-        query: "query($g: ID!) { group(id: $g) { name } }",
-        expect: [UA, OK, OK, OK, OK, OK],
-    },
-    Op {
-        name: "group.liaisons",
-        query: "query($g: ID!) { group(id: $g) { liaisons { subject } } }",
-        expect: [UA, FB, FB, FB, FB, OK],
-    },
-    Op {
-        name: "agencies",
-        query: "{ agencies { name } }",
-        expect: [UA, OK, FB, FB, FB, OK],
-    },
+    Op { name: "me", query: "{ me { subject role } }", expect: [UA, OK, OK, OK, OK, OK] },
+    Op { name: "programs", query: "{ programs { slug fundingRestrictions { code } } }", expect: [UA, OK, OK, OK, OK, OK] },
+    Op { name: "program", query: "{ program(slug: \"grow\") { name } }", expect: [UA, OK, OK, OK, OK, OK] },
+    Op { name: "fundingRestrictions", query: "{ fundingRestrictions { code } }", expect: [UA, OK, OK, OK, OK, OK] },
+    Op { name: "groups", query: "{ groups { totalCount edges { node { name } } } }", expect: [UA, OK, OK, OK, OK, OK] },
+    Op { name: "group", query: "query($g: ID!) { group(id: $g) { name } }", expect: [UA, OK, OK, OK, OK, OK] },
+    Op { name: "group.liaisons", query: "query($g: ID!) { group(id: $g) { liaisons { subject } } }", expect: [UA, FB, FB, FB, FB, OK] },
+    Op { name: "agencies", query: "{ agencies { name } }", expect: [UA, OK, FB, FB, FB, OK] },
     Op {
         name: "createAgency",
         query: "mutation($n: String!) { createAgency(input: { name: $n }) { id } }",
@@ -118,24 +79,9 @@ both_backends!(directory_access_matrix, |app: &TestApp| async move {
     let dir = directory(app).await;
     let admin = app.admin();
     let group = dir.ids["A"].clone();
-    app.gql_ok(
-        "mutation($g: ID!) { assignLiaison(groupId: $g, subject: \"liaison-a\") { id } }",
-        json!({ "g": group }),
-        &admin,
-    )
-    .await;
-    let agency = app
-        .gql_ok(
-            "mutation { createAgency(input: { name: \"Clinic\" }) { id } }",
-            json!({}),
-            &admin,
-        )
-        .await;
-    let agency: i64 = agency["createAgency"]["id"]
-        .as_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    app.gql_ok("mutation($g: ID!) { assignLiaison(groupId: $g, subject: \"liaison-a\") { id } }", json!({ "g": group }), &admin).await;
+    let agency = app.gql_ok("mutation { createAgency(input: { name: \"Clinic\" }) { id } }", json!({}), &admin).await;
+    let agency: i64 = agency["createAgency"]["id"].as_str().unwrap().parse().unwrap();
     let tokens: Vec<Option<String>> = vec![
         None,
         Some(app.token("clinician", Some(agency), "clin-1")),
@@ -147,42 +93,25 @@ both_backends!(directory_access_matrix, |app: &TestApp| async move {
     let mut failures = Vec::new();
     for op in OPS {
         for (i, role) in ROLES.iter().enumerate() {
-            let version = app
-                .gql_ok(
-                    "query($g: ID!) { group(id: $g) { version } }",
-                    json!({ "g": group }),
-                    &admin,
-                )
-                .await["group"]["version"]
-                .clone();
-            let unique = format!("{}-{}", op.name, role)
-                .to_uppercase()
-                .replace(['-', '.'], "_");
-            let vars: Value = json!({ "g": group, "v": version, "p": dir.grow, "n": unique, "c": unique, "s": unique.to_lowercase().replace('_', "-") });
+            let version =
+                app.gql_ok("query($g: ID!) { group(id: $g) { version } }", json!({ "g": group }), &admin).await["group"]["version"].clone();
+            let unique = format!("{}-{}", op.name, role).to_uppercase().replace(['-', '.'], "_");
+            let vars: Value =
+                json!({ "g": group, "v": version, "p": dir.grow, "n": unique, "c": unique, "s": unique.to_lowercase().replace('_', "-") });
             let res = app.gql(op.query, vars, tokens[i].as_deref()).await;
             let got = code(&res);
             if got != op.expect[i] {
-                failures.push(format!(
-                    "{} as {role}: expected {}, got {got} ({res})",
-                    op.name, op.expect[i]
-                ));
+                failures.push(format!("{} as {role}: expected {}, got {got} ({res})", op.name, op.expect[i]));
             }
             if got != "OK" {
                 let data = &res["data"];
                 assert!(
-                    data.is_null()
-                        || data
-                            .as_object()
-                            .is_some_and(|o| o.values().all(Value::is_null)),
+                    data.is_null() || data.as_object().is_some_and(|o| o.values().all(Value::is_null)),
                     "{} as {role} leaked data: {res}",
                     op.name
                 );
             }
         }
     }
-    assert!(
-        failures.is_empty(),
-        "access matrix mismatches:\n{}",
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "access matrix mismatches:\n{}", failures.join("\n"));
 });

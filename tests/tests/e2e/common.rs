@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 
 pub const SECRET: &[u8] = b"test-secret-test-secret-test-secret!";
 pub const ISSUER: &str = "circles-test";
+pub const CLIENT_REF_KEY: &[u8] = b"test-client-ref-key";
 pub const AUDIENCE: &str = "circles-api";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,51 +41,28 @@ fn random_name() -> String {
 
 /// The PostgreSQL server URL for tests, if the PostgreSQL half is enabled.
 pub fn postgres_url() -> Option<String> {
-    std::env::var("CIRCLES_TEST_POSTGRES_URL")
-        .ok()
-        .filter(|v| !v.is_empty())
+    std::env::var("CIRCLES_TEST_POSTGRES_URL").ok().filter(|v| !v.is_empty())
 }
 
 impl TestApp {
     /// Starts a server with HS256 tokens, `iss` and `aud` checked.
     pub async fn spawn(backend: Backend) -> Self {
-        let keys = JwtKeys::Hs256 {
-            secret: SECRET.to_vec(),
-        };
-        Self::spawn_with(
-            backend,
-            JwtSettings {
-                keys,
-                issuer: Some(ISSUER.into()),
-                audience: Some(AUDIENCE.into()),
-            },
-        )
-        .await
+        let keys = JwtKeys::Hs256 { secret: SECRET.to_vec() };
+        Self::spawn_with(backend, JwtSettings { keys, issuer: Some(ISSUER.into()), audience: Some(AUDIENCE.into()) }).await
     }
 
     pub async fn spawn_with(backend: Backend, jwt: JwtSettings) -> Self {
         let dir = std::env::temp_dir().join(format!("circles-test-{}", random_name()));
         std::fs::create_dir_all(&dir).expect("temp dir");
         let (database_url, pg_admin_url, pg_database) = match backend {
-            Backend::Sqlite => (
-                format!("sqlite://{}?mode=rwc", dir.join("circles.db").display()),
-                None,
-                None,
-            ),
+            Backend::Sqlite => (format!("sqlite://{}?mode=rwc", dir.join("circles.db").display()), None, None),
             Backend::Postgres => {
                 let admin = postgres_url().expect("CIRCLES_TEST_POSTGRES_URL");
                 let name = format!("circles_test_{}", random_name());
-                let conn = Database::connect(&admin)
-                    .await
-                    .expect("connect to PostgreSQL");
-                conn.execute_unprepared(&format!("CREATE DATABASE {name}"))
-                    .await
-                    .expect("create database");
+                let conn = Database::connect(&admin).await.expect("connect to PostgreSQL");
+                conn.execute_unprepared(&format!("CREATE DATABASE {name}")).await.expect("create database");
                 conn.close().await.ok();
-                let base = admin
-                    .rsplit_once('/')
-                    .map(|(b, _)| b.to_owned())
-                    .expect("postgres url with a database");
+                let base = admin.rsplit_once('/').map(|(b, _)| b.to_owned()).expect("postgres url with a database");
                 (format!("{base}/{name}"), Some(admin), Some(name))
             }
         };
@@ -96,22 +74,13 @@ impl TestApp {
             max_page_size: 100,
             retention_days: 120,
             min_cell_size: 11,
+            client_ref_key: CLIENT_REF_KEY.to_vec(),
         };
-        let app = Application::build(settings)
-            .await
-            .expect("build application");
+        let app = Application::build(settings).await.expect("build application");
         let url = format!("http://127.0.0.1:{}", app.port());
         let db = app.db();
         tokio::spawn(app.run_until_stopped());
-        Self {
-            url,
-            client: reqwest::Client::new(),
-            db,
-            backend,
-            pg_admin_url,
-            pg_database,
-            dir,
-        }
+        Self { url, client: reqwest::Client::new(), db, backend, pg_admin_url, pg_database, dir }
     }
 
     /// Drops the test database (PostgreSQL) or its directory (SQLite).
@@ -119,9 +88,7 @@ impl TestApp {
         if let (Some(admin), Some(name)) = (&self.pg_admin_url, &self.pg_database)
             && let Ok(conn) = Database::connect(admin).await
         {
-            let _ = conn
-                .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                .await;
+            let _ = conn.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
             conn.close().await.ok();
         }
         let _ = std::fs::remove_dir_all(&self.dir);
@@ -133,10 +100,7 @@ impl TestApp {
 
     /// POSTs a GraphQL request and returns the JSON response (any status).
     pub async fn gql(&self, query: &str, variables: Value, token: Option<&str>) -> Value {
-        let mut req = self
-            .client
-            .post(self.graphql_url())
-            .json(&json!({ "query": query, "variables": variables }));
+        let mut req = self.client.post(self.graphql_url()).json(&json!({ "query": query, "variables": variables }));
         if let Some(token) = token {
             req = req.bearer_auth(token);
         }
@@ -166,31 +130,20 @@ impl TestApp {
 
 /// Signs arbitrary claims with the test secret (HS256).
 pub fn sign(claims: &Value) -> String {
-    jsonwebtoken::encode(
-        &Header::new(Algorithm::HS256),
-        claims,
-        &EncodingKey::from_secret(SECRET),
-    )
-    .expect("sign")
+    jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &EncodingKey::from_secret(SECRET)).expect("sign")
 }
 
 /// The `extensions.code` of the first error, or "OK".
 pub fn code(res: &Value) -> String {
     match res.get("errors").and_then(|e| e.get(0)) {
-        Some(err) => err["extensions"]["code"]
-            .as_str()
-            .unwrap_or("NO_CODE")
-            .to_owned(),
+        Some(err) => err["extensions"]["code"].as_str().unwrap_or("NO_CODE").to_owned(),
         None => "OK".into(),
     }
 }
 
 /// The `extensions.field` of the first error.
 pub fn field(res: &Value) -> String {
-    res["errors"][0]["extensions"]["field"]
-        .as_str()
-        .unwrap_or("")
-        .to_owned()
+    res["errors"][0]["extensions"]["field"].as_str().unwrap_or("").to_owned()
 }
 
 /// Runs an async test body once on SQLite and once on PostgreSQL.

@@ -12,13 +12,10 @@ pub struct Directory {
     pub ids: std::collections::HashMap<&'static str, String>,
 }
 
-pub const CREATE_GROUP: &str =
-    "mutation($input: GroupInput!) { createGroup(input: $input) { id name version } }";
+pub const CREATE_GROUP: &str = "mutation($input: GroupInput!) { createGroup(input: $input) { id name version } }";
 
 pub async fn create_group(app: &TestApp, input: Value) -> Value {
-    let data = app
-        .gql_ok(CREATE_GROUP, json!({ "input": input }), &app.admin())
-        .await;
+    let data = app.gql_ok(CREATE_GROUP, json!({ "input": input }), &app.admin()).await;
     data["createGroup"].clone()
 }
 
@@ -28,10 +25,7 @@ fn meeting(day: &str) -> Value {
 
 pub async fn directory(app: &TestApp) -> Directory {
     let admin = app.admin();
-    for (code, label) in [
-        ("NO_OUTSIDE_CONTRIBUTIONS", "No outside contributions"),
-        ("NO_INDUSTRY_FUNDING", "No industry funding"),
-    ] {
+    for (code, label) in [("NO_OUTSIDE_CONTRIBUTIONS", "No outside contributions"), ("NO_INDUSTRY_FUNDING", "No industry funding")] {
         app.gql_ok(
             "mutation($i: FundingRestrictionInput!) { createFundingRestriction(input: $i) { id } }",
             json!({ "i": { "code": code, "label": label } }),
@@ -47,29 +41,18 @@ pub async fn directory(app: &TestApp) -> Directory {
     let ea = app
         .gql_ok(
             create_program,
-            program(
-                "emotions-anonymous",
-                "Emotions Anonymous",
-                "TWELVE_STEP",
-                "BEHAVIOR_CONTROL",
-                json!(["NO_OUTSIDE_CONTRIBUTIONS"]),
-            ),
+            program("emotions-anonymous", "Emotions Anonymous", "TWELVE_STEP", "BEHAVIOR_CONTROL", json!(["NO_OUTSIDE_CONTRIBUTIONS"])),
             &admin,
         )
         .await["createProgram"]["id"]
         .as_str()
         .unwrap()
         .to_owned();
-    let grow = app
-        .gql_ok(
-            create_program,
-            program("grow", "GROW", "TWELVE_STEP", "STRESS_COPING", json!([])),
-            &admin,
-        )
-        .await["createProgram"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let grow =
+        app.gql_ok(create_program, program("grow", "GROW", "TWELVE_STEP", "STRESS_COPING", json!([])), &admin).await["createProgram"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
 
     let groups = [
         (
@@ -106,17 +89,9 @@ pub async fn directory(app: &TestApp) -> Directory {
     ];
     let mut ids = std::collections::HashMap::new();
     for (letter, input) in groups {
-        let id = create_group(app, input).await["id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        let id = create_group(app, input).await["id"].as_str().unwrap().to_owned();
         ids.insert(letter, id);
     }
-    app.gql_ok(
-        "mutation($id: ID!) { setGroupStatus(id: $id, status: CLOSED) { status } }",
-        json!({ "id": ids["E"] }),
-        &admin,
-    )
-    .await;
+    app.gql_ok("mutation($id: ID!) { setGroupStatus(id: $id, status: CLOSED) { status } }", json!({ "id": ids["E"] }), &admin).await;
     Directory { ea, grow, ids }
 }

@@ -17,12 +17,7 @@ const GROUPS: &str = "query($f: GroupFilter, $o: GroupOrder, $first: Int, $after
 }";
 
 fn names(data: &Value) -> Vec<String> {
-    data["groups"]["edges"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["node"]["name"].as_str().unwrap()[..1].to_owned())
-        .collect()
+    data["groups"]["edges"].as_array().unwrap().iter().map(|e| e["node"]["name"].as_str().unwrap()[..1].to_owned()).collect()
 }
 
 both_backends!(every_filter_field, |app: &TestApp| async move {
@@ -47,133 +42,57 @@ both_backends!(every_filter_field, |app: &TestApp| async move {
         (json!({ "city": " toronto " }), "A"),
         (json!({ "region": "ONTARIO" }), "ABD"),
         (json!({ "postalCode": "m5v2t6" }), "A"),
-        (
-            json!({ "near": { "latitude": 43.6532, "longitude": -79.3832, "radiusKm": 80 } }),
-            "AD",
-        ),
-        (
-            json!({ "near": { "latitude": 43.6532, "longitude": -79.3832, "radiusKm": 5 } }),
-            "A",
-        ),
+        (json!({ "near": { "latitude": 43.6532, "longitude": -79.3832, "radiusKm": 80 } }), "AD"),
+        (json!({ "near": { "latitude": 43.6532, "longitude": -79.3832, "radiusKm": 5 } }), "A"),
         (json!({ "meetsOn": "MONDAY" }), "AC"),
         (json!({ "acceptingNewMembers": false }), "B"),
         (json!({ "veteranIntroduction": true }), "AC"),
         (json!({ "status": "CLOSED" }), "E"),
         (json!({ "status": null }), "ABCDE"),
-        (
-            json!({ "withFundingRestrictions": ["NO_OUTSIDE_CONTRIBUTIONS"] }),
-            "A",
-        ),
-        (
-            json!({ "withFundingRestrictions": ["NO_INDUSTRY_FUNDING"] }),
-            "C",
-        ),
-        (
-            json!({ "withFundingRestrictions": ["NO_INDUSTRY_FUNDING", "NO_OUTSIDE_CONTRIBUTIONS"] }),
-            "",
-        ),
-        (
-            json!({ "withoutFundingRestrictions": ["NO_OUTSIDE_CONTRIBUTIONS"] }),
-            "BCD",
-        ),
+        (json!({ "withFundingRestrictions": ["NO_OUTSIDE_CONTRIBUTIONS"] }), "A"),
+        (json!({ "withFundingRestrictions": ["NO_INDUSTRY_FUNDING"] }), "C"),
+        (json!({ "withFundingRestrictions": ["NO_INDUSTRY_FUNDING", "NO_OUTSIDE_CONTRIBUTIONS"] }), ""),
+        (json!({ "withoutFundingRestrictions": ["NO_OUTSIDE_CONTRIBUTIONS"] }), "BCD"),
         (json!({ "verifiedSince": "2000-01-01T00:00:00Z" }), "ABCD"),
         (json!({ "verifiedSince": "2999-01-01T00:00:00Z" }), ""),
         // combinations
         (json!({ "region": "Ontario", "format": "IN_PERSON" }), "AD"),
-        (
-            json!({ "language": "en", "withoutFundingRestrictions": ["NO_OUTSIDE_CONTRIBUTIONS"] }),
-            "D",
-        ),
-        (
-            json!({ "focus": ["depression"], "acceptingNewMembers": true }),
-            "D",
-        ),
-        (
-            json!({ "programSlug": "grow", "near": { "latitude": 43.6532, "longitude": -79.3832, "radiusKm": 80 } }),
-            "D",
-        ),
-        (
-            json!({ "status": null, "city": "Toronto", "programId": dir.ea }),
-            "AE",
-        ),
+        (json!({ "language": "en", "withoutFundingRestrictions": ["NO_OUTSIDE_CONTRIBUTIONS"] }), "D"),
+        (json!({ "focus": ["depression"], "acceptingNewMembers": true }), "D"),
+        (json!({ "programSlug": "grow", "near": { "latitude": 43.6532, "longitude": -79.3832, "radiusKm": 80 } }), "D"),
+        (json!({ "status": null, "city": "Toronto", "programId": dir.ea }), "AE"),
     ];
     for (filter, want) in cases {
         let res = app.gql(GROUPS, json!({ "f": filter }), Some(&token)).await;
         assert_eq!(code(&res), "OK", "{filter}: {res}");
         let got: String = names(&res["data"]).concat();
         assert_eq!(got, want, "filter {filter}");
-        assert_eq!(
-            res["data"]["groups"]["totalCount"],
-            json!(want.len()),
-            "totalCount of {filter}"
-        );
+        assert_eq!(res["data"]["groups"]["totalCount"], json!(want.len()), "totalCount of {filter}");
     }
     // DISTANCE order: nearest first, with distances.
     let near = json!({ "near": { "latitude": 43.6532, "longitude": -79.3832, "radiusKm": 500 } });
-    let data = app
-        .gql_ok(GROUPS, json!({ "f": near, "o": "DISTANCE" }), &token)
-        .await;
+    let data = app.gql_ok(GROUPS, json!({ "f": near, "o": "DISTANCE" }), &token).await;
     assert_eq!(names(&data).concat(), "ADB");
-    let d: Vec<f64> = data["groups"]["edges"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["node"]["distanceKm"].as_f64().unwrap())
-        .collect();
-    assert!(
-        d[0] < 1.0 && d[1] > 50.0 && d[1] < 70.0 && d[2] > 340.0 && d[2] < 360.0,
-        "{d:?}"
-    );
+    let d: Vec<f64> = data["groups"]["edges"].as_array().unwrap().iter().map(|e| e["node"]["distanceKm"].as_f64().unwrap()).collect();
+    assert!(d[0] < 1.0 && d[1] > 50.0 && d[1] < 70.0 && d[2] > 340.0 && d[2] < 360.0, "{d:?}");
 });
 
 both_backends!(filter_input_is_validated, |app: &TestApp| async move {
     directory(app).await;
     let token = app.token("researcher", None, "x");
     let cases: Vec<(Value, Option<()>, &str)> = vec![
-        (
-            json!({ "f": { "near": { "latitude": 91, "longitude": 0, "radiusKm": 5 } } }),
-            None,
-            "filter.near.latitude",
-        ),
-        (
-            json!({ "f": { "near": { "latitude": 0, "longitude": -181, "radiusKm": 5 } } }),
-            None,
-            "filter.near.longitude",
-        ),
-        (
-            json!({ "f": { "near": { "latitude": 0, "longitude": 0, "radiusKm": 0 } } }),
-            None,
-            "filter.near.radiusKm",
-        ),
-        (
-            json!({ "f": { "near": { "latitude": 0, "longitude": 0, "radiusKm": 5000 } } }),
-            None,
-            "filter.near.radiusKm",
-        ),
-        (
-            json!({ "f": { "language": "not a tag!" } }),
-            None,
-            "filter.language",
-        ),
-        (
-            json!({ "f": { "withFundingRestrictions": ["NO_SUCH_FLAG"] } }),
-            None,
-            "filter.withFundingRestrictions",
-        ),
-        (
-            json!({ "f": { "programId": "abc" } }),
-            None,
-            "filter.programId",
-        ),
+        (json!({ "f": { "near": { "latitude": 91, "longitude": 0, "radiusKm": 5 } } }), None, "filter.near.latitude"),
+        (json!({ "f": { "near": { "latitude": 0, "longitude": -181, "radiusKm": 5 } } }), None, "filter.near.longitude"),
+        (json!({ "f": { "near": { "latitude": 0, "longitude": 0, "radiusKm": 0 } } }), None, "filter.near.radiusKm"),
+        (json!({ "f": { "near": { "latitude": 0, "longitude": 0, "radiusKm": 5000 } } }), None, "filter.near.radiusKm"),
+        (json!({ "f": { "language": "not a tag!" } }), None, "filter.language"),
+        (json!({ "f": { "withFundingRestrictions": ["NO_SUCH_FLAG"] } }), None, "filter.withFundingRestrictions"),
+        (json!({ "f": { "programId": "abc" } }), None, "filter.programId"),
         (json!({ "first": 0 }), None, "first"),
         (json!({ "first": 101 }), None, "first"),
         (json!({ "after": "garbage" }), None, "after"),
         (json!({ "o": "DISTANCE" }), None, "orderBy"),
-        (
-            json!({ "f": { "text": "x".repeat(201) } }),
-            None,
-            "filter.text",
-        ),
+        (json!({ "f": { "text": "x".repeat(201) } }), None, "filter.text"),
     ];
     for (vars, _, want_field) in cases {
         let res = app.gql(GROUPS, vars.clone(), Some(&token)).await;
@@ -181,39 +100,19 @@ both_backends!(filter_input_is_validated, |app: &TestApp| async move {
         assert_eq!(field(&res), want_field, "{vars}: {res}");
     }
     // Wrong types never reach a resolver, and are still BAD_USER_INPUT.
-    let res = app
-        .gql(GROUPS, json!({ "first": "ten" }), Some(&token))
-        .await;
+    let res = app.gql(GROUPS, json!({ "first": "ten" }), Some(&token)).await;
     assert_eq!(code(&res), "BAD_USER_INPUT", "{res}");
-    let res = app
-        .gql(
-            GROUPS,
-            json!({ "f": { "format": "TELEPATHY" } }),
-            Some(&token),
-        )
-        .await;
+    let res = app.gql(GROUPS, json!({ "f": { "format": "TELEPATHY" } }), Some(&token)).await;
     assert_eq!(code(&res), "BAD_USER_INPUT", "{res}");
 });
 
 /// Walks every page in `order` and returns the ids seen (asserting no duplicates).
-async fn walk(
-    app: &TestApp,
-    token: &str,
-    filter: Value,
-    order: &str,
-    page: i64,
-) -> (Vec<String>, i64) {
+async fn walk(app: &TestApp, token: &str, filter: Value, order: &str, page: i64) -> (Vec<String>, i64) {
     let mut seen = Vec::new();
     let mut after: Option<String> = None;
     let mut total;
     loop {
-        let data = app
-            .gql_ok(
-                GROUPS,
-                json!({ "f": filter, "o": order, "first": page, "after": after }),
-                token,
-            )
-            .await;
+        let data = app.gql_ok(GROUPS, json!({ "f": filter, "o": order, "first": page, "after": after }), token).await;
         total = data["groups"]["totalCount"].as_i64().unwrap();
         for e in data["groups"]["edges"].as_array().unwrap() {
             seen.push(e["node"]["id"].as_str().unwrap().to_owned());
@@ -221,91 +120,50 @@ async fn walk(
         if !data["groups"]["pageInfo"]["hasNextPage"].as_bool().unwrap() {
             break;
         }
-        after = data["groups"]["pageInfo"]["endCursor"]
-            .as_str()
-            .map(str::to_owned);
+        after = data["groups"]["pageInfo"]["endCursor"].as_str().map(str::to_owned);
         assert!(seen.len() < 1000, "pagination does not end");
     }
     (seen, total)
 }
 
-both_backends!(
-    pagination_walks_every_group_once,
-    |app: &TestApp| async move {
-        circles::seed::seed_demo(&app.db, 57).await.unwrap();
-        let token = app.admin();
-        let near_toronto =
-            json!({ "near": { "latitude": 43.65, "longitude": -79.38, "radiusKm": 400 } });
-        for (filter, order) in [
-            (json!({}), "NAME"),
-            (json!({}), "LAST_VERIFIED"),
-            (near_toronto.clone(), "DISTANCE"),
-            (near_toronto, "NAME"),
-        ] {
-            for page in [1, 4, 100] {
-                let (seen, total) = walk(app, &token, filter.clone(), order, page).await;
-                let unique: BTreeSet<_> = seen.iter().collect();
-                assert_eq!(
-                    unique.len(),
-                    seen.len(),
-                    "{order} page {page}: a group came twice"
-                );
-                assert_eq!(
-                    seen.len() as i64,
-                    total,
-                    "{order} page {page}: walked {} of {total}",
-                    seen.len()
-                );
-                assert!(total > 5, "{order}: fixture too small ({total})");
-            }
+both_backends!(pagination_walks_every_group_once, |app: &TestApp| async move {
+    circles::seed::seed_demo(&app.db, 57).await.unwrap();
+    let token = app.admin();
+    let near_toronto = json!({ "near": { "latitude": 43.65, "longitude": -79.38, "radiusKm": 400 } });
+    for (filter, order) in [(json!({}), "NAME"), (json!({}), "LAST_VERIFIED"), (near_toronto.clone(), "DISTANCE"), (near_toronto, "NAME")] {
+        for page in [1, 4, 100] {
+            let (seen, total) = walk(app, &token, filter.clone(), order, page).await;
+            let unique: BTreeSet<_> = seen.iter().collect();
+            assert_eq!(unique.len(), seen.len(), "{order} page {page}: a group came twice");
+            assert_eq!(seen.len() as i64, total, "{order} page {page}: walked {} of {total}", seen.len());
+            assert!(total > 5, "{order}: fixture too small ({total})");
         }
-        // A cursor of one order is refused by another.
-        let data = app.gql_ok(GROUPS, json!({ "first": 1 }), &token).await;
-        let cursor = data["groups"]["pageInfo"]["endCursor"].clone();
-        let res = app
-            .gql(
-                GROUPS,
-                json!({ "first": 1, "o": "LAST_VERIFIED", "after": cursor }),
-                Some(&token),
-            )
-            .await;
-        assert_eq!(
-            (code(&res), field(&res)),
-            ("BAD_USER_INPUT".into(), "after".into())
-        );
     }
-);
+    // A cursor of one order is refused by another.
+    let data = app.gql_ok(GROUPS, json!({ "first": 1 }), &token).await;
+    let cursor = data["groups"]["pageInfo"]["endCursor"].clone();
+    let res = app.gql(GROUPS, json!({ "first": 1, "o": "LAST_VERIFIED", "after": cursor }), Some(&token)).await;
+    assert_eq!((code(&res), field(&res)), ("BAD_USER_INPUT".into(), "after".into()));
+});
 
-both_backends!(
-    page_statements_do_not_grow_with_page_size,
-    |app: &TestApp| async move {
-        circles::seed::seed_demo(&app.db, 120).await.unwrap();
-        let token = app.token("researcher", None, "r");
-        let query = "query($first: Int) { groups(first: $first, filter: { withoutFundingRestrictions: [\"NO_OUTSIDE_CONTRIBUTIONS\"] }) {
+both_backends!(page_statements_do_not_grow_with_page_size, |app: &TestApp| async move {
+    circles::seed::seed_demo(&app.db, 120).await.unwrap();
+    let token = app.token("researcher", None, "r");
+    let query = "query($first: Int) { groups(first: $first, filter: { withoutFundingRestrictions: [\"NO_OUTSIDE_CONTRIBUTIONS\"] }) {
         totalCount edges { node { name category program { name fundingRestrictions { code } } effectiveFundingRestrictions { code }
         fundingRestrictions { code } meetings { weekday } focus languages } } } }";
-        let mut counts = Vec::new();
-        for first in [2, 20, 60] {
-            app.gql_ok(query, json!({ "first": first }), &token).await; // warm-up (connection pool)
-            let before = app.db.statement_count();
-            let data = app.gql_ok(query, json!({ "first": first }), &token).await;
-            counts.push(app.db.statement_count() - before);
-            assert_eq!(
-                data["groups"]["edges"].as_array().unwrap().len(),
-                first as usize
-            );
-        }
-        // One statement per kind at most: flag codes, count, page, programs, program flags,
-        // own flags, meetings, focus, languages. A page whose groups are all unaffiliated
-        // skips the two program statements, so small pages may use fewer, never more.
-        assert!(
-            counts.iter().all(|c| *c <= 9),
-            "statements per page grew with its size: {counts:?}"
-        );
-        assert_eq!(
-            counts[1], counts[2],
-            "statements per page grew with its size: {counts:?}"
-        );
-        println!("SQL statements per page (first = 2, 20, 60): {counts:?}");
+    let mut counts = Vec::new();
+    for first in [2, 20, 60] {
+        app.gql_ok(query, json!({ "first": first }), &token).await; // warm-up (connection pool)
+        let before = app.db.statement_count();
+        let data = app.gql_ok(query, json!({ "first": first }), &token).await;
+        counts.push(app.db.statement_count() - before);
+        assert_eq!(data["groups"]["edges"].as_array().unwrap().len(), first as usize);
     }
-);
+    // One statement per kind at most: flag codes, count, page, programs, program flags,
+    // own flags, meetings, focus, languages. A page whose groups are all unaffiliated
+    // skips the two program statements, so small pages may use fewer, never more.
+    assert!(counts.iter().all(|c| *c <= 9), "statements per page grew with its size: {counts:?}");
+    assert_eq!(counts[1], counts[2], "statements per page grew with its size: {counts:?}");
+    println!("SQL statements per page (first = 2, 20, 60): {counts:?}");
+});

@@ -5,27 +5,14 @@ use serde_json::{Value, json};
 
 use crate::common::{Backend, TestApp, code};
 
-async fn post_raw(
-    app: &TestApp,
-    content_type: Option<&str>,
-    accept: &str,
-    body: impl Into<reqwest::Body>,
-) -> (u16, String, String) {
-    let mut req = app
-        .client
-        .post(app.graphql_url())
-        .header("accept", accept)
-        .body(body);
+async fn post_raw(app: &TestApp, content_type: Option<&str>, accept: &str, body: impl Into<reqwest::Body>) -> (u16, String, String) {
+    let mut req = app.client.post(app.graphql_url()).header("accept", accept).body(body);
     if let Some(ct) = content_type {
         req = req.header("content-type", ct);
     }
     let res = req.send().await.unwrap();
     let status = res.status().as_u16();
-    let ct = res
-        .headers()
-        .get("content-type")
-        .map(|v| v.to_str().unwrap().to_owned())
-        .unwrap_or_default();
+    let ct = res.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
     (status, ct, res.text().await.unwrap())
 }
 
@@ -39,147 +26,49 @@ async fn status_codes_and_media_types() {
     // (case, content-type, accept, body, expected status, expected content-type)
     type Case<'a> = (&'a str, Option<&'a str>, &'a str, String, u16, &'a str);
     let cases: Vec<Case> = vec![
-        (
-            "typename, graphql-response",
-            Some(JSON),
-            GQL,
-            q("{ __typename }"),
-            200,
-            GQL,
-        ),
-        (
-            "typename, json",
-            Some(JSON),
-            JSON,
-            q("{ __typename }"),
-            200,
-            JSON,
-        ),
-        (
-            "unparsable, graphql-response",
-            Some(JSON),
-            GQL,
-            q("{"),
-            400,
-            GQL,
-        ),
+        ("typename, graphql-response", Some(JSON), GQL, q("{ __typename }"), 200, GQL),
+        ("typename, json", Some(JSON), JSON, q("{ __typename }"), 200, JSON),
+        ("unparsable, graphql-response", Some(JSON), GQL, q("{"), 400, GQL),
         ("unparsable, json", Some(JSON), JSON, q("{"), 200, JSON),
-        (
-            "invalid, graphql-response",
-            Some(JSON),
-            GQL,
-            q("{ nope }"),
-            400,
-            GQL,
-        ),
+        ("invalid, graphql-response", Some(JSON), GQL, q("{ nope }"), 400, GQL),
         ("invalid, json", Some(JSON), JSON, q("{ nope }"), 200, JSON),
         ("bad JSON", Some(JSON), GQL, "{\"query\":".into(), 400, GQL),
         ("missing query", Some(JSON), JSON, "{}".into(), 400, JSON),
-        (
-            "query not a string",
-            Some(JSON),
-            JSON,
-            "{\"query\": 1}".into(),
-            400,
-            JSON,
-        ),
-        (
-            "variables not an object",
-            Some(JSON),
-            JSON,
-            "{\"query\": \"{ __typename }\", \"variables\": \"x\"}".into(),
-            400,
-            JSON,
-        ),
-        (
-            "text/plain body",
-            Some("text/plain"),
-            JSON,
-            q("{ __typename }"),
-            415,
-            JSON,
-        ),
-        (
-            "no content type",
-            None,
-            JSON,
-            q("{ __typename }"),
-            415,
-            JSON,
-        ),
-        (
-            "unacceptable accept",
-            Some(JSON),
-            "image/png",
-            q("{ __typename }"),
-            406,
-            JSON,
-        ),
-        (
-            "unauthenticated data field",
-            Some(JSON),
-            GQL,
-            q("{ programs { name } }"),
-            200,
-            GQL,
-        ),
+        ("query not a string", Some(JSON), JSON, "{\"query\": 1}".into(), 400, JSON),
+        ("variables not an object", Some(JSON), JSON, "{\"query\": \"{ __typename }\", \"variables\": \"x\"}".into(), 400, JSON),
+        ("text/plain body", Some("text/plain"), JSON, q("{ __typename }"), 415, JSON),
+        ("no content type", None, JSON, q("{ __typename }"), 415, JSON),
+        ("unacceptable accept", Some(JSON), "image/png", q("{ __typename }"), 406, JSON),
+        ("unauthenticated data field", Some(JSON), GQL, q("{ programs { name } }"), 200, GQL),
     ];
     for (name, ct, accept, body, want_status, want_ct) in cases {
         let (status, got_ct, text) = post_raw(&app, ct, accept, body).await;
         assert_eq!(status, want_status, "{name}: {text}");
         assert!(got_ct.starts_with(want_ct), "{name}: content-type {got_ct}");
-        let body: Value = serde_json::from_str(&text)
-            .unwrap_or_else(|_| panic!("{name}: body is not JSON: {text}"));
+        let body: Value = serde_json::from_str(&text).unwrap_or_else(|_| panic!("{name}: body is not JSON: {text}"));
         if status != 200 || body.get("errors").is_some() {
-            assert!(
-                body["errors"][0]["extensions"]["code"].is_string(),
-                "{name}: error without a code: {text}"
-            );
+            assert!(body["errors"][0]["extensions"]["code"].is_string(), "{name}: error without a code: {text}");
         }
         if name.contains("graphql-response") && status == 400 {
-            assert!(
-                body.get("data").is_none(),
-                "{name}: a request that failed before execution has no data"
-            );
+            assert!(body.get("data").is_none(), "{name}: a request that failed before execution has no data");
         }
     }
     // GET: queries yes, mutations no (405 with Allow: POST).
-    let res = app
-        .client
-        .get(app.graphql_url())
-        .query(&[("query", "{ __typename }")])
-        .send()
-        .await
-        .unwrap();
+    let res = app.client.get(app.graphql_url()).query(&[("query", "{ __typename }")]).send().await.unwrap();
     assert_eq!(res.status(), 200);
     let res = app
         .client
         .get(app.graphql_url())
-        .query(&[(
-            "query",
-            "mutation { createAgency(input: { name: \"x\" }) { id } }",
-        )])
+        .query(&[("query", "mutation { createAgency(input: { name: \"x\" }) { id } }")])
         .send()
         .await
         .unwrap();
     assert_eq!(res.status(), 405);
     assert_eq!(res.headers()["allow"], "POST");
     // A browser gets GraphiQL.
-    let res = app
-        .client
-        .get(app.graphql_url())
-        .header("accept", "text/html")
-        .send()
-        .await
-        .unwrap();
+    let res = app.client.get(app.graphql_url()).header("accept", "text/html").send().await.unwrap();
     assert_eq!(res.status(), 200);
-    assert!(
-        res.text()
-            .await
-            .unwrap()
-            .to_lowercase()
-            .contains("graphiql")
-    );
+    assert!(res.text().await.unwrap().to_lowercase().contains("graphiql"));
     app.cleanup().await;
 }
 
@@ -196,40 +85,20 @@ async fn oversized_and_deep_queries_are_refused() {
     let res = app.gql(&deep, json!({}), Some(&admin)).await;
     assert_eq!(code(&res), "QUERY_TOO_COMPLEX", "{res}");
     // Too complex: many aliases of a large page.
-    let wide: String = (0..60)
-        .map(|i| format!("g{i}: groups(first: 100) {{ edges {{ node {{ name }} }} }} "))
-        .collect();
-    let res = app
-        .gql(&format!("{{ {wide} }}"), json!({}), Some(&admin))
-        .await;
+    let wide: String = (0..60).map(|i| format!("g{i}: groups(first: 100) {{ edges {{ node {{ name }} }} }} ")).collect();
+    let res = app.gql(&format!("{{ {wide} }}"), json!({}), Some(&admin)).await;
     assert_eq!(code(&res), "QUERY_TOO_COMPLEX", "{res}");
-    let (status, _, _) = post_raw(
-        &app,
-        Some(JSON),
-        GQL,
-        json!({ "query": format!("{{ {wide} }}") }).to_string(),
-    )
-    .await;
+    let (status, _, _) = post_raw(&app, Some(JSON), GQL, json!({ "query": format!("{{ {wide} }}") }).to_string()).await;
     assert_eq!(status, 400);
     // A body over the limit.
-    let huge =
-        json!({ "query": format!("{{ __typename }} # {}", "x".repeat(400_000)) }).to_string();
+    let huge = json!({ "query": format!("{{ __typename }} # {}", "x".repeat(400_000)) }).to_string();
     let (status, _, _) = post_raw(&app, Some(JSON), JSON, huge).await;
     assert_eq!(status, 413);
     // Deeply nested brackets do not crash the parser.
     let brackets = format!("{{ a{}b{} }}", "(x: [".repeat(2000), "])".repeat(2000));
-    let (status, _, text) = post_raw(
-        &app,
-        Some(JSON),
-        JSON,
-        json!({ "query": brackets }).to_string(),
-    )
-    .await;
+    let (status, _, text) = post_raw(&app, Some(JSON), JSON, json!({ "query": brackets }).to_string()).await;
     assert_eq!(status, 200, "{text}");
-    assert_eq!(
-        code(&serde_json::from_str(&text).unwrap()),
-        "BAD_USER_INPUT"
-    );
+    assert_eq!(code(&serde_json::from_str(&text).unwrap()), "BAD_USER_INPUT");
     // GraphiQL's introspection query still fits the limits.
     let introspection = "query { __schema { queryType { name } types { kind name fields(includeDeprecated: true) { name args { name type { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name } } } } } } } } } type { kind name ofType { kind name ofType { kind name } } } } } } }";
     assert_eq!(code(&app.gql(introspection, json!({}), None).await), "OK");
@@ -240,29 +109,13 @@ async fn oversized_and_deep_queries_are_refused() {
 async fn health_readiness_metrics() {
     let app = TestApp::spawn(Backend::Sqlite).await;
     for (path, want) in [("/healthz", "ok"), ("/readyz", "ready")] {
-        let res = app
-            .client
-            .get(format!("{}{path}", app.url))
-            .send()
-            .await
-            .unwrap();
+        let res = app.client.get(format!("{}{path}", app.url)).send().await.unwrap();
         assert_eq!(res.status(), 200);
         assert_eq!(res.text().await.unwrap(), want);
     }
     app.gql("{ __typename }", json!({}), None).await;
-    let metrics = app
-        .client
-        .get(format!("{}/metrics", app.url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(
-        metrics.contains("circles_http_requests_total{route=\"/graphql\",status=\"200\"}"),
-        "{metrics}"
-    );
+    let metrics = app.client.get(format!("{}/metrics", app.url)).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("circles_http_requests_total{route=\"/graphql\",status=\"200\"}"), "{metrics}");
     assert!(metrics.contains("circles_db_statements"), "{metrics}");
     app.cleanup().await;
 }

@@ -1,0 +1,321 @@
+//! The referral state machine (DESIGN.md, "Referral transitions"): statuses derived from
+//! milestone dates, the allowed transitions, the date rules, and who may assert what.
+
+use chrono::NaiveDate;
+
+/// Where a referral stands; derived from its milestones, never set directly.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, async_graphql::Enum)]
+pub enum ReferralStatus {
+    Referred,
+    Contacted,
+    Attended,
+    Retained,
+    Declined,
+    NoShow,
+    DroppedOut,
+    Withdrawn,
+}
+
+/// What happened next.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, async_graphql::Enum)]
+pub enum Outcome {
+    Contacted,
+    Attended,
+    Retained,
+    Declined,
+    NoShow,
+    DroppedOut,
+    Withdrawn,
+}
+
+/// Who asserted an outcome, and how.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, async_graphql::Enum)]
+pub enum OutcomeSource {
+    GroupLiaison,
+    ClientReport,
+    ClinicianFollowUp,
+}
+
+/// Why a referral ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, async_graphql::Enum)]
+pub enum EndReason {
+    Declined,
+    NoShow,
+    DroppedOut,
+    Withdrawn,
+}
+
+macro_rules! names {
+    ($ty:ident { $($v:ident => $s:literal),+ $(,)? }) => {
+        impl $ty {
+            pub const ALL: &'static [$ty] = &[$($ty::$v),+];
+            pub fn as_db(self) -> &'static str { match self { $($ty::$v => $s),+ } }
+            pub fn from_db(s: &str) -> Option<Self> { match s { $($s => Some($ty::$v),)+ _ => None } }
+        }
+    };
+}
+names!(ReferralStatus { Referred => "REFERRED", Contacted => "CONTACTED", Attended => "ATTENDED", Retained => "RETAINED", Declined => "DECLINED", NoShow => "NO_SHOW", DroppedOut => "DROPPED_OUT", Withdrawn => "WITHDRAWN" });
+names!(Outcome { Contacted => "CONTACTED", Attended => "ATTENDED", Retained => "RETAINED", Declined => "DECLINED", NoShow => "NO_SHOW", DroppedOut => "DROPPED_OUT", Withdrawn => "WITHDRAWN" });
+names!(OutcomeSource { GroupLiaison => "GROUP_LIAISON", ClientReport => "CLIENT_REPORT", ClinicianFollowUp => "CLINICIAN_FOLLOW_UP" });
+names!(EndReason { Declined => "DECLINED", NoShow => "NO_SHOW", DroppedOut => "DROPPED_OUT", Withdrawn => "WITHDRAWN" });
+
+/// The milestone dates of a referral.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Milestones {
+    pub referred_on: NaiveDate,
+    pub contacted_on: Option<NaiveDate>,
+    pub attended_on: Option<NaiveDate>,
+    pub retained_on: Option<NaiveDate>,
+    pub ended_on: Option<NaiveDate>,
+    pub end_reason: Option<EndReason>,
+}
+
+impl Milestones {
+    pub fn new(referred_on: NaiveDate) -> Self {
+        Self { referred_on, ..Default::default() }
+    }
+
+    /// The status these milestones mean.
+    pub fn status(&self) -> ReferralStatus {
+        match (self.end_reason, self.retained_on, self.attended_on, self.contacted_on) {
+            (Some(EndReason::Declined), ..) => ReferralStatus::Declined,
+            (Some(EndReason::NoShow), ..) => ReferralStatus::NoShow,
+            (Some(EndReason::DroppedOut), ..) => ReferralStatus::DroppedOut,
+            (Some(EndReason::Withdrawn), ..) => ReferralStatus::Withdrawn,
+            (None, Some(_), ..) => ReferralStatus::Retained,
+            (None, None, Some(_), _) => ReferralStatus::Attended,
+            (None, None, None, Some(_)) => ReferralStatus::Contacted,
+            (None, None, None, None) => ReferralStatus::Referred,
+        }
+    }
+
+    /// The latest milestone date so far (what a new one may not precede).
+    fn latest(&self) -> NaiveDate {
+        [Some(self.referred_on), self.contacted_on, self.attended_on, self.retained_on, self.ended_on]
+            .into_iter()
+            .flatten()
+            .max()
+            .unwrap_or(self.referred_on)
+    }
+}
+
+/// Why an outcome was refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// Not a transition of the state machine (CONFLICT).
+    Transition { from: ReferralStatus, to: ReferralStatus },
+    /// A date rule (BAD_USER_INPUT on `occurredOn`).
+    Date(String),
+}
+
+/// The status `outcome` leads to from `from`, if the state machine allows it.
+pub fn transition(from: ReferralStatus, outcome: Outcome) -> Option<ReferralStatus> {
+    use Outcome as O;
+    use ReferralStatus as S;
+    let to = match outcome {
+        O::Contacted => S::Contacted,
+        O::Attended => S::Attended,
+        O::Retained => S::Retained,
+        O::Declined => S::Declined,
+        O::NoShow => S::NoShow,
+        O::DroppedOut => S::DroppedOut,
+        O::Withdrawn => S::Withdrawn,
+    };
+    let allowed = match from {
+        S::Referred => matches!(to, S::Contacted | S::Attended | S::Declined | S::NoShow | S::Withdrawn),
+        S::Contacted => matches!(to, S::Attended | S::Declined | S::NoShow | S::Withdrawn),
+        S::Attended => matches!(to, S::Retained | S::DroppedOut),
+        S::Retained => to == S::DroppedOut,
+        S::Declined | S::NoShow | S::DroppedOut | S::Withdrawn => false,
+    };
+    allowed.then_some(to)
+}
+
+/// Applies `outcome` on `on` to `m`: checks the transition and the date rules and returns
+/// the new milestones. `today` bounds the future; `retention_days` is the retention window.
+pub fn apply(m: &Milestones, outcome: Outcome, on: NaiveDate, today: NaiveDate, retention_days: u32) -> Result<Milestones, Refusal> {
+    let from = m.status();
+    let Some(to) = transition(from, outcome) else {
+        return Err(Refusal::Transition { from, to: status_of(outcome) });
+    };
+    if on > today {
+        return Err(Refusal::Date("occurredOn may not be in the future".into()));
+    }
+    if on < m.referred_on {
+        return Err(Refusal::Date("occurredOn may not be before the referral".into()));
+    }
+    if on < m.latest() {
+        return Err(Refusal::Date(format!("occurredOn may not be before the previous milestone ({})", m.latest())));
+    }
+    let mut next = *m;
+    match outcome {
+        Outcome::Contacted => next.contacted_on = Some(on),
+        Outcome::Attended => next.attended_on = Some(on),
+        Outcome::Retained => {
+            let attended = m.attended_on.unwrap_or(m.referred_on);
+            let due = attended + chrono::Days::new(u64::from(retention_days));
+            if on < due {
+                return Err(Refusal::Date(format!("RETAINED needs {retention_days} days since attendance: not before {due}")));
+            }
+            next.retained_on = Some(on);
+        }
+        Outcome::Declined | Outcome::NoShow | Outcome::DroppedOut | Outcome::Withdrawn => {
+            next.ended_on = Some(on);
+            next.end_reason = Some(match outcome {
+                Outcome::Declined => EndReason::Declined,
+                Outcome::NoShow => EndReason::NoShow,
+                Outcome::DroppedOut => EndReason::DroppedOut,
+                _ => EndReason::Withdrawn,
+            });
+        }
+    }
+    debug_assert_eq!(next.status(), to);
+    Ok(next)
+}
+
+fn status_of(outcome: Outcome) -> ReferralStatus {
+    ReferralStatus::from_db(outcome.as_db()).unwrap_or(ReferralStatus::Referred)
+}
+
+/// How the recorder relates to the referral.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Recorder {
+    /// A liaison of the referral's group.
+    GroupLiaison,
+    /// A clinician of the referring agency.
+    ReferringClinician,
+    Admin,
+}
+
+/// Whether `recorder` may assert `outcome` with `source` (DESIGN.md: liaisons record as
+/// GROUP_LIAISON; the referring agency's clinicians as CLIENT_REPORT or
+/// CLINICIAN_FOLLOW_UP and may withdraw; admins may do either).
+pub fn may_record(recorder: Recorder, outcome: Outcome, source: OutcomeSource) -> bool {
+    match recorder {
+        Recorder::Admin => true,
+        Recorder::GroupLiaison => source == OutcomeSource::GroupLiaison && outcome != Outcome::Withdrawn,
+        Recorder::ReferringClinician => matches!(source, OutcomeSource::ClientReport | OutcomeSource::ClinicianFollowUp),
+    }
+}
+
+/// The source assumed when none is given.
+pub fn default_source(recorder: Recorder) -> Option<OutcomeSource> {
+    match recorder {
+        Recorder::GroupLiaison => Some(OutcomeSource::GroupLiaison),
+        Recorder::ReferringClinician => Some(OutcomeSource::ClinicianFollowUp),
+        Recorder::Admin => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Outcome as O;
+    use ReferralStatus as S;
+
+    fn d(day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 1, 1).unwrap_or_default() + chrono::Days::new(u64::from(day))
+    }
+
+    /// Milestones that put a referral in `status` (referred on day 0).
+    fn at(status: S) -> Milestones {
+        let mut m = Milestones::new(d(0));
+        let steps: &[O] = match status {
+            S::Referred => &[],
+            S::Contacted => &[O::Contacted],
+            S::Attended => &[O::Attended],
+            S::Retained => &[O::Attended, O::Retained],
+            S::Declined => &[O::Declined],
+            S::NoShow => &[O::NoShow],
+            S::DroppedOut => &[O::Attended, O::DroppedOut],
+            S::Withdrawn => &[O::Withdrawn],
+        };
+        let mut day = 1;
+        for step in steps {
+            if *step == O::Retained {
+                day += 120;
+            }
+            m = apply(&m, *step, d(day), d(400), 120).unwrap_or_else(|e| panic!("{e:?}"));
+            day += 1;
+        }
+        assert_eq!(m.status(), status);
+        m
+    }
+
+    #[test]
+    fn the_transition_table() {
+        // (from, outcome) -> allowed? Every pair of the product is listed.
+        let allowed: &[(S, &[O])] = &[
+            (S::Referred, &[O::Contacted, O::Attended, O::Declined, O::NoShow, O::Withdrawn]),
+            (S::Contacted, &[O::Attended, O::Declined, O::NoShow, O::Withdrawn]),
+            (S::Attended, &[O::Retained, O::DroppedOut]),
+            (S::Retained, &[O::DroppedOut]),
+            (S::Declined, &[]),
+            (S::NoShow, &[]),
+            (S::DroppedOut, &[]),
+            (S::Withdrawn, &[]),
+        ];
+        for (from, ok) in allowed {
+            let m = at(*from);
+            for outcome in O::ALL {
+                let on = m.latest() + chrono::Days::new(130);
+                let res = apply(&m, *outcome, on, d(1000), 120);
+                if ok.contains(outcome) {
+                    let next = res.unwrap_or_else(|e| panic!("{from:?} --{outcome:?}--> refused: {e:?}"));
+                    assert_eq!(next.status().as_db(), outcome.as_db(), "{from:?} --{outcome:?}");
+                } else {
+                    match res {
+                        Err(Refusal::Transition { from: f, to }) => {
+                            assert_eq!((f, to.as_db()), (*from, outcome.as_db()));
+                        }
+                        other => panic!("{from:?} --{outcome:?}--> should be refused, got {other:?}"),
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn retained_then_dropped_out_stays_retained() {
+        let m = at(S::Retained);
+        let next = apply(&m, O::DroppedOut, m.latest(), d(1000), 120).unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(next.status(), S::DroppedOut);
+        assert!(next.retained_on.is_some());
+    }
+
+    #[test]
+    fn date_rules() {
+        let referred = Milestones::new(d(10));
+        let attended = apply(&referred, O::Attended, d(20), d(400), 120).unwrap_or_else(|e| panic!("{e:?}"));
+        let cases: &[(&Milestones, O, NaiveDate, bool)] = &[
+            (&referred, O::Contacted, d(10), true),   // same day as the referral
+            (&referred, O::Contacted, d(9), false),   // before the referral
+            (&referred, O::Contacted, d(401), false), // in the future
+            (&referred, O::Attended, d(400), true),   // today
+            (&attended, O::Retained, d(139), false),  // 119 days after attendance
+            (&attended, O::Retained, d(140), true),   // exactly the window
+            (&attended, O::DroppedOut, d(19), false), // before attendance
+            (&attended, O::DroppedOut, d(20), true),
+        ];
+        for (m, outcome, on, ok) in cases {
+            let res = apply(m, *outcome, *on, d(400), 120);
+            assert_eq!(res.is_ok(), *ok, "{outcome:?} on {on}: {res:?}");
+            if !ok {
+                assert!(matches!(res, Err(Refusal::Date(_))), "{res:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn who_may_record_what() {
+        use OutcomeSource as Src;
+        for outcome in O::ALL {
+            for source in [Src::GroupLiaison, Src::ClientReport, Src::ClinicianFollowUp] {
+                assert!(may_record(Recorder::Admin, *outcome, source));
+                let liaison = source == Src::GroupLiaison && *outcome != O::Withdrawn;
+                assert_eq!(may_record(Recorder::GroupLiaison, *outcome, source), liaison);
+                assert_eq!(may_record(Recorder::ReferringClinician, *outcome, source), source != Src::GroupLiaison);
+            }
+        }
+    }
+}

@@ -1,0 +1,116 @@
+//! The `Referral` output type. It never carries the client reference (not even its hash);
+//! for liaisons the referring clinician and the note are withheld too.
+
+use async_graphql::{Context, ID, Object, Result, SimpleObject};
+use chrono::{DateTime, NaiveDate, Utc};
+use entities::{referral, referral_event};
+
+use crate::auth::Role;
+use crate::domain::referral::{EndReason, OutcomeSource, ReferralStatus};
+use crate::errors::ApiError;
+use crate::graphql::context::ContextExt;
+use crate::graphql::directory_types::Agency;
+use crate::graphql::enums::Channel;
+use crate::graphql::group_types::Group;
+use crate::graphql::loaders::{AgencyById, GroupById, ReferralEvents, RequestLoader};
+
+pub struct Referral(pub referral::Model);
+
+fn internal(what: &str, value: &str) -> ApiError {
+    ApiError::Internal(anyhow::anyhow!("unknown {what} {value:?} in the database"))
+}
+
+/// One change in a referral's history.
+#[derive(SimpleObject)]
+pub struct ReferralEvent {
+    pub at: DateTime<Utc>,
+    pub actor_role: String,
+    pub from_status: Option<ReferralStatus>,
+    pub to_status: ReferralStatus,
+    pub occurred_on: NaiveDate,
+    pub source: Option<OutcomeSource>,
+}
+
+impl ReferralEvent {
+    fn from_model(e: referral_event::Model) -> Result<Self, ApiError> {
+        Ok(Self {
+            at: e.at,
+            actor_role: e.actor_role,
+            from_status: e.from_status.as_deref().map(|s| ReferralStatus::from_db(s).ok_or_else(|| internal("status", s))).transpose()?,
+            to_status: ReferralStatus::from_db(&e.to_status).ok_or_else(|| internal("status", &e.to_status))?,
+            occurred_on: e.occurred_on,
+            source: e.source.as_deref().map(|s| OutcomeSource::from_db(s).ok_or_else(|| internal("source", s))).transpose()?,
+        })
+    }
+}
+
+fn is_liaison(ctx: &Context<'_>) -> bool {
+    ctx.viewer().is_ok_and(|v| v.role == Role::Liaison)
+}
+
+#[Object]
+impl Referral {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    /// The code the person brings to the group.
+    async fn code(&self) -> &str {
+        &self.0.code
+    }
+    async fn group(&self, ctx: &Context<'_>) -> Result<Option<Group>> {
+        Ok(ctx.data_unchecked::<RequestLoader>().load_one(GroupById(self.0.group_id)).await?.map(Group::from))
+    }
+    async fn agency(&self, ctx: &Context<'_>) -> Result<Option<Agency>> {
+        Ok(ctx.data_unchecked::<RequestLoader>().load_one(AgencyById(self.0.agency_id)).await?.map(Agency::from))
+    }
+    /// The referring clinician (not shown to liaisons).
+    async fn clinician_subject(&self, ctx: &Context<'_>) -> Option<&str> {
+        (!is_liaison(ctx)).then_some(self.0.clinician_subject.as_str())
+    }
+    async fn channel(&self) -> Result<Channel> {
+        Ok(Channel::from_db(&self.0.channel)?)
+    }
+    async fn consent_recorded(&self) -> bool {
+        self.0.consent_recorded
+    }
+    /// The referrer's note (not shown to liaisons).
+    async fn note(&self, ctx: &Context<'_>) -> Option<&str> {
+        if is_liaison(ctx) { None } else { self.0.note.as_deref() }
+    }
+    async fn status(&self) -> Result<ReferralStatus> {
+        Ok(ReferralStatus::from_db(&self.0.status).ok_or_else(|| internal("status", &self.0.status))?)
+    }
+    async fn referred_on(&self) -> NaiveDate {
+        self.0.referred_on
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn contacted_on(&self) -> Option<NaiveDate> {
+        self.0.contacted_on
+    }
+    /// First meeting attended (uptake).
+    async fn attended_on(&self) -> Option<NaiveDate> {
+        self.0.attended_on
+    }
+    /// Still attending at least the retention window after first attendance.
+    async fn retained_on(&self) -> Option<NaiveDate> {
+        self.0.retained_on
+    }
+    /// The earliest date RETAINED may be recorded.
+    async fn retention_due_on(&self, ctx: &Context<'_>) -> Option<NaiveDate> {
+        let days = u64::from(ctx.settings().retention_days);
+        self.0.attended_on.map(|d| d + chrono::Days::new(days))
+    }
+    async fn ended_on(&self) -> Option<NaiveDate> {
+        self.0.ended_on
+    }
+    async fn end_reason(&self) -> Result<Option<EndReason>> {
+        Ok(self.0.end_reason.as_deref().map(|r| EndReason::from_db(r).ok_or_else(|| internal("end reason", r))).transpose()?)
+    }
+    /// Every change, oldest first.
+    async fn events(&self, ctx: &Context<'_>) -> Result<Vec<ReferralEvent>> {
+        let rows = ctx.data_unchecked::<RequestLoader>().load_one(ReferralEvents(self.0.id)).await?.unwrap_or_default();
+        Ok(rows.into_iter().map(ReferralEvent::from_model).collect::<Result<_, _>>()?)
+    }
+}

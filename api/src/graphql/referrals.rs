@@ -1,0 +1,212 @@
+//! Referral queries and mutations: scope per DESIGN.md (a clinician their agency's, a
+//! liaison those to their groups, admins all, researchers none). A referral the caller may
+//! not see answers NOT_FOUND, so its existence does not leak.
+
+use async_graphql::connection::{Connection, Edge, EmptyFields};
+use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
+use chrono::{DateTime, NaiveDate, Utc};
+use entities::referral;
+
+use crate::auth::{Role, Viewer};
+use crate::domain::referral::{Outcome, OutcomeSource, Recorder, ReferralStatus};
+use crate::domain::{client_ref, referral_code};
+use crate::errors::{ApiError, ApiResult};
+use crate::graphql::context::{ContextExt, parse_id};
+use crate::graphql::enums::Channel;
+use crate::graphql::referral_types::Referral;
+use crate::policy::{Operation, Scope};
+use crate::repo::audit::Actor;
+use crate::repo::referrals::{ReferralQuery, Visible};
+use crate::repo::{self, Db};
+use crate::services::referrals::{self as service, CreateReferral, RecordOutcome};
+
+#[derive(InputObject)]
+pub struct CreateReferralInput {
+    pub group_id: ID,
+    /// The agency's own identifier of the person. Stored only as a keyed hash; never returned.
+    pub client_ref: String,
+    pub channel: Channel,
+    /// Must be true: the person agreed to the referral.
+    pub consent_recorded: bool,
+    pub note: Option<String>,
+    /// Retrying with the same key returns the first referral instead of creating another.
+    pub idempotency_key: Option<String>,
+}
+
+#[derive(InputObject, Default)]
+pub struct ReferralFilter {
+    pub status: Option<ReferralStatus>,
+    pub group_id: Option<ID>,
+    pub channel: Option<Channel>,
+    pub created_from: Option<DateTime<Utc>>,
+    pub created_to: Option<DateTime<Utc>>,
+    /// Clinicians: referrals of this person (matched by its keyed hash).
+    pub client_ref: Option<String>,
+}
+
+#[derive(SimpleObject)]
+pub struct ReferralConnectionFields {
+    pub total_count: u64,
+}
+
+pub type ReferralConnection = Connection<String, Referral, ReferralConnectionFields, EmptyFields>;
+
+pub fn actor(viewer: &Viewer) -> Actor {
+    Actor { subject: viewer.subject.clone(), role: viewer.role.as_claim().into() }
+}
+
+/// The referrals this viewer may see under `scope`.
+async fn visible(db: &Db, viewer: &Viewer, scope: Scope) -> ApiResult<Visible> {
+    Ok(match scope {
+        Scope::All => Visible::All,
+        Scope::OwnAgency => Visible::Agency(viewer.agency_id.ok_or_else(ApiError::forbidden)?),
+        Scope::OwnGroups => Visible::Groups(viewer.assigned_groups(db.conn()).await?.iter().copied().collect()),
+    })
+}
+
+/// A referral by id or code, if the viewer may see it; NOT_FOUND otherwise.
+async fn find(ctx: &Context<'_>, op: Operation, id: Option<&ID>, code: Option<&str>) -> ApiResult<(referral::Model, Scope)> {
+    let (viewer, scope) = ctx.authorize(op)?;
+    let db = ctx.db();
+    let found = match (id, code) {
+        (Some(id), None) => repo::referrals::get(db.conn(), parse_id("referralId", id)?).await?,
+        (None, Some(code)) => match referral_code::normalise(code) {
+            Some(code) => repo::referrals::by_code(db.conn(), &code).await?,
+            None => return Err(ApiError::bad_input("code", "a referral code has 8 characters")),
+        },
+        _ => return Err(ApiError::bad_input("referralId", "give either referralId or code")),
+    };
+    let visible = visible(db, viewer, scope).await?;
+    match found {
+        Some(r) if repo::referrals::is_visible(&visible, &r) => Ok((r, scope)),
+        _ => Err(ApiError::not_found("referral")),
+    }
+}
+
+fn recorder(scope: Scope) -> Recorder {
+    match scope {
+        Scope::All => Recorder::Admin,
+        Scope::OwnAgency => Recorder::ReferringClinician,
+        Scope::OwnGroups => Recorder::GroupLiaison,
+    }
+}
+
+#[derive(Default)]
+pub struct ReferralQueries;
+
+#[Object]
+impl ReferralQueries {
+    async fn referral(&self, ctx: &Context<'_>, id: ID) -> Result<Referral> {
+        Ok(Referral(find(ctx, Operation::ReadReferrals, Some(&id), None).await?.0))
+    }
+
+    /// The referral with this code (what a liaison types in when the person arrives).
+    async fn referral_by_code(&self, ctx: &Context<'_>, code: String) -> Result<Referral> {
+        Ok(Referral(find(ctx, Operation::ReadReferrals, None, Some(&code)).await?.0))
+    }
+
+    /// Referrals the caller may see, newest first. `first` defaults to 20, at most 100.
+    #[graphql(complexity = "(*first.as_ref().unwrap_or(&20)).clamp(1, 100) as usize * child_complexity + 1")]
+    async fn referrals(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<ReferralFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<ReferralConnection> {
+        let (viewer, scope) = ctx.authorize(Operation::ReadReferrals)?;
+        let db = ctx.db();
+        let first = match first {
+            None => 20,
+            Some(n) if (1..=100).contains(&n) => n as u64,
+            Some(_) => return Err(ApiError::bad_input("first", "first must be between 1 and 100").into()),
+        };
+        let before = match after.as_deref() {
+            None => None,
+            Some(c) => Some(c.parse::<i64>().map_err(|_| ApiError::bad_input("after", "not a cursor of this connection"))?),
+        };
+        let f = filter.unwrap_or_default();
+        let visible = visible(db, viewer, scope).await?;
+        let client_ref_hash = match (&f.client_ref, &visible) {
+            (None, _) => None,
+            (Some(raw), Visible::Agency(agency)) => Some(client_ref::hash(&ctx.settings().client_ref_key, *agency, raw)),
+            (Some(_), _) => return Err(ApiError::bad_input("filter.clientRef", "only a referring clinician can look up a person").into()),
+        };
+        let query = ReferralQuery {
+            status: f.status.map(|s| s.as_db().to_owned()),
+            group_id: f.group_id.as_ref().map(|id| parse_id("filter.groupId", id)).transpose()?,
+            channel: f.channel.map(|c| c.as_db().to_owned()),
+            created_from: f.created_from,
+            created_to: f.created_to,
+            client_ref_hash,
+        };
+        let with_total = ctx.look_ahead().field("totalCount").exists();
+        let (rows, has_next, total) = repo::referrals::page(db.conn(), &visible, &query, before, first, with_total).await?;
+        let mut conn = Connection::with_additional_fields(before.is_some(), has_next, ReferralConnectionFields { total_count: total });
+        conn.edges.extend(rows.into_iter().map(|r| Edge::new(r.id.to_string(), Referral(r))));
+        Ok(conn)
+    }
+}
+
+#[derive(Default)]
+pub struct ReferralMutations;
+
+#[Object]
+impl ReferralMutations {
+    /// Refers a person to a group (clinicians; the agency comes from the token).
+    async fn create_referral(&self, ctx: &Context<'_>, input: CreateReferralInput) -> Result<Referral> {
+        let (viewer, _) = ctx.authorize(Operation::CreateReferral)?;
+        let agency_id = viewer.agency_id.ok_or_else(ApiError::forbidden)?;
+        let input = CreateReferral {
+            group_id: parse_id("input.groupId", &input.group_id)?,
+            client_ref: input.client_ref,
+            channel: input.channel.as_db().into(),
+            consent_recorded: input.consent_recorded,
+            note: input.note,
+            idempotency_key: input.idempotency_key,
+        };
+        let settings = ctx.settings();
+        let created = service::create(ctx.db(), &settings.client_ref_key, &actor(viewer), agency_id, input, Utc::now()).await?;
+        Ok(Referral(created))
+    }
+
+    /// Records what came of a referral (by `referralId` or `code`). Liaisons record with
+    /// source GROUP_LIAISON; the referring agency's clinicians with CLIENT_REPORT or
+    /// CLINICIAN_FOLLOW_UP (the default); admins must say which.
+    #[allow(clippy::too_many_arguments)]
+    async fn record_referral_outcome(
+        &self,
+        ctx: &Context<'_>,
+        referral_id: Option<ID>,
+        code: Option<String>,
+        outcome: Outcome,
+        occurred_on: NaiveDate,
+        note: Option<String>,
+        source: Option<OutcomeSource>,
+    ) -> Result<Referral> {
+        let (current, scope) = find(ctx, Operation::RecordReferralOutcome, referral_id.as_ref(), code.as_deref()).await?;
+        let viewer = ctx.viewer()?;
+        if outcome == Outcome::Withdrawn && viewer.role == Role::Liaison {
+            return Err(ApiError::Forbidden("only the referring agency withdraws a referral".into()).into());
+        }
+        let settings = ctx.settings();
+        let today = Utc::now().date_naive();
+        let record = RecordOutcome { outcome, occurred_on, source, note };
+        let updated =
+            service::record_outcome(ctx.db(), &actor(viewer), recorder(scope), current.id, record, today, settings.retention_days).await?;
+        Ok(Referral(updated))
+    }
+
+    /// Withdraws a referral before the person attended (the referring agency, or admins).
+    async fn withdraw_referral(&self, ctx: &Context<'_>, id: ID, reason: Option<String>) -> Result<Referral> {
+        let (current, scope) = find(ctx, Operation::WithdrawReferral, Some(&id), None).await?;
+        let viewer = ctx.viewer()?;
+        let today = Utc::now().date_naive();
+        let record =
+            RecordOutcome { outcome: Outcome::Withdrawn, occurred_on: today, source: Some(OutcomeSource::ClinicianFollowUp), note: reason };
+        let settings = ctx.settings();
+        let updated =
+            service::record_outcome(ctx.db(), &actor(viewer), recorder(scope), current.id, record, today, settings.retention_days).await?;
+        Ok(Referral(updated))
+    }
+}

@@ -1,0 +1,242 @@
+//! Referrals and their event log.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use entities::{referral, referral_event};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    SqlErr,
+};
+
+use crate::domain::referral::{EndReason, Milestones, ReferralStatus};
+use crate::domain::referral_code;
+use crate::errors::{ApiError, ApiResult};
+use crate::repo::audit::Actor;
+
+/// A validated new referral.
+#[derive(Clone, Debug)]
+pub struct NewReferral {
+    pub group_id: i64,
+    pub agency_id: i64,
+    pub clinician_subject: String,
+    pub channel: String,
+    pub client_ref_hash: String,
+    pub note: Option<String>,
+    pub idempotency_key: Option<String>,
+    pub request_hash: String,
+}
+
+pub async fn get(db: &impl ConnectionTrait, id: i64) -> ApiResult<Option<referral::Model>> {
+    Ok(referral::Entity::find_by_id(id).one(db).await?)
+}
+
+pub async fn by_code(db: &impl ConnectionTrait, code: &str) -> ApiResult<Option<referral::Model>> {
+    Ok(referral::Entity::find().filter(referral::Column::Code.eq(code)).one(db).await?)
+}
+
+pub async fn by_idempotency_key(db: &impl ConnectionTrait, agency_id: i64, key: &str) -> ApiResult<Option<referral::Model>> {
+    Ok(referral::Entity::find()
+        .filter(referral::Column::AgencyId.eq(agency_id))
+        .filter(referral::Column::IdempotencyKey.eq(key))
+        .one(db)
+        .await?)
+}
+
+/// What inserting a referral came to.
+pub enum Inserted {
+    New(referral::Model),
+    /// Another request with the same agency and idempotency key won the race.
+    KeyTaken,
+}
+
+/// Inserts a referral with a fresh unique code (retrying the rare code collision).
+pub async fn insert(db: &impl ConnectionTrait, r: &NewReferral, now: DateTime<Utc>) -> ApiResult<Inserted> {
+    for _ in 0..5 {
+        let model = referral::ActiveModel {
+            code: Set(referral_code::generate()),
+            group_id: Set(r.group_id),
+            agency_id: Set(r.agency_id),
+            clinician_subject: Set(r.clinician_subject.clone()),
+            channel: Set(r.channel.clone()),
+            consent_recorded: Set(true),
+            client_ref_hash: Set(r.client_ref_hash.clone()),
+            note: Set(r.note.clone()),
+            idempotency_key: Set(r.idempotency_key.clone()),
+            request_hash: Set(Some(r.request_hash.clone())),
+            status: Set(ReferralStatus::Referred.as_db().into()),
+            referred_on: Set(now.date_naive()),
+            contacted_on: Set(None),
+            attended_on: Set(None),
+            retained_on: Set(None),
+            ended_on: Set(None),
+            end_reason: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        };
+        match model.insert(db).await {
+            Ok(m) => return Ok(Inserted::New(m)),
+            Err(err) => match err.sql_err() {
+                Some(SqlErr::UniqueConstraintViolation(msg)) if msg.contains("idempotency") || msg.contains("agency_id") => {
+                    return Ok(Inserted::KeyTaken);
+                }
+                Some(SqlErr::UniqueConstraintViolation(_)) => continue,
+                _ => return Err(err.into()),
+            },
+        }
+    }
+    Err(ApiError::Internal(anyhow::anyhow!("could not find a free referral code")))
+}
+
+pub fn milestones(m: &referral::Model) -> Milestones {
+    Milestones {
+        referred_on: m.referred_on,
+        contacted_on: m.contacted_on,
+        attended_on: m.attended_on,
+        retained_on: m.retained_on,
+        ended_on: m.ended_on,
+        end_reason: m.end_reason.as_deref().and_then(EndReason::from_db),
+    }
+}
+
+/// Writes new milestones if the referral is still in `expected` status (a concurrent change
+/// makes this a CONFLICT rather than a lost update).
+pub async fn update_milestones(db: &impl ConnectionTrait, current: &referral::Model, next: &Milestones) -> ApiResult<referral::Model> {
+    let expected = current.status.clone();
+    let changes = referral::ActiveModel {
+        status: Set(next.status().as_db().into()),
+        contacted_on: Set(next.contacted_on),
+        attended_on: Set(next.attended_on),
+        retained_on: Set(next.retained_on),
+        ended_on: Set(next.ended_on),
+        end_reason: Set(next.end_reason.map(|r| r.as_db().to_owned())),
+        updated_at: Set(Utc::now()),
+        ..Default::default()
+    };
+    let res = referral::Entity::update_many()
+        .set(changes)
+        .filter(referral::Column::Id.eq(current.id))
+        .filter(referral::Column::Status.eq(expected.as_str()))
+        .exec(db)
+        .await?;
+    if res.rows_affected != 1 {
+        return Err(ApiError::Conflict(format!("referral {} changed meanwhile; reload it", current.id)));
+    }
+    get(db, current.id).await?.ok_or_else(|| ApiError::not_found("referral"))
+}
+
+/// Appends one event to a referral's history.
+#[allow(clippy::too_many_arguments)]
+pub async fn append_event(
+    db: &impl ConnectionTrait,
+    referral_id: i64,
+    actor: &Actor,
+    from: Option<ReferralStatus>,
+    to: ReferralStatus,
+    occurred_on: NaiveDate,
+    source: Option<&str>,
+    note: Option<String>,
+) -> ApiResult<referral_event::Model> {
+    let event = referral_event::ActiveModel {
+        referral_id: Set(referral_id),
+        at: Set(Utc::now()),
+        actor_subject: Set(actor.subject.clone()),
+        actor_role: Set(actor.role.clone()),
+        from_status: Set(from.map(|s| s.as_db().to_owned())),
+        to_status: Set(to.as_db().into()),
+        occurred_on: Set(occurred_on),
+        source: Set(source.map(str::to_owned)),
+        note: Set(note),
+        ..Default::default()
+    };
+    Ok(event.insert(db).await?)
+}
+
+pub async fn events_for(
+    db: &impl ConnectionTrait,
+    referral_ids: &[i64],
+) -> ApiResult<std::collections::HashMap<i64, Vec<referral_event::Model>>> {
+    let rows = referral_event::Entity::find()
+        .filter(referral_event::Column::ReferralId.is_in(referral_ids.iter().copied()))
+        .order_by_asc(referral_event::Column::Id)
+        .all(db)
+        .await?;
+    let mut out: std::collections::HashMap<i64, Vec<_>> = std::collections::HashMap::new();
+    for e in rows {
+        out.entry(e.referral_id).or_default().push(e);
+    }
+    Ok(out)
+}
+
+/// Which referrals a caller may see.
+#[derive(Clone, Debug)]
+pub enum Visible {
+    All,
+    Agency(i64),
+    Groups(Vec<i64>),
+}
+
+/// Filters of `referrals`.
+#[derive(Clone, Debug, Default)]
+pub struct ReferralQuery {
+    pub status: Option<String>,
+    pub group_id: Option<i64>,
+    pub channel: Option<String>,
+    pub created_from: Option<DateTime<Utc>>,
+    pub created_to: Option<DateTime<Utc>>,
+    pub client_ref_hash: Option<String>,
+}
+
+fn scope_condition(visible: &Visible) -> Condition {
+    match visible {
+        Visible::All => Condition::all(),
+        Visible::Agency(id) => Condition::all().add(referral::Column::AgencyId.eq(*id)),
+        Visible::Groups(ids) => Condition::all().add(referral::Column::GroupId.is_in(ids.iter().copied())),
+    }
+}
+
+/// Whether `visible` covers this referral.
+pub fn is_visible(visible: &Visible, r: &referral::Model) -> bool {
+    match visible {
+        Visible::All => true,
+        Visible::Agency(id) => r.agency_id == *id,
+        Visible::Groups(ids) => ids.contains(&r.group_id),
+    }
+}
+
+/// A page of referrals, newest first, before the id `before`.
+pub async fn page(
+    db: &impl ConnectionTrait,
+    visible: &Visible,
+    q: &ReferralQuery,
+    before: Option<i64>,
+    first: u64,
+    with_total: bool,
+) -> ApiResult<(Vec<referral::Model>, bool, u64)> {
+    let mut c = scope_condition(visible);
+    if let Some(v) = &q.status {
+        c = c.add(referral::Column::Status.eq(v.as_str()));
+    }
+    if let Some(v) = q.group_id {
+        c = c.add(referral::Column::GroupId.eq(v));
+    }
+    if let Some(v) = &q.channel {
+        c = c.add(referral::Column::Channel.eq(v.as_str()));
+    }
+    if let Some(v) = q.created_from {
+        c = c.add(referral::Column::CreatedAt.gte(v));
+    }
+    if let Some(v) = q.created_to {
+        c = c.add(referral::Column::CreatedAt.lt(v));
+    }
+    if let Some(v) = &q.client_ref_hash {
+        c = c.add(referral::Column::ClientRefHash.eq(v.as_str()));
+    }
+    let total = if with_total { referral::Entity::find().filter(c.clone()).count(db).await? } else { 0 };
+    if let Some(id) = before {
+        c = c.add(referral::Column::Id.lt(id));
+    }
+    let mut rows = referral::Entity::find().filter(c).order_by_desc(referral::Column::Id).limit(first + 1).all(db).await?;
+    let has_next = rows.len() as u64 > first;
+    rows.truncate(first as usize);
+    Ok((rows, has_next, total))
+}

@@ -1,0 +1,144 @@
+//! Creating referrals (idempotently) and recording their outcomes: every change writes the
+//! referral, one referral event and one audit event in the same transaction.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use entities::referral;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use crate::domain::referral::{self as rules, Outcome, OutcomeSource, Recorder, ReferralStatus, Refusal};
+use crate::domain::{client_ref, validate};
+use crate::errors::{ApiError, ApiResult};
+use crate::repo::audit::{self, Actor};
+use crate::repo::referrals::{self, Inserted, NewReferral};
+use crate::repo::{self, Db};
+
+/// A referral as a clinician sends it.
+pub struct CreateReferral {
+    pub group_id: i64,
+    pub client_ref: String,
+    pub channel: String,
+    pub consent_recorded: bool,
+    pub note: Option<String>,
+    pub idempotency_key: Option<String>,
+}
+
+fn request_hash(agency_id: i64, group_id: i64, client_hash: &str, channel: &str, note: &Option<String>) -> String {
+    let canonical = json!({ "agency": agency_id, "group": group_id, "client": client_hash, "channel": channel, "note": note });
+    hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
+}
+
+/// The existing referral for a retried key, or CONFLICT if the key came with another payload.
+fn replay(existing: referral::Model, hash: &str) -> ApiResult<referral::Model> {
+    if existing.request_hash.as_deref() == Some(hash) {
+        Ok(existing)
+    } else {
+        Err(ApiError::Conflict("this idempotencyKey was used already for a different referral".into()))
+    }
+}
+
+/// Creates a referral from `agency_id`, or returns the one an earlier request with the same
+/// idempotency key created. `now` is the referral time (the present, except in `seed-demo`).
+pub async fn create(
+    db: &Db,
+    client_ref_key: &[u8],
+    actor: &Actor,
+    agency_id: i64,
+    input: CreateReferral,
+    now: DateTime<Utc>,
+) -> ApiResult<referral::Model> {
+    if !input.consent_recorded {
+        return Err(ApiError::bad_input("input.consentRecorded", "a referral needs the person's recorded consent"));
+    }
+    let client_ref = validate::required_text("input.clientRef", &input.client_ref, 200)?;
+    let note = validate::optional_text("input.note", input.note.as_deref(), 2000)?;
+    let key = validate::optional_text("input.idempotencyKey", input.idempotency_key.as_deref(), 200)?;
+    let client_hash = client_ref::hash(client_ref_key, agency_id, &client_ref);
+    let hash = request_hash(agency_id, input.group_id, &client_hash, &input.channel, &note);
+
+    let txn = db.begin_write().await?;
+    if let Some(key) = &key
+        && let Some(existing) = referrals::by_idempotency_key(&*txn, agency_id, key).await?
+    {
+        return replay(existing, &hash);
+    }
+    let group = repo::groups::get(&*txn, input.group_id).await?.ok_or_else(|| ApiError::not_found("group"))?;
+    if group.status != "ACTIVE" {
+        return Err(ApiError::Conflict(format!("the group is {}: it takes no referrals", group.status.to_lowercase())));
+    }
+    if !group.accepting_new_members {
+        return Err(ApiError::Conflict("the group is not accepting new members".into()));
+    }
+    let new = NewReferral {
+        group_id: group.id,
+        agency_id,
+        clinician_subject: actor.subject.clone(),
+        channel: input.channel.clone(),
+        client_ref_hash: client_hash,
+        note,
+        idempotency_key: key.clone(),
+        request_hash: hash.clone(),
+    };
+    let created = match referrals::insert(&*txn, &new, now).await? {
+        Inserted::New(r) => r,
+        Inserted::KeyTaken => {
+            // A concurrent request with the same key committed first: answer with its referral.
+            drop(txn);
+            let key = key.unwrap_or_default();
+            let existing = referrals::by_idempotency_key(db.conn(), agency_id, &key)
+                .await?
+                .ok_or_else(|| ApiError::Conflict("idempotency key in use; retry".into()))?;
+            return replay(existing, &hash);
+        }
+    };
+    referrals::append_event(&*txn, created.id, actor, None, ReferralStatus::Referred, created.referred_on, None, None).await?;
+    let payload = json!({ "groupId": created.group_id, "agencyId": agency_id, "channel": created.channel, "code": created.code });
+    audit::append(&*txn, actor, "referral.create", "referral", created.id, payload).await?;
+    txn.commit().await?;
+    Ok(created)
+}
+
+/// An outcome to record.
+pub struct RecordOutcome {
+    pub outcome: Outcome,
+    pub occurred_on: NaiveDate,
+    pub source: Option<OutcomeSource>,
+    pub note: Option<String>,
+}
+
+/// Records `r.outcome` on referral `id` as `recorder`, following the state machine.
+pub async fn record_outcome(
+    db: &Db,
+    actor: &Actor,
+    recorder: Recorder,
+    id: i64,
+    r: RecordOutcome,
+    today: NaiveDate,
+    retention_days: u32,
+) -> ApiResult<referral::Model> {
+    let source = match r.source.or(rules::default_source(recorder)) {
+        Some(s) => s,
+        None => return Err(ApiError::bad_input("source", "say how the outcome is known (source)")),
+    };
+    if !rules::may_record(recorder, r.outcome, source) {
+        return Err(ApiError::Forbidden(format!("you may not record {} as {}", r.outcome.as_db(), source.as_db())));
+    }
+    let note = validate::optional_text("note", r.note.as_deref(), 2000)?;
+    let txn = db.begin_write().await?;
+    let current = referrals::get(&*txn, id).await?.ok_or_else(|| ApiError::not_found("referral"))?;
+    let from = rules::ReferralStatus::from_db(&current.status).unwrap_or(ReferralStatus::Referred);
+    let next = match rules::apply(&referrals::milestones(&current), r.outcome, r.occurred_on, today, retention_days) {
+        Ok(next) => next,
+        Err(Refusal::Transition { from, to }) => {
+            return Err(ApiError::Conflict(format!("a referral cannot go from {} to {}", from.as_db(), to.as_db())));
+        }
+        Err(Refusal::Date(message)) => return Err(ApiError::bad_input("occurredOn", message)),
+    };
+    let updated = referrals::update_milestones(&*txn, &current, &next).await?;
+    let to = next.status();
+    referrals::append_event(&*txn, id, actor, Some(from), to, r.occurred_on, Some(source.as_db()), note).await?;
+    let payload = json!({ "from": from.as_db(), "to": to.as_db(), "occurredOn": r.occurred_on, "source": source.as_db() });
+    audit::append(&*txn, actor, "referral.outcome", "referral", id, payload).await?;
+    txn.commit().await?;
+    Ok(updated)
+}

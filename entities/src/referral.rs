@@ -1,0 +1,37 @@
+//! `referrals` table. The client reference is stored only as a keyed hash.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "referrals")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub code: String,
+    pub group_id: i64,
+    pub agency_id: i64,
+    pub clinician_subject: String,
+    pub channel: String,
+    pub consent_recorded: bool,
+    /// HMAC-SHA-256 of the client reference, scoped to the agency.
+    pub client_ref_hash: String,
+    pub note: Option<String>,
+    pub idempotency_key: Option<String>,
+    /// SHA-256 of the create request, to tell a retry from a reused key.
+    pub request_hash: Option<String>,
+    /// Derived from the milestones; kept for filtering.
+    pub status: String,
+    pub referred_on: Date,
+    pub contacted_on: Option<Date>,
+    pub attended_on: Option<Date>,
+    pub retained_on: Option<Date>,
+    pub ended_on: Option<Date>,
+    pub end_reason: Option<String>,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,24 @@
+//! `referral_events` table: the append-only history of each referral.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "referral_events")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub referral_id: i64,
+    pub at: DateTimeUtc,
+    pub actor_subject: String,
+    pub actor_role: String,
+    pub from_status: Option<String>,
+    pub to_status: String,
+    pub occurred_on: Date,
+    pub source: Option<String>,
+    pub note: Option<String>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
