@@ -261,7 +261,15 @@ pub async fn seed_demo(db: &Db, groups: u64) -> ApiResult<u64> {
         if !existing_flags.iter().any(|f| f.code == *code) {
             let flag = repo::flags::create(&*txn, (*code).into(), (*label).into(), (*description).into()).await?;
             let payload = serde_json::json!({ "code": flag.code, "demo": true });
-            repo::audit::append(&*txn, &repo::audit::Actor::system("seed-demo"), "funding_restriction.create", "funding_restriction", flag.id, payload).await?;
+            repo::audit::append(
+                &*txn,
+                &repo::audit::Actor::system("seed-demo"),
+                "funding_restriction.create",
+                "funding_restriction",
+                flag.id,
+                payload,
+            )
+            .await?;
         }
     }
     for p in PROGRAMS {

@@ -2,10 +2,10 @@
 //! (`TWELVE_STEP`, `MEMBER_LED`, ...), so the mapping is the variant name both ways.
 
 macro_rules! db_enum {
-    ($(#[$meta:meta])* $name:ident { $($variant:ident => $db:literal),+ $(,)? }) => {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $db:literal),+ $(,)? }) => {
         $(#[$meta])*
         #[derive(async_graphql::Enum, Copy, Clone, Debug, PartialEq, Eq, Hash)]
-        pub enum $name { $($variant),+ }
+        pub enum $name { $($(#[$vmeta])* $variant),+ }
 
         impl $name {
             pub const ALL: &'static [$name] = &[$($name::$variant),+];
@@ -50,7 +50,7 @@ db_enum!(
 
 db_enum!(
     /// How the person came to the group: the literature compares these.
-    Channel { ProfessionalReferral => "PROFESSIONAL_REFERRAL", VeteranIntroduction => "VETERAN_INTRODUCTION", SelfReferral => "SELF", FamilyOrFriends => "FAMILY_OR_FRIENDS", Media => "MEDIA" }
+    Channel { ProfessionalReferral => "PROFESSIONAL_REFERRAL", VeteranIntroduction => "VETERAN_INTRODUCTION", #[graphql(name = "SELF")] SelfReferral => "SELF", FamilyOrFriends => "FAMILY_OR_FRIENDS", Media => "MEDIA" }
 );
 
 /// The order of `groups`.

@@ -32,7 +32,7 @@ pub struct QueryRoot(directory::DirectoryQueries, group_query::GroupQueries, ref
 
 #[derive(MergedObject, Default)]
 #[graphql(name = "Mutation")]
-pub struct MutationRoot(directory::DirectoryMutations, group_mutations::GroupMutations);
+pub struct MutationRoot(directory::DirectoryMutations, group_mutations::GroupMutations, referrals::ReferralMutations);
 
 pub type CirclesSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 

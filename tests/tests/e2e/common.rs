@@ -94,6 +94,11 @@ impl TestApp {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 
+    /// The data directory (the SQLite file lives here).
+    pub fn data_dir(&self) -> &std::path::Path {
+        &self.dir
+    }
+
     pub fn graphql_url(&self) -> String {
         format!("{}/graphql", self.url)
     }

@@ -6,7 +6,9 @@ pub mod common;
 pub mod fixtures;
 
 mod access;
+mod audit;
 mod auth;
 mod group_filters;
 mod group_writes;
 mod http;
+mod referrals;
