@@ -43,7 +43,7 @@ pub async fn by_idempotency_key(db: &impl ConnectionTrait, agency_id: i64, key: 
 
 /// What inserting a referral came to.
 pub enum Inserted {
-    New(referral::Model),
+    New(Box<referral::Model>),
     /// Another request with the same agency and idempotency key won the race.
     KeyTaken,
 }
@@ -74,7 +74,7 @@ pub async fn insert(db: &impl ConnectionTrait, r: &NewReferral, now: DateTime<Ut
             ..Default::default()
         };
         match model.insert(db).await {
-            Ok(m) => return Ok(Inserted::New(m)),
+            Ok(m) => return Ok(Inserted::New(Box::new(m))),
             Err(err) => match err.sql_err() {
                 Some(SqlErr::UniqueConstraintViolation(msg)) if msg.contains("idempotency") || msg.contains("agency_id") => {
                     return Ok(Inserted::KeyTaken);

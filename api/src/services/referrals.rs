@@ -80,7 +80,7 @@ pub async fn create(
         request_hash: hash.clone(),
     };
     let created = match referrals::insert(&*txn, &new, now).await? {
-        Inserted::New(r) => r,
+        Inserted::New(r) => *r,
         Inserted::KeyTaken => {
             // A concurrent request with the same key committed first: answer with its referral.
             drop(txn);
