@@ -39,6 +39,8 @@ pub struct Settings {
     /// HMAC key for client references (`CIRCLES_CLIENT_REF_KEY`, else generated and kept in
     /// the data directory). Never logged.
     pub client_ref_key: Vec<u8>,
+    /// How long a directory query response may be served from memory (0: never).
+    pub directory_cache_ttl: std::time::Duration,
 }
 
 fn env(name: &str) -> Option<String> {
@@ -76,6 +78,7 @@ impl Settings {
             retention_days: parse_env("CIRCLES_RETENTION_DAYS", 120)?,
             min_cell_size: parse_env("CIRCLES_MIN_CELL_SIZE", 11)?,
             client_ref_key,
+            directory_cache_ttl: std::time::Duration::from_secs(parse_env("CIRCLES_DIRECTORY_CACHE_TTL", 5)?),
         })
     }
 }

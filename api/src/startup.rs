@@ -12,6 +12,7 @@ use tracing_actix_web::TracingLogger;
 use crate::auth::TokenVerifier;
 use crate::config::Settings;
 use crate::graphql::build_schema;
+use crate::http::directory_cache::DirectoryCache;
 use crate::http::graphql::{GraphqlState, MAX_BODY_BYTES};
 use crate::http::{self, metrics::Metrics};
 use crate::repo::Db;
@@ -33,6 +34,7 @@ impl Application {
             schema: build_schema(db.clone(), settings.clone()),
             verifier: TokenVerifier::new(&settings.jwt),
             db: db.clone(),
+            cache: DirectoryCache::new(settings.directory_cache_ttl, 2048),
         });
         let metrics = web::Data::new(Metrics::new());
         let db_data = web::Data::new(db.clone());

@@ -20,6 +20,7 @@ use crate::auth::{Authn, TokenVerifier};
 use crate::graphql::CirclesSchema;
 use crate::graphql::errors::{ValidationFailed, finish_errors};
 use crate::graphql::loaders::DirectoryLoader;
+use crate::http::directory_cache::DirectoryCache;
 use crate::http::media::{self, ResponseType};
 use crate::repo::Db;
 
@@ -113,6 +114,7 @@ pub struct GraphqlState {
     pub schema: CirclesSchema,
     pub verifier: TokenVerifier,
     pub db: Db,
+    pub cache: DirectoryCache,
 }
 
 pub async fn handle(req: HttpRequest, body: web::Bytes, state: web::Data<GraphqlState>, request_id: RequestId) -> HttpResponse {
@@ -170,7 +172,8 @@ async fn execute(
             return pre_execution_failure(vec![json!({ "message": message, "extensions": { "code": "BAD_USER_INPUT" } })]);
         }
     };
-    if let Some(op) = selected_operation(&doc, params.operation_name.as_deref()) {
+    let op = selected_operation(&doc, params.operation_name.as_deref());
+    if let Some(op) = op {
         if is_get && op.ty != OperationType::Query {
             let mut res = refuse(StatusCode::METHOD_NOT_ALLOWED, rt, "only queries may use GET; send mutations with POST");
             res.headers_mut().insert(header::ALLOW, header::HeaderValue::from_static("POST"));
@@ -181,6 +184,7 @@ async fn execute(
             return pre_execution_failure(vec![json!({ "message": message, "extensions": { "code": "BAD_USER_INPUT", "field": name } })]);
         }
     }
+    let is_mutation = op.is_some_and(|op| op.ty == OperationType::Mutation);
 
     let auth_header = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
     let authn = match Authn::from_header(auth_header, &state.verifier, state.db.conn()).await {
@@ -192,6 +196,20 @@ async fn execute(
             return HttpResponse::InternalServerError().content_type(rt.content_type()).body(body.to_string());
         }
     };
+    let cache_key = match (&authn, op) {
+        (Authn::Viewer(viewer), Some(op)) => state.cache.key_for(
+            op,
+            viewer.role.as_claim(),
+            params.operation_name.as_deref(),
+            &params.query,
+            &Value::Object(params.variables.clone()).to_string(),
+        ),
+        _ => None,
+    };
+    if let Some(body) = cache_key.as_deref().and_then(|k| state.cache.get(k)) {
+        return HttpResponse::Ok().content_type(rt.content_type()).body(body);
+    }
+    let generation = state.cache.generation();
     let validation_failed = ValidationFailed::default();
     let mut request = Request::new(params.query)
         .variables(Variables::from_json(Value::Object(params.variables)))
@@ -204,6 +222,9 @@ async fn execute(
     }
     let _ = params.extensions;
     let mut response = state.schema.execute(request).await;
+    if is_mutation {
+        state.cache.clear();
+    }
     finish_errors(&mut response.errors, request_id);
 
     let too_complex = response
@@ -222,5 +243,11 @@ async fn execute(
     if !response.extensions.is_empty() {
         body.insert("extensions".into(), serde_json::to_value(&response.extensions).unwrap_or(Value::Null));
     }
-    HttpResponse::Ok().content_type(rt.content_type()).body(Value::Object(body).to_string())
+    let body = Value::Object(body).to_string();
+    if let Some(key) = cache_key
+        && response.errors.is_empty()
+    {
+        state.cache.put(key, body.clone(), generation);
+    }
+    HttpResponse::Ok().content_type(rt.content_type()).body(body)
 }

@@ -41,8 +41,13 @@ impl Db {
         let mut conn = Database::connect(opts).await?;
         let statements = Arc::new(AtomicU64::new(0));
         let counter = statements.clone();
-        conn.set_metric_callback(move |_info| {
+        let slow = Duration::from_millis(std::env::var("CIRCLES_SLOW_SQL_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(250));
+        conn.set_metric_callback(move |info| {
             counter.fetch_add(1, Ordering::Relaxed);
+            if info.elapsed >= slow {
+                // The SQL text only: bound values (which may be personal data) are not logged.
+                tracing::warn!(elapsed_ms = info.elapsed.as_millis() as u64, sql = %info.statement.sql, "slow SQL statement");
+            }
         });
         Ok(Self { conn, writer: Arc::new(Mutex::new(())), statements })
     }

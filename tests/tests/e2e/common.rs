@@ -75,6 +75,7 @@ impl TestApp {
             retention_days: 120,
             min_cell_size: 11,
             client_ref_key: CLIENT_REF_KEY.to_vec(),
+            directory_cache_ttl: std::time::Duration::from_secs(5),
         };
         let app = Application::build(settings).await.expect("build application");
         let url = format!("http://127.0.0.1:{}", app.port());

@@ -179,3 +179,16 @@ both_backends!(directory_duplicates_conflict, |app: &TestApp| async move {
     let p = app.gql_ok("mutation { updateProgram(id: \"1\", input: { website: \"https://ea.example\", fundingRestrictions: [] }) { website fundingRestrictions { code } } }", json!({}), &admin).await;
     assert_eq!(p["updateProgram"], json!({ "website": "https://ea.example", "fundingRestrictions": [] }));
 });
+
+both_backends!(directory_reads_see_writes_at_once, |app: &TestApp| async move {
+    let dir = directory(app).await;
+    let admin = app.admin();
+    let reader = app.token("clinician", None, "c");
+    let reader = if code(&app.gql("{ me { role } }", json!({}), Some(&reader)).await) == "OK" { reader } else { app.token("researcher", None, "r") };
+    let list = "{ groups(filter: { city: \"Toronto\" }) { edges { node { name } } } }";
+    let before = app.gql_ok(list, json!({}), &reader).await;
+    assert_eq!(app.gql_ok(list, json!({}), &reader).await, before, "a repeated read answers the same");
+    app.gql_ok(UPDATE, json!({ "id": dir.ids["A"], "v": 1, "input": { "name": "Alpha Renamed" } }), &admin).await;
+    let after = app.gql_ok(list, json!({}), &reader).await;
+    assert_eq!(after["groups"]["edges"][0]["node"]["name"], "Alpha Renamed", "a cached answer outlived a write");
+});
