@@ -2,10 +2,6 @@
 
 use clap::Parser;
 
-/// mimalloc: glibc's allocator spent a third of the server's time in malloc/free under load.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let _ = dotenvy::dotenv();

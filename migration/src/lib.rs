@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261126_000001_create_directory;
 mod m20261126_000002_create_referrals_audit;
+mod m20261126_000003_audit_head_function;
 
 /// The ordered list of migrations; `circles migrate` and `serve` apply the pending ones.
 pub struct Migrator;
@@ -13,6 +14,10 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261126_000001_create_directory::Migration), Box::new(m20261126_000002_create_referrals_audit::Migration)]
+        vec![
+            Box::new(m20261126_000001_create_directory::Migration),
+            Box::new(m20261126_000002_create_referrals_audit::Migration),
+            Box::new(m20261126_000003_audit_head_function::Migration),
+        ]
     }
 }

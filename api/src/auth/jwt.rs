@@ -10,6 +10,9 @@ use crate::config::{JwtKeys, JwtSettings};
 /// Verifies bearer tokens against the configured keys.
 pub struct TokenVerifier {
     keys: Vec<(DecodingKey, Validation)>,
+    /// Agencies seen registered. Agencies are never deleted, so a positive answer stays
+    /// true; an unknown agency is asked of the database every time.
+    known_agencies: std::sync::RwLock<std::collections::HashSet<i64>>,
 }
 
 impl TokenVerifier {
@@ -44,7 +47,17 @@ impl TokenVerifier {
                 (key, validation)
             })
             .collect();
-        Self { keys }
+        Self { keys, known_agencies: Default::default() }
+    }
+
+    pub fn knows_agency(&self, id: i64) -> bool {
+        self.known_agencies.read().is_ok_and(|set| set.contains(&id))
+    }
+
+    pub fn remember_agency(&self, id: i64) {
+        if let Ok(mut set) = self.known_agencies.write() {
+            set.insert(id);
+        }
     }
 
     /// The claims of a valid token, or the reason it is refused (safe to show the caller).

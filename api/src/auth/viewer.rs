@@ -84,7 +84,14 @@ impl Authn {
             (Role::Clinician, None) => return refused("a clinician token needs an agency claim"),
             (Role::Clinician, Some(agency)) => {
                 let registered = match agency.trim().parse::<i64>() {
-                    Ok(id) => repo::agencies::exists(db, id).await?.then_some(id),
+                    Ok(id) if verifier.knows_agency(id) => Some(id),
+                    Ok(id) => {
+                        let known = repo::agencies::exists(db, id).await?;
+                        if known {
+                            verifier.remember_agency(id);
+                        }
+                        known.then_some(id)
+                    }
                     Err(_) => None,
                 };
                 match registered {

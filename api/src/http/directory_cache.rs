@@ -43,7 +43,14 @@ impl DirectoryCache {
     }
 
     /// The cache key of a request, when its operation only reads the directory.
-    pub fn key_for(&self, op: &OperationDefinition, role: &str, operation_name: Option<&str>, query: &str, variables: &str) -> Option<String> {
+    pub fn key_for(
+        &self,
+        op: &OperationDefinition,
+        role: &str,
+        operation_name: Option<&str>,
+        query: &str,
+        variables: &str,
+    ) -> Option<String> {
         if !self.enabled() || op.ty != OperationType::Query || !op.directives.is_empty() {
             return None;
         }
@@ -116,7 +123,10 @@ mod tests {
         assert!(key("{ groups { totalCount } referrals { totalCount } }").is_none());
         assert!(key("{ ...F } fragment F on Query { groups { totalCount } }").is_none());
         assert!(key("mutation { createAgency(input: { name: \"x\" }) { id } }").is_none());
-        assert_ne!(cache.key_for(&op("{ programs { name } }"), "admin", None, "q", "{}"), cache.key_for(&op("{ programs { name } }"), "liaison", None, "q", "{}"));
+        assert_ne!(
+            cache.key_for(&op("{ programs { name } }"), "admin", None, "q", "{}"),
+            cache.key_for(&op("{ programs { name } }"), "liaison", None, "q", "{}")
+        );
         let off = DirectoryCache::new(Duration::ZERO, 10);
         assert!(off.key_for(&op("{ programs { name } }"), "admin", None, "q", "{}").is_none());
     }

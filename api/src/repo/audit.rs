@@ -9,16 +9,13 @@
 use chrono::Utc;
 use entities::audit_event;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    Statement,
 };
 use serde_json::Value;
 
 use crate::domain::audit::{self, AuditRecord, Break, ChainCheck, GENESIS};
 use crate::errors::ApiResult;
-
-/// Arbitrary constant naming the audit-append advisory lock.
-const AUDIT_LOCK_KEY: i64 = 0x0C1C_1E5A_0D17;
 
 /// Who did it.
 #[derive(Clone, Debug)]
@@ -41,13 +38,30 @@ pub async fn append(
     entity_type: &str,
     entity_id: impl ToString,
     payload: Value,
-) -> ApiResult<audit_event::Model> {
-    if db.get_database_backend() == DatabaseBackend::Postgres {
-        db.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({AUDIT_LOCK_KEY})")).await?;
-    }
-    let last = audit_event::Entity::find().order_by_desc(audit_event::Column::Seq).limit(1).one(db).await?;
+) -> ApiResult<()> {
+    let last: Option<(i64, String)> = if db.get_database_backend() == DatabaseBackend::Postgres {
+        // Lock, then read the head with a snapshot taken after the lock was granted, in one
+        // round trip (migration m20261126_000003). The lock is held until commit.
+        let row = db.query_one_raw(Statement::from_string(DatabaseBackend::Postgres, "SELECT seq, hash FROM circles_audit_head()")).await?;
+        match row {
+            Some(row) => match (row.try_get::<Option<i64>>("", "seq")?, row.try_get::<Option<String>>("", "hash")?) {
+                (Some(seq), Some(hash)) => Some((seq, hash)),
+                _ => None,
+            },
+            None => None,
+        }
+    } else {
+        audit_event::Entity::find()
+            .select_only()
+            .columns([audit_event::Column::Seq, audit_event::Column::Hash])
+            .order_by_desc(audit_event::Column::Seq)
+            .limit(1)
+            .into_tuple()
+            .one(db)
+            .await?
+    };
     let (seq, prev_hash) = match last {
-        Some(e) => (e.seq + 1, e.hash),
+        Some((seq, hash)) => (seq + 1, hash),
         None => (1, GENESIS.to_owned()),
     };
     let record = AuditRecord {
@@ -73,7 +87,8 @@ pub async fn append(
         prev_hash: Set(prev_hash),
         hash: Set(hash),
     };
-    Ok(model.insert(db).await?)
+    audit_event::Entity::insert(model).exec_without_returning(db).await?;
+    Ok(())
 }
 
 fn record_of(e: &audit_event::Model) -> AuditRecord {

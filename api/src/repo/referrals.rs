@@ -135,7 +135,7 @@ pub async fn append_event(
     occurred_on: NaiveDate,
     source: Option<&str>,
     note: Option<String>,
-) -> ApiResult<referral_event::Model> {
+) -> ApiResult<()> {
     let event = referral_event::ActiveModel {
         referral_id: Set(referral_id),
         at: Set(Utc::now()),
@@ -148,7 +148,8 @@ pub async fn append_event(
         note: Set(note),
         ..Default::default()
     };
-    Ok(event.insert(db).await?)
+    referral_event::Entity::insert(event).exec_without_returning(db).await?;
+    Ok(())
 }
 
 pub async fn events_for(
