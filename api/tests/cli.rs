@@ -38,17 +38,18 @@ async fn audit_verify_names_the_first_bad_sequence_number() {
     let url = format!("sqlite://{}?mode=rw", dir.join("circles.db").display());
     let db = Database::connect(&url).await.unwrap();
     let exec = |sql: &str| Statement::from_string(db.get_database_backend(), sql.to_owned());
-    for (tamper, restore, want) in [
-        ("UPDATE audit_events SET payload = '{}' WHERE seq = 12", None, 12),
-        ("UPDATE audit_events SET actor_subject = 'someone-else' WHERE seq = 4", None, 4),
-        ("DELETE FROM audit_events WHERE seq = 2", None, 2),
+    // Each tampering comes on top of the last one and is earlier in the chain, so the
+    // report must move to it.
+    for (tamper, want) in [
+        ("UPDATE audit_events SET payload = '{}' WHERE seq = 12", 12),
+        ("UPDATE audit_events SET actor_subject = 'someone-else' WHERE seq = 4", 4),
+        ("DELETE FROM audit_events WHERE seq = 2", 2),
     ] {
         db.execute_raw(exec(tamper)).await.unwrap();
         let bad = circles(&dir).args(["audit", "verify"]).output().unwrap();
         let out = String::from_utf8_lossy(&bad.stdout).to_string();
         assert_eq!(bad.status.code(), Some(1), "{out}");
         assert!(out.contains(&format!("BROKEN at seq {want}")), "{tamper}: {out}");
-        let _: Option<()> = restore;
     }
     let _ = std::fs::remove_dir_all(&dir);
 }

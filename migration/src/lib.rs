@@ -8,6 +8,16 @@ mod m20261126_000001_create_directory;
 mod m20261126_000002_create_referrals_audit;
 mod m20261126_000003_audit_head_function;
 
+/// A plain (non-unique) index over `cols` of `table`.
+pub(crate) fn index(table: impl IntoTableRef, name: &str, cols: &[&'static str]) -> IndexCreateStatement {
+    let mut stmt = Index::create();
+    stmt.name(name).table(table);
+    for col in cols {
+        stmt.col(Alias::new(*col));
+    }
+    stmt.to_owned()
+}
+
 /// The ordered list of migrations; `circles migrate` and `serve` apply the pending ones.
 pub struct Migrator;
 

@@ -74,33 +74,33 @@ pub struct Page {
     pub total: Option<u64>,
 }
 
-fn flag_condition(flag_id: i64) -> Condition {
-    let own: SelectStatement = Query::select()
+/// The groups carrying a flag themselves, and the programs carrying it.
+fn flag_holders(flag_id: i64) -> (SelectStatement, SelectStatement) {
+    let groups = Query::select()
         .column(group_flag::Column::GroupId)
         .from(group_flag::Entity)
         .and_where(group_flag::Column::FundingRestrictionId.eq(flag_id))
         .to_owned();
-    let programs: SelectStatement = Query::select()
+    let programs = Query::select()
         .column(program_flag::Column::ProgramId)
         .from(program_flag::Entity)
         .and_where(program_flag::Column::FundingRestrictionId.eq(flag_id))
         .to_owned();
-    Condition::any().add(group::Column::Id.in_subquery(own)).add(group::Column::ProgramId.in_subquery(programs))
+    (groups, programs)
 }
 
+/// The group's effective flags (its own and its program's) include `flag_id`.
+fn flag_condition(flag_id: i64) -> Condition {
+    let (groups, programs) = flag_holders(flag_id);
+    Condition::any().add(group::Column::Id.in_subquery(groups)).add(group::Column::ProgramId.in_subquery(programs))
+}
+
+/// The group's effective flags do not include `flag_id` (unaffiliated groups have no
+/// program flags: `program_id NOT IN (...)` alone would be NULL for them).
 fn without_flag_condition(flag_id: i64) -> Condition {
-    let own: SelectStatement = Query::select()
-        .column(group_flag::Column::GroupId)
-        .from(group_flag::Entity)
-        .and_where(group_flag::Column::FundingRestrictionId.eq(flag_id))
-        .to_owned();
-    let programs: SelectStatement = Query::select()
-        .column(program_flag::Column::ProgramId)
-        .from(program_flag::Entity)
-        .and_where(program_flag::Column::FundingRestrictionId.eq(flag_id))
-        .to_owned();
+    let (groups, programs) = flag_holders(flag_id);
     Condition::all()
-        .add(group::Column::Id.not_in_subquery(own))
+        .add(group::Column::Id.not_in_subquery(groups))
         .add(Condition::any().add(group::Column::ProgramId.is_null()).add(group::Column::ProgramId.not_in_subquery(programs)))
 }
 
