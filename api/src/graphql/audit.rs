@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use entities::audit_event;
 
 use crate::errors::ApiError;
-use crate::graphql::context::ContextExt;
+use crate::graphql::context::{ContextExt, page_size};
 use crate::policy::Operation;
 use crate::repo;
 use crate::repo::audit::AuditQuery;
@@ -84,11 +84,7 @@ impl AuditQueries {
         after: Option<String>,
     ) -> Result<Connection<String, AuditEvent, AuditConnectionFields, EmptyFields>> {
         ctx.authorize(Operation::ReadAudit)?;
-        let first = match first {
-            None => 20,
-            Some(n) if (1..=100).contains(&n) => n as u64,
-            Some(_) => return Err(ApiError::bad_input("first", "first must be between 1 and 100").into()),
-        };
+        let first = page_size(first, ctx.settings().max_page_size)?;
         let before = after
             .as_deref()
             .map(|c| c.parse::<i64>().map_err(|_| ApiError::bad_input("after", "not a cursor of this connection")))

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::{text, validate};
 use crate::errors::{ApiError, ApiResult};
-use crate::graphql::context::{ContextExt, parse_id};
+use crate::graphql::context::{ContextExt, page_size, parse_id};
 use crate::graphql::enums::{Category, Format, GroupOrder, GroupStatus, Leadership, Weekday};
 use crate::graphql::group_types::Group;
 use crate::graphql::loaders::{
@@ -208,14 +208,7 @@ impl GroupQueries {
     ) -> Result<GroupConnection> {
         ctx.authorize(Operation::ReadDirectory)?;
         let db = ctx.db();
-        let max = ctx.settings().max_page_size as i32;
-        let first = match first {
-            None => 20,
-            Some(n) if (1..=max).contains(&n) => n,
-            Some(_) => {
-                return Err(ApiError::bad_input("first", format!("first must be between 1 and {max}")).into());
-            }
-        } as u64;
+        let first = page_size(first, ctx.settings().max_page_size)?;
         let filter = filter.unwrap_or_else(GroupFilter::active);
         let query = filter.into_query(db).await?;
         let order = match order_by.unwrap_or_default() {

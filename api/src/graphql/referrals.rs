@@ -11,7 +11,7 @@ use crate::auth::{Role, Viewer};
 use crate::domain::referral::{Outcome, OutcomeSource, Recorder, ReferralStatus};
 use crate::domain::{client_ref, referral_code};
 use crate::errors::{ApiError, ApiResult};
-use crate::graphql::context::{ContextExt, parse_id};
+use crate::graphql::context::{ContextExt, page_size, parse_id};
 use crate::graphql::enums::Channel;
 use crate::graphql::referral_types::Referral;
 use crate::policy::{Operation, Scope};
@@ -116,11 +116,7 @@ impl ReferralQueries {
     ) -> Result<ReferralConnection> {
         let (viewer, scope) = ctx.authorize(Operation::ReadReferrals)?;
         let db = ctx.db();
-        let first = match first {
-            None => 20,
-            Some(n) if (1..=100).contains(&n) => n as u64,
-            Some(_) => return Err(ApiError::bad_input("first", "first must be between 1 and 100").into()),
-        };
+        let first = page_size(first, ctx.settings().max_page_size)?;
         let before = match after.as_deref() {
             None => None,
             Some(c) => Some(c.parse::<i64>().map_err(|_| ApiError::bad_input("after", "not a cursor of this connection"))?),
