@@ -122,7 +122,7 @@ fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
 
 /// `CIRCLES_JWT_PUBLIC_KEYS` holds PEM text or a path to a PEM file; several keys may be
 /// concatenated. RSA keys verify RS256, EC (P-256) keys verify ES256.
-fn parse_public_keys(value: &str) -> anyhow::Result<Vec<(Algorithm, DecodingKey)>> {
+pub fn parse_public_keys(value: &str) -> anyhow::Result<Vec<(Algorithm, DecodingKey)>> {
     let text = if value.contains("-----BEGIN") {
         value.to_owned()
     } else {

@@ -32,6 +32,8 @@ struct Params {
     query: String,
     operation_name: Option<String>,
     variables: Map<String, Value>,
+    /// Checked to be an object (the spec allows it); no extension is acted on.
+    #[allow(dead_code)]
     extensions: Map<String, Value>,
 }
 
@@ -220,7 +222,6 @@ async fn execute(
     if let Some(name) = params.operation_name {
         request = request.operation_name(name);
     }
-    let _ = params.extensions;
     let mut response = state.schema.execute(request).await;
     if is_mutation {
         state.cache.clear();

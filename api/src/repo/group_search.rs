@@ -6,7 +6,7 @@
 //! circle; the exact great-circle distance, the order and the page are then computed here,
 //! over candidates bounded by the (capped) radius.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use entities::{
     group, group_focus_tag, group_funding_restriction as group_flag, group_language, group_meeting, program,
     program_funding_restriction as program_flag,
@@ -284,9 +284,4 @@ fn is_after(g: &group::Model, distance: f64, after: &After) -> bool {
         After::Name(name, id) => g.name.as_str().cmp(name.as_str()).then(g.id.cmp(id)).is_gt(),
         After::LastVerified(at, id) => at.cmp(&g.last_verified_at).then(id.cmp(&g.id)).is_gt(),
     }
-}
-
-/// Today's date, for `closedOn` defaults.
-pub fn today() -> NaiveDate {
-    Utc::now().date_naive()
 }

@@ -4,7 +4,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use circles::config::{JwtKeys, JwtSettings};
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header};
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
 
 use crate::common::{AUDIENCE, Backend, ISSUER, TestApp, code, sign};
@@ -79,12 +79,9 @@ fn fixture(name: &str) -> String {
 
 #[tokio::test]
 async fn rs256_and_es256_public_keys() {
+    // Both keys in one value, as CIRCLES_JWT_PUBLIC_KEYS holds them.
     let public = format!("{}{}", fixture("rsa-public.pem"), fixture("ec-public.pem"));
-    let keys = JwtKeys::Public(vec![
-        (Algorithm::RS256, DecodingKey::from_rsa_pem(fixture("rsa-public.pem").as_bytes()).unwrap()),
-        (Algorithm::ES256, DecodingKey::from_ec_pem(fixture("ec-public.pem").as_bytes()).unwrap()),
-    ]);
-    assert!(public.contains("BEGIN PUBLIC KEY"));
+    let keys = JwtKeys::Public(circles::config::parse_public_keys(&public).unwrap());
     let app = TestApp::spawn_with(Backend::Sqlite, JwtSettings { keys, issuer: None, audience: None }).await;
     let now = chrono::Utc::now().timestamp();
     let c = json!({ "sub": "k", "role": "researcher", "exp": now + 60 });
