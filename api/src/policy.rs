@@ -25,6 +25,10 @@ pub enum Operation {
     WithdrawReferral,
     /// The audit log and chain verification.
     ReadAudit,
+    /// `referralStats` and its CSV.
+    ReadReferralStats,
+    /// `groupStats` and its CSV.
+    ReadGroupStats,
 }
 
 /// How far an allowed operation reaches.
@@ -42,14 +46,22 @@ pub fn scope(role: Role, op: Operation) -> Option<Scope> {
     use Operation::*;
     use Role::*;
     match (role, op) {
-        (_, ReadDirectory) => Some(Scope::All),
+        (_, ReadDirectory | ReadGroupStats) => Some(Scope::All),
         (Admin, CreateReferral) => None,
         (Admin, _) => Some(Scope::All),
         (Liaison, UpdateGroup) => Some(Scope::OwnGroups),
         (Clinician, ReadAgencies | CreateReferral | ReadReferrals | RecordReferralOutcome | WithdrawReferral) => Some(Scope::OwnAgency),
         (Liaison, ReadReferrals | RecordReferralOutcome) => Some(Scope::OwnGroups),
+        (Clinician, ReadReferralStats) => Some(Scope::OwnAgency),
+        (Liaison, ReadReferralStats) => Some(Scope::OwnGroups),
+        (Researcher, ReadReferralStats) => Some(Scope::All),
         _ => None,
     }
+}
+
+/// Whether statistics shown to `role` follow small-cell suppression: for every role but admin.
+pub fn suppresses_small_cells(role: Role) -> bool {
+    role != Role::Admin
 }
 
 /// The viewer's scope for `op`, or FORBIDDEN.
@@ -79,11 +91,21 @@ mod tests {
             (RecordReferralOutcome, [Some(Scope::OwnAgency), Some(Scope::OwnGroups), None, all]),
             (WithdrawReferral, [Some(Scope::OwnAgency), None, None, all]),
             (ReadAudit, [None, None, None, all]),
+            (ReadReferralStats, [Some(Scope::OwnAgency), Some(Scope::OwnGroups), all, all]),
+            (ReadGroupStats, [all, all, all, all]),
         ];
         for (op, expected) in cases {
             for (role, want) in [Clinician, Liaison, Researcher, Admin].into_iter().zip(expected) {
                 assert_eq!(scope(role, *op), *want, "{role:?} × {op:?}");
             }
+        }
+    }
+
+    #[test]
+    fn statistics_are_suppressed_for_all_but_admins() {
+        let cases = [(Clinician, true), (Liaison, true), (Researcher, true), (Admin, false)];
+        for (role, suppressed) in cases {
+            assert_eq!(suppresses_small_cells(role), suppressed, "{role:?}");
         }
     }
 }

@@ -29,6 +29,10 @@ pub struct Model {
     pub end_reason: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// Derived from `referred_on` (`yyyymm`), for statistics.
+    pub cohort_month: i32,
+    /// Derived: days from `referred_on` to `attended_on`, for statistics.
+    pub days_to_attend: Option<i32>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -6,5 +6,6 @@ pub mod client_ref;
 pub mod geo;
 pub mod referral;
 pub mod referral_code;
+pub mod suppression;
 pub mod text;
 pub mod validate;

@@ -1,7 +1,7 @@
 //! The referral state machine (DESIGN.md, "Referral transitions"): statuses derived from
 //! milestone dates, the allowed transitions, the date rules, and who may assert what.
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 
 /// Where a referral stands; derived from its milestones, never set directly.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, async_graphql::Enum)]
@@ -87,6 +87,16 @@ impl Milestones {
             (None, None, None, Some(_)) => ReferralStatus::Contacted,
             (None, None, None, None) => ReferralStatus::Referred,
         }
+    }
+
+    /// The referral month as `yyyymm` (the cohort of statistics).
+    pub fn cohort_month(&self) -> i32 {
+        self.referred_on.year() * 100 + self.referred_on.month() as i32
+    }
+
+    /// Days from referral to first attendance, once attended.
+    pub fn days_to_attend(&self) -> Option<i32> {
+        self.attended_on.and_then(|a| i32::try_from((a - self.referred_on).num_days()).ok())
     }
 
     /// The latest milestone date so far (what a new one may not precede).

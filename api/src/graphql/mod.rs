@@ -15,6 +15,7 @@ pub mod loaders;
 pub mod pagination;
 pub mod referral_types;
 pub mod referrals;
+pub mod stats;
 
 use async_graphql::{EmptySubscription, MergedObject, Schema};
 
@@ -28,7 +29,13 @@ pub const MAX_COMPLEXITY: usize = 5000;
 
 #[derive(MergedObject, Default)]
 #[graphql(name = "Query")]
-pub struct QueryRoot(directory::DirectoryQueries, group_query::GroupQueries, referrals::ReferralQueries, audit::AuditQueries);
+pub struct QueryRoot(
+    directory::DirectoryQueries,
+    group_query::GroupQueries,
+    referrals::ReferralQueries,
+    stats::StatsQueries,
+    audit::AuditQueries,
+);
 
 #[derive(MergedObject, Default)]
 #[graphql(name = "Mutation")]

@@ -31,6 +31,9 @@ pub struct CreateReferralInput {
     pub note: Option<String>,
     /// Retrying with the same key returns the first referral instead of creating another.
     pub idempotency_key: Option<String>,
+    /// The day the referral was made, when a clinic system records it later (default:
+    /// today). Not in the future, at most 365 days back.
+    pub referred_on: Option<NaiveDate>,
 }
 
 #[derive(InputObject, Default)]
@@ -160,6 +163,7 @@ impl ReferralMutations {
             consent_recorded: input.consent_recorded,
             note: input.note,
             idempotency_key: input.idempotency_key,
+            referred_on: input.referred_on,
         };
         let settings = ctx.settings();
         let created = service::create(ctx.db(), &settings.client_ref_key, &actor(viewer), agency_id, input, Utc::now()).await?;

@@ -11,5 +11,6 @@ pub mod groups;
 pub mod liaisons;
 pub mod programs;
 pub mod referrals;
+pub mod stats;
 
 pub use db::{Db, WriteTxn};

@@ -23,6 +23,8 @@ pub struct NewReferral {
     pub note: Option<String>,
     pub idempotency_key: Option<String>,
     pub request_hash: String,
+    /// The day the referral was made.
+    pub referred_on: NaiveDate,
 }
 
 pub async fn get(db: &impl ConnectionTrait, id: i64) -> ApiResult<Option<referral::Model>> {
@@ -63,7 +65,7 @@ pub async fn insert(db: &impl ConnectionTrait, r: &NewReferral, now: DateTime<Ut
             idempotency_key: Set(r.idempotency_key.clone()),
             request_hash: Set(Some(r.request_hash.clone())),
             status: Set(ReferralStatus::Referred.as_db().into()),
-            referred_on: Set(now.date_naive()),
+            referred_on: Set(r.referred_on),
             contacted_on: Set(None),
             attended_on: Set(None),
             retained_on: Set(None),
@@ -71,6 +73,8 @@ pub async fn insert(db: &impl ConnectionTrait, r: &NewReferral, now: DateTime<Ut
             end_reason: Set(None),
             created_at: Set(now),
             updated_at: Set(now),
+            cohort_month: Set(Milestones::new(r.referred_on).cohort_month()),
+            days_to_attend: Set(None),
             ..Default::default()
         };
         match model.insert(db).await {
@@ -109,6 +113,7 @@ pub async fn update_milestones(db: &impl ConnectionTrait, current: &referral::Mo
         retained_on: Set(next.retained_on),
         ended_on: Set(next.ended_on),
         end_reason: Set(next.end_reason.map(|r| r.as_db().to_owned())),
+        days_to_attend: Set(next.days_to_attend()),
         updated_at: Set(Utc::now()),
         ..Default::default()
     };

@@ -2,3 +2,4 @@
 //! transaction. The GraphQL resolvers and `seed-demo` both go through here.
 
 pub mod referrals;
+pub mod stats;

@@ -21,10 +21,26 @@ pub struct CreateReferral {
     pub consent_recorded: bool,
     pub note: Option<String>,
     pub idempotency_key: Option<String>,
+    /// The day the referral was made, if not today.
+    pub referred_on: Option<NaiveDate>,
 }
 
-fn request_hash(agency_id: i64, group_id: i64, client_hash: &str, channel: &str, note: &Option<String>) -> String {
-    let canonical = json!({ "agency": agency_id, "group": group_id, "client": client_hash, "channel": channel, "note": note });
+/// How far back a referral may be recorded.
+pub const MAX_BACKDATE_DAYS: i64 = 365;
+
+fn referral_day(referred_on: Option<NaiveDate>, today: NaiveDate) -> ApiResult<NaiveDate> {
+    let Some(day) = referred_on else { return Ok(today) };
+    if day > today {
+        return Err(ApiError::bad_input("input.referredOn", "referredOn may not be in the future"));
+    }
+    if (today - day).num_days() > MAX_BACKDATE_DAYS {
+        return Err(ApiError::bad_input("input.referredOn", format!("referredOn may be at most {MAX_BACKDATE_DAYS} days back")));
+    }
+    Ok(day)
+}
+
+fn request_hash(agency_id: i64, group_id: i64, client_hash: &str, channel: &str, note: &Option<String>, on: NaiveDate) -> String {
+    let canonical = json!({ "agency": agency_id, "group": group_id, "client": client_hash, "channel": channel, "note": note, "on": on });
     hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
 }
 
@@ -54,7 +70,8 @@ pub async fn create(
     let note = validate::optional_text("input.note", input.note.as_deref(), 2000)?;
     let key = validate::optional_text("input.idempotencyKey", input.idempotency_key.as_deref(), 200)?;
     let client_hash = client_ref::hash(client_ref_key, agency_id, &client_ref);
-    let hash = request_hash(agency_id, input.group_id, &client_hash, &input.channel, &note);
+    let referred_on = referral_day(input.referred_on, now.date_naive())?;
+    let hash = request_hash(agency_id, input.group_id, &client_hash, &input.channel, &note, referred_on);
 
     let txn = db.begin_write().await?;
     if let Some(key) = &key
@@ -78,6 +95,7 @@ pub async fn create(
         note,
         idempotency_key: key.clone(),
         request_hash: hash.clone(),
+        referred_on,
     };
     let created = match referrals::insert(&*txn, &new, now).await? {
         Inserted::New(r) => *r,

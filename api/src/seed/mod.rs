@@ -14,6 +14,9 @@ use crate::repo::groups::GroupDraft;
 use crate::repo::programs::ProgramDraft;
 use crate::repo::{self, Db};
 
+mod referrals;
+pub use referrals::seed_referrals;
+
 pub const DEMO_LIAISON: &str = "liaison-demo";
 
 const FLAGS: &[(&str, &str, &str)] = &[
@@ -320,6 +323,11 @@ pub async fn seed_demo(db: &Db, groups: u64) -> ApiResult<u64> {
             repo::audit::append(&*txn, &repo::audit::Actor::system("seed-demo"), "group.create", "group", group.id, payload).await?;
             if i < 5 {
                 repo::liaisons::assign(&*txn, group.id, DEMO_LIAISON).await?;
+            } else if let Some(closed_on) = demo_closing(&mut rng, group.founded_on) {
+                // One group in six has closed since: `groupStats` studies lifespans.
+                repo::groups::set_status(&*txn, group.id, group.version, "CLOSED", Some(closed_on)).await?;
+                let payload = serde_json::json!({ "status": "CLOSED", "closedOn": closed_on, "demo": true });
+                repo::audit::append(&*txn, &repo::audit::Actor::system("seed-demo"), "group.status", "group", group.id, payload).await?;
             }
             added += 1;
         }
@@ -327,6 +335,12 @@ pub async fn seed_demo(db: &Db, groups: u64) -> ApiResult<u64> {
         index = end;
     }
     Ok(added)
+}
+
+fn demo_closing(rng: &mut StdRng, founded_on: Option<chrono::NaiveDate>) -> Option<chrono::NaiveDate> {
+    let founded = founded_on?;
+    let lived = (chrono::Utc::now().date_naive() - founded).num_days();
+    (lived > 30 && rng.random_ratio(1, 6)).then(|| founded + chrono::Duration::days(rng.random_range(30..lived)))
 }
 
 fn demo_group(rng: &mut StdRng, i: u64, programs: &[entities::program::Model], industry_flag: &[i64]) -> GroupDraft {
@@ -381,104 +395,4 @@ fn demo_group(rng: &mut StdRng, i: u64, programs: &[entities::program::Model], i
         languages: vec![place.lang.into()],
         flag_ids: if program.is_none() && rng.random_ratio(1, 4) { industry_flag.to_vec() } else { Vec::new() },
     }
-}
-
-/// Adds synthetic referrals (up to `n` in all) with outcomes over the last two years,
-/// through the same service code as the API, so each is audited. Idempotent: referral `i`
-/// carries the idempotency key `seed-i`.
-pub async fn seed_referrals(db: &Db, settings: &crate::config::Settings, n: u64) -> ApiResult<u64> {
-    use crate::domain::referral::{Outcome, OutcomeSource, Recorder};
-    use crate::repo::audit::Actor;
-    use crate::services::referrals::{self as service, CreateReferral, RecordOutcome};
-    use sea_orm::{ColumnTrait, QueryFilter, QuerySelect};
-
-    let have = entities::referral::Entity::find().count(db.conn()).await?;
-    if have >= n {
-        return Ok(0);
-    }
-    let groups: Vec<(i64, Option<i64>)> = entities::group::Entity::find()
-        .select_only()
-        .columns([entities::group::Column::Id, entities::group::Column::ProgramId])
-        .filter(entities::group::Column::Status.eq("ACTIVE"))
-        .filter(entities::group::Column::AcceptingNewMembers.eq(true))
-        .into_tuple()
-        .all(db.conn())
-        .await?;
-    let twelve_step: Vec<i64> = repo::programs::list(db.conn())
-        .await?
-        .into_iter()
-        .filter(|p| p.approach == "TWELVE_STEP" && p.slug != "grow")
-        .map(|p| p.id)
-        .collect();
-    let agencies = repo::agencies::list(db.conn(), None).await?;
-    if groups.is_empty() || agencies.is_empty() {
-        return Ok(0);
-    }
-    let now = chrono::Utc::now();
-    let today = now.date_naive();
-    let days = |d: i64| chrono::Duration::days(d);
-    let mut added = 0;
-    for i in have..n {
-        let mut rng = StdRng::seed_from_u64(1_000_000 + i);
-        let (group_id, program_id) = groups[rng.random_range(0..groups.len())];
-        let agency = &agencies[rng.random_range(0..agencies.len())];
-        let channel = *["PROFESSIONAL_REFERRAL", "PROFESSIONAL_REFERRAL", "VETERAN_INTRODUCTION", "SELF", "FAMILY_OR_FRIENDS", "MEDIA"]
-            .choose(&mut rng)
-            .unwrap_or(&"SELF");
-        let clinician = Actor { subject: format!("clinician-demo-{}", agency.id), role: "clinician".into() };
-        let referred_at = now - days(rng.random_range(0..730));
-        let input = CreateReferral {
-            group_id,
-            client_ref: format!("DEMO-{}-{}", agency.id, rng.random_range(100_000..999_999)),
-            channel: channel.into(),
-            consent_recorded: true,
-            note: None,
-            idempotency_key: Some(format!("seed-{i}")),
-        };
-        let referral = service::create(db, &settings.client_ref_key, &clinician, agency.id, input, referred_at).await?;
-        added += 1;
-        // Outcomes: veteran introductions go far more often than professional referrals.
-        let uptake = match channel {
-            "VETERAN_INTRODUCTION" => 0.45,
-            "PROFESSIONAL_REFERRAL" => 0.17,
-            _ => 0.3,
-        };
-        // Twelve-tradition groups keep no attendance records: outcomes come from follow-ups.
-        let (recorder, source, actor) = if program_id.is_some_and(|p| twelve_step.contains(&p)) {
-            (Recorder::ReferringClinician, OutcomeSource::ClinicianFollowUp, clinician.clone())
-        } else {
-            (Recorder::GroupLiaison, OutcomeSource::GroupLiaison, Actor { subject: DEMO_LIAISON.into(), role: "liaison".into() })
-        };
-        let mut steps: Vec<(Outcome, chrono::NaiveDate)> = Vec::new();
-        let referred_on = referral.referred_on;
-        let age = (today - referred_on).num_days();
-        if age >= 14 {
-            if rng.random_bool(uptake) {
-                let attended = referred_on + days(rng.random_range(1..14));
-                steps.push((Outcome::Attended, attended));
-                let window = i64::from(settings.retention_days);
-                if (today - attended).num_days() >= window + 30 {
-                    if rng.random_ratio(1, 3) {
-                        steps.push((Outcome::Retained, attended + days(window + rng.random_range(0..30))));
-                    } else {
-                        steps.push((Outcome::DroppedOut, attended + days(rng.random_range(7..window))));
-                    }
-                }
-            } else {
-                let outcome =
-                    *[Outcome::NoShow, Outcome::NoShow, Outcome::Declined, Outcome::Withdrawn].choose(&mut rng).unwrap_or(&Outcome::NoShow);
-                steps.push((outcome, referred_on + days(rng.random_range(7..14))));
-            }
-        }
-        for (outcome, on) in steps {
-            let (recorder, source, actor) = if outcome == Outcome::Withdrawn {
-                (Recorder::ReferringClinician, OutcomeSource::ClinicianFollowUp, clinician.clone())
-            } else {
-                (recorder, source, actor.clone())
-            };
-            let record = RecordOutcome { outcome, occurred_on: on.min(today), source: Some(source), note: None };
-            service::record_outcome(db, &actor, recorder, referral.id, record, today, settings.retention_days).await?;
-        }
-    }
-    Ok(added)
 }

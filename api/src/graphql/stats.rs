@@ -1,0 +1,280 @@
+//! `referralStats` and `groupStats`: parse the request, call `services::stats`, map the
+//! report. Counts withheld by small-cell suppression are null, with `suppressed: true`.
+
+use async_graphql::{Context, Enum, ID, InputObject, Object, Result};
+use chrono::NaiveDate;
+
+use crate::graphql::context::{ContextExt, parse_id};
+use crate::graphql::directory_types::Program;
+use crate::graphql::enums::{Category, Channel, Format, Leadership};
+use crate::graphql::loaders::{ProgramById, RequestLoader};
+use crate::repo::stats::Dim;
+use crate::services::stats::{self as service, GroupReport, GroupRow, ReferralReport, ReferralRow, ReferralStatsRequest};
+
+/// What `referralStats` can break referrals down by.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum ReferralStatsDimension {
+    Channel,
+    Program,
+    Category,
+    Leadership,
+    /// Whether the group belongs to a program.
+    Affiliated,
+    Format,
+    Region,
+    /// The month of the referral (`YYYY-MM`).
+    CohortMonth,
+}
+
+impl From<ReferralStatsDimension> for Dim {
+    fn from(d: ReferralStatsDimension) -> Dim {
+        match d {
+            ReferralStatsDimension::Channel => Dim::Channel,
+            ReferralStatsDimension::Program => Dim::Program,
+            ReferralStatsDimension::Category => Dim::Category,
+            ReferralStatsDimension::Leadership => Dim::Leadership,
+            ReferralStatsDimension::Affiliated => Dim::Affiliated,
+            ReferralStatsDimension::Format => Dim::Format,
+            ReferralStatsDimension::Region => Dim::Region,
+            ReferralStatsDimension::CohortMonth => Dim::CohortMonth,
+        }
+    }
+}
+
+/// What `groupStats` can break groups down by.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum GroupStatsDimension {
+    Affiliated,
+    Leadership,
+    Category,
+    Program,
+    Region,
+}
+
+impl From<GroupStatsDimension> for Dim {
+    fn from(d: GroupStatsDimension) -> Dim {
+        match d {
+            GroupStatsDimension::Affiliated => Dim::Affiliated,
+            GroupStatsDimension::Leadership => Dim::Leadership,
+            GroupStatsDimension::Category => Dim::Category,
+            GroupStatsDimension::Program => Dim::Program,
+            GroupStatsDimension::Region => Dim::Region,
+        }
+    }
+}
+
+#[derive(InputObject, Default)]
+pub struct ReferralStatsFilter {
+    /// Referrals made on or after this day.
+    pub referred_from: Option<NaiveDate>,
+    /// Referrals made on or before this day.
+    pub referred_to: Option<NaiveDate>,
+    /// Referrals to groups of this program.
+    pub program_id: Option<ID>,
+    /// Referrals to groups in this region (case-insensitive).
+    pub region: Option<String>,
+}
+
+impl ReferralStatsFilter {
+    pub fn into_request(self, group_by: &[ReferralStatsDimension]) -> Result<ReferralStatsRequest> {
+        Ok(ReferralStatsRequest {
+            dims: group_by.iter().map(|d| Dim::from(*d)).collect(),
+            referred_from: self.referred_from,
+            referred_to: self.referred_to,
+            program_id: self.program_id.as_ref().map(|id| parse_id("filter.programId", id)).transpose()?,
+            region: self.region,
+        })
+    }
+}
+
+#[derive(Default)]
+pub struct StatsQueries;
+
+#[Object]
+impl StatsQueries {
+    /// Referral uptake and retention, by the dimensions asked for, plus a total row.
+    /// Clinicians see their agency's referrals, liaisons those to their groups, researchers
+    /// and admins all; counts from 1 to k−1 are withheld for everyone but admins.
+    async fn referral_stats(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default)] group_by: Vec<ReferralStatsDimension>,
+        filter: Option<ReferralStatsFilter>,
+    ) -> Result<ReferralStats> {
+        let viewer = ctx.viewer()?;
+        let request = filter.unwrap_or_default().into_request(&group_by)?;
+        let report = service::referral_stats(ctx.db(), ctx.settings(), viewer, request).await?;
+        Ok(ReferralStats(report))
+    }
+
+    /// Groups active, paused and closed, and the median lifespan of closed groups, by the
+    /// dimensions asked for, with the same suppression.
+    async fn group_stats(&self, ctx: &Context<'_>, #[graphql(default)] group_by: Vec<GroupStatsDimension>) -> Result<GroupStats> {
+        let viewer = ctx.viewer()?;
+        let report = service::group_stats(ctx.db(), ctx.settings(), viewer, group_by.iter().map(|d| Dim::from(*d)).collect()).await?;
+        Ok(GroupStats(report))
+    }
+}
+
+pub struct ReferralStats(ReferralReport);
+
+#[Object]
+impl ReferralStats {
+    /// True when small-cell suppression applied to this answer (every role but admin).
+    async fn suppression_applied(&self) -> bool {
+        self.0.suppression
+    }
+    /// k: counts from 1 to k−1 are withheld.
+    async fn min_cell_size(&self) -> u32 {
+        self.0.min_cell_size
+    }
+    /// One row per combination of the dimensions that has referrals, in order of the keys.
+    async fn rows(&self) -> Vec<ReferralStatsRow<'_>> {
+        self.0.rows.iter().map(|row| ReferralStatsRow { dims: &self.0.dims, row }).collect()
+    }
+    async fn total(&self) -> ReferralStatsRow<'_> {
+        ReferralStatsRow { dims: &self.0.dims, row: &self.0.total }
+    }
+}
+
+/// The value of dimension `d` in a row's key (`None` if not grouped by it or not set).
+fn value<'a>(dims: &[Dim], key: &'a [Option<String>], d: Dim) -> Option<&'a str> {
+    dims.iter().position(|x| *x == d).and_then(|i| key.get(i)).and_then(|v| v.as_deref())
+}
+
+async fn program_of(ctx: &Context<'_>, id: Option<&str>) -> Result<Option<Program>> {
+    let Some(id) = id.and_then(|v| v.parse::<i64>().ok()) else { return Ok(None) };
+    Ok(ctx.data_unchecked::<RequestLoader>().load_one(ProgramById(id)).await?.map(Program))
+}
+
+/// `yyyymm` as `YYYY-MM`.
+fn month(v: &str) -> String {
+    if v.len() == 6 { format!("{}-{}", &v[..4], &v[4..]) } else { v.to_owned() }
+}
+
+/// A row of `referralStats`: the dimension fields not grouped by are null.
+pub struct ReferralStatsRow<'a> {
+    dims: &'a [Dim],
+    row: &'a ReferralRow,
+}
+
+#[Object]
+impl ReferralStatsRow<'_> {
+    async fn channel(&self) -> Result<Option<Channel>> {
+        Ok(value(self.dims, &self.row.key, Dim::Channel).map(Channel::from_db).transpose()?)
+    }
+    /// The program (null for unaffiliated groups, or when not grouped by PROGRAM).
+    async fn program(&self, ctx: &Context<'_>) -> Result<Option<Program>> {
+        program_of(ctx, value(self.dims, &self.row.key, Dim::Program)).await
+    }
+    async fn category(&self) -> Result<Option<Category>> {
+        Ok(value(self.dims, &self.row.key, Dim::Category).map(Category::from_db).transpose()?)
+    }
+    async fn leadership(&self) -> Result<Option<Leadership>> {
+        Ok(value(self.dims, &self.row.key, Dim::Leadership).map(Leadership::from_db).transpose()?)
+    }
+    async fn affiliated(&self) -> Option<bool> {
+        value(self.dims, &self.row.key, Dim::Affiliated).map(|v| v == "true")
+    }
+    async fn format(&self) -> Result<Option<Format>> {
+        Ok(value(self.dims, &self.row.key, Dim::Format).map(Format::from_db).transpose()?)
+    }
+    async fn region(&self) -> Option<&str> {
+        value(self.dims, &self.row.key, Dim::Region)
+    }
+    /// The referral month, `YYYY-MM`.
+    async fn cohort_month(&self) -> Option<String> {
+        value(self.dims, &self.row.key, Dim::CohortMonth).map(month)
+    }
+    /// Referrals, withdrawn ones apart.
+    async fn referred(&self) -> Option<u64> {
+        self.row.referred
+    }
+    /// Referrals whose person went to a first meeting (uptake).
+    async fn attended(&self) -> Option<u64> {
+        self.row.attended
+    }
+    /// Referrals whose person stayed at least the retention window.
+    async fn retained(&self) -> Option<u64> {
+        self.row.retained
+    }
+    /// Attended referrals whose retention window has passed.
+    async fn retention_eligible(&self) -> Option<u64> {
+        self.row.retention_eligible
+    }
+    /// attended / referred.
+    async fn uptake_rate(&self) -> Option<f64> {
+        self.row.uptake_rate
+    }
+    /// retained / retentionEligible.
+    async fn retention_rate(&self) -> Option<f64> {
+        self.row.retention_rate
+    }
+    /// Median days from referral to first attendance.
+    async fn median_days_to_attend(&self) -> Option<f64> {
+        self.row.median_days_to_attend
+    }
+    /// True when a count of this row is withheld.
+    async fn suppressed(&self) -> bool {
+        self.row.suppressed
+    }
+}
+
+pub struct GroupStats(GroupReport);
+
+#[Object]
+impl GroupStats {
+    async fn suppression_applied(&self) -> bool {
+        self.0.suppression
+    }
+    async fn min_cell_size(&self) -> u32 {
+        self.0.min_cell_size
+    }
+    async fn rows(&self) -> Vec<GroupStatsRow<'_>> {
+        self.0.rows.iter().map(|row| GroupStatsRow { dims: &self.0.dims, row }).collect()
+    }
+    async fn total(&self) -> GroupStatsRow<'_> {
+        GroupStatsRow { dims: &self.0.dims, row: &self.0.total }
+    }
+}
+
+/// A row of `groupStats`.
+pub struct GroupStatsRow<'a> {
+    dims: &'a [Dim],
+    row: &'a GroupRow,
+}
+
+#[Object]
+impl GroupStatsRow<'_> {
+    async fn affiliated(&self) -> Option<bool> {
+        value(self.dims, &self.row.key, Dim::Affiliated).map(|v| v == "true")
+    }
+    async fn leadership(&self) -> Result<Option<Leadership>> {
+        Ok(value(self.dims, &self.row.key, Dim::Leadership).map(Leadership::from_db).transpose()?)
+    }
+    async fn category(&self) -> Result<Option<Category>> {
+        Ok(value(self.dims, &self.row.key, Dim::Category).map(Category::from_db).transpose()?)
+    }
+    async fn program(&self, ctx: &Context<'_>) -> Result<Option<Program>> {
+        program_of(ctx, value(self.dims, &self.row.key, Dim::Program)).await
+    }
+    async fn region(&self) -> Option<&str> {
+        value(self.dims, &self.row.key, Dim::Region)
+    }
+    async fn active(&self) -> Option<u64> {
+        self.row.active
+    }
+    async fn paused(&self) -> Option<u64> {
+        self.row.paused
+    }
+    async fn closed(&self) -> Option<u64> {
+        self.row.closed
+    }
+    /// Median days from founding to closing, over closed groups whose dates are known.
+    async fn median_lifespan_days(&self) -> Option<f64> {
+        self.row.median_lifespan_days
+    }
+    async fn suppressed(&self) -> bool {
+        self.row.suppressed
+    }
+}

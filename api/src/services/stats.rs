@@ -1,0 +1,275 @@
+//! Referral and group statistics: scope the request to the viewer, count in the database
+//! (`repo::stats`), fold the buckets into cells, then apply small-cell suppression
+//! (`domain::suppression`) for every role but admin. The GraphQL fields and the CSV route
+//! both call these two functions, so they always agree.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::NaiveDate;
+
+use crate::auth::Viewer;
+use crate::config::Settings;
+use crate::domain::suppression::{Withheld, median, rate, suppress};
+use crate::domain::text;
+use crate::errors::{ApiError, ApiResult};
+use crate::policy::{self, Operation, Scope};
+use crate::repo::Db;
+use crate::repo::stats::{self, Dim, GroupRange, Reach, ReferralBucket, ReferralCount};
+
+/// What a caller asks of `referralStats`.
+#[derive(Clone, Debug, Default)]
+pub struct ReferralStatsRequest {
+    pub dims: Vec<Dim>,
+    pub referred_from: Option<NaiveDate>,
+    pub referred_to: Option<NaiveDate>,
+    pub program_id: Option<i64>,
+    pub region: Option<String>,
+}
+
+/// One row of `referralStats`: a cell of the breakdown, or the total. A withheld count is `None`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReferralRow {
+    /// The value of each requested dimension, in request order (`None`: not set, e.g. unaffiliated).
+    pub key: Vec<Option<String>>,
+    pub referred: Option<u64>,
+    pub attended: Option<u64>,
+    pub retained: Option<u64>,
+    pub retention_eligible: Option<u64>,
+    pub uptake_rate: Option<f64>,
+    pub retention_rate: Option<f64>,
+    pub median_days_to_attend: Option<f64>,
+    /// Whether any count of this row is withheld.
+    pub suppressed: bool,
+}
+
+/// A whole `referralStats` answer.
+#[derive(Clone, Debug)]
+pub struct ReferralReport {
+    pub dims: Vec<Dim>,
+    pub rows: Vec<ReferralRow>,
+    pub total: ReferralRow,
+    /// Whether small-cell suppression applied to this caller.
+    pub suppression: bool,
+    pub min_cell_size: u32,
+}
+
+#[derive(Default)]
+struct ReferralCell {
+    referred: u64,
+    attended: u64,
+    retained: u64,
+    eligible: u64,
+    days: BTreeMap<i64, u64>,
+}
+
+impl ReferralCell {
+    fn add(&mut self, b: &ReferralBucket) {
+        let n = b.referred.max(0) as u64;
+        self.referred += n;
+        self.retained += b.retained.max(0) as u64;
+        self.eligible += b.eligible.max(0) as u64;
+        if let Some(d) = b.days {
+            self.attended += n;
+            *self.days.entry(d).or_default() += n;
+        }
+    }
+
+    fn merge(&mut self, other: &ReferralCell) {
+        self.referred += other.referred;
+        self.attended += other.attended;
+        self.retained += other.retained;
+        self.eligible += other.eligible;
+        for (d, n) in &other.days {
+            *self.days.entry(*d).or_default() += n;
+        }
+    }
+
+    /// The published row; `hide[c]` withholds count column `c` (referred, attended, retained, eligible).
+    fn row(&self, key: Vec<Option<String>>, hide: [bool; 4]) -> ReferralRow {
+        let show = |v: u64, h: bool| (!h).then_some(v);
+        let (referred, attended) = (show(self.referred, hide[0]), show(self.attended, hide[1]));
+        let (retained, eligible) = (show(self.retained, hide[2]), show(self.eligible, hide[3]));
+        let histogram: Vec<(i64, u64)> = self.days.iter().map(|(d, n)| (*d, *n)).collect();
+        ReferralRow {
+            key,
+            referred,
+            attended,
+            retained,
+            retention_eligible: eligible,
+            uptake_rate: rate(attended, referred),
+            retention_rate: rate(retained, eligible),
+            median_days_to_attend: attended.and_then(|_| median(&histogram)),
+            suppressed: hide.iter().any(|h| *h),
+        }
+    }
+}
+
+/// `referralStats` for `viewer`.
+pub async fn referral_stats(db: &Db, settings: &Settings, viewer: &Viewer, req: ReferralStatsRequest) -> ApiResult<ReferralReport> {
+    let scope = policy::authorize(viewer, Operation::ReadReferralStats)?;
+    check_dims(&req.dims)?;
+    if let (Some(from), Some(to)) = (req.referred_from, req.referred_to)
+        && from > to
+    {
+        return Err(ApiError::bad_input("filter.referredTo", "referredTo is before referredFrom"));
+    }
+    let reach = match scope {
+        Scope::All => Reach::All,
+        Scope::OwnAgency => Reach::Agency(viewer.agency_id.ok_or_else(ApiError::forbidden)?),
+        Scope::OwnGroups => {
+            Reach::Groups(viewer.assigned_groups(db.conn()).await?.iter().copied().collect::<BTreeSet<_>>().into_iter().collect())
+        }
+    };
+    let today = chrono::Utc::now().date_naive();
+    let query = ReferralCount {
+        dims: req.dims.clone(),
+        reach: reach.clone(),
+        referred_from: req.referred_from,
+        referred_to: req.referred_to,
+        program_id: req.program_id,
+        region_key: req.region.as_deref().map(text::place_key).filter(|r| !r.is_empty()),
+        eligible_by: today - chrono::Days::new(u64::from(settings.retention_days)),
+    };
+    let buckets = match reach {
+        Reach::Groups(ids) if ids.is_empty() => Vec::new(),
+        _ => count_referrals(db, &query).await?,
+    };
+
+    let mut cells: BTreeMap<Vec<Option<String>>, ReferralCell> = BTreeMap::new();
+    for b in &buckets {
+        cells.entry(b.key.clone()).or_default().add(b);
+    }
+    let mut total = ReferralCell::default();
+    cells.values().for_each(|c| total.merge(c));
+    // Without dimensions the one cell is the total.
+    if req.dims.is_empty() {
+        cells.clear();
+    }
+    let suppression = policy::suppresses_small_cells(viewer.role);
+    let k = u64::from(settings.min_cell_size);
+    let keys: Vec<Vec<Option<String>>> = cells.keys().cloned().collect();
+    let columns: [Vec<u64>; 4] = [
+        cells.values().map(|c| c.referred).collect(),
+        cells.values().map(|c| c.attended).collect(),
+        cells.values().map(|c| c.retained).collect(),
+        cells.values().map(|c| c.eligible).collect(),
+    ];
+    let withheld = withhold(&keys, &columns, k, suppression);
+    let rows = cells.into_iter().enumerate().map(|(i, (key, cell))| cell.row(key, withheld.each_ref().map(|w| w.cells[i]))).collect();
+    let total = total.row(vec![None; req.dims.len()], withheld.each_ref().map(|w| w.total));
+    Ok(ReferralReport { dims: req.dims, rows, total, suppression, min_cell_size: settings.min_cell_size })
+}
+
+/// Runs the counting query: as one statement on PostgreSQL (which parallelises it), as two
+/// statements over halves of the group ids on SQLite.
+async fn count_referrals(db: &Db, query: &ReferralCount) -> ApiResult<Vec<ReferralBucket>> {
+    if db.backend() != sea_orm::DatabaseBackend::Sqlite {
+        return stats::referral_buckets(db.conn(), query, None).await;
+    }
+    let max = stats::max_group_id(db.conn()).await?;
+    let mid = max / 2;
+    let (mut low, high) = tokio::try_join!(
+        stats::referral_buckets(db.conn(), query, Some(GroupRange(i64::MIN, mid))),
+        stats::referral_buckets(db.conn(), query, Some(GroupRange(mid + 1, i64::MAX))),
+    )?;
+    low.extend(high);
+    Ok(low)
+}
+
+/// Which counts to withhold, per column, given the cells' keys.
+fn withhold<const N: usize>(keys: &[Vec<Option<String>>], columns: &[Vec<u64>; N], k: u64, on: bool) -> [Withheld; N] {
+    let coords = coordinates(keys);
+    std::array::from_fn(|c| if on { suppress(&coords, &columns[c], k) } else { Withheld { cells: vec![false; keys.len()], total: false } })
+}
+
+/// Each key as one index per dimension (its rank among that dimension's values).
+fn coordinates(keys: &[Vec<Option<String>>]) -> Vec<Vec<u32>> {
+    let dims = keys.first().map_or(0, Vec::len);
+    let values: Vec<Vec<&Option<String>>> =
+        (0..dims).map(|d| keys.iter().map(|k| &k[d]).collect::<BTreeSet<_>>().into_iter().collect()).collect();
+    keys.iter().map(|k| (0..dims).map(|d| values[d].iter().position(|v| *v == &k[d]).unwrap_or(0) as u32).collect()).collect()
+}
+
+fn check_dims(dims: &[Dim]) -> ApiResult<()> {
+    let distinct: BTreeSet<&Dim> = dims.iter().collect();
+    if distinct.len() != dims.len() {
+        return Err(ApiError::bad_input("groupBy", "a dimension is listed twice"));
+    }
+    Ok(())
+}
+
+/// One row of `groupStats`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GroupRow {
+    pub key: Vec<Option<String>>,
+    pub active: Option<u64>,
+    pub paused: Option<u64>,
+    pub closed: Option<u64>,
+    /// Median days from founding to closing of the closed groups whose dates are known.
+    pub median_lifespan_days: Option<f64>,
+    pub suppressed: bool,
+}
+
+/// A whole `groupStats` answer.
+#[derive(Clone, Debug)]
+pub struct GroupReport {
+    pub dims: Vec<Dim>,
+    pub rows: Vec<GroupRow>,
+    pub total: GroupRow,
+    pub suppression: bool,
+    pub min_cell_size: u32,
+}
+
+#[derive(Default)]
+struct GroupCell {
+    counts: [u64; 3],
+    lifespans: BTreeMap<i64, u64>,
+}
+
+impl GroupCell {
+    fn row(&self, key: Vec<Option<String>>, hide: [bool; 3]) -> GroupRow {
+        let show = |c: usize| (!hide[c]).then_some(self.counts[c]);
+        let histogram: Vec<(i64, u64)> = self.lifespans.iter().map(|(d, n)| (*d, *n)).collect();
+        GroupRow {
+            key,
+            active: show(0),
+            paused: show(1),
+            closed: show(2),
+            median_lifespan_days: show(2).and_then(|_| median(&histogram)),
+            suppressed: hide.iter().any(|h| *h),
+        }
+    }
+}
+
+/// `groupStats` for `viewer`.
+pub async fn group_stats(db: &Db, settings: &Settings, viewer: &Viewer, dims: Vec<Dim>) -> ApiResult<GroupReport> {
+    policy::authorize(viewer, Operation::ReadGroupStats)?;
+    check_dims(&dims)?;
+    let buckets = stats::group_buckets(db.conn(), &dims).await?;
+    let mut cells: BTreeMap<Vec<Option<String>>, GroupCell> = BTreeMap::new();
+    let mut total = GroupCell::default();
+    for b in &buckets {
+        let column = match b.status.as_str() {
+            "ACTIVE" => 0,
+            "PAUSED" => 1,
+            _ => 2,
+        };
+        let n = b.groups.max(0) as u64;
+        for cell in [cells.entry(b.key.clone()).or_default(), &mut total] {
+            cell.counts[column] += n;
+            if let Some(days) = b.lifespan_days {
+                *cell.lifespans.entry(days).or_default() += n;
+            }
+        }
+    }
+    if dims.is_empty() {
+        cells.clear();
+    }
+    let suppression = policy::suppresses_small_cells(viewer.role);
+    let keys: Vec<Vec<Option<String>>> = cells.keys().cloned().collect();
+    let columns: [Vec<u64>; 3] = std::array::from_fn(|c| cells.values().map(|cell| cell.counts[c]).collect());
+    let withheld = withhold(&keys, &columns, u64::from(settings.min_cell_size), suppression);
+    let rows = cells.into_iter().enumerate().map(|(i, (key, cell))| cell.row(key, withheld.each_ref().map(|w| w.cells[i]))).collect();
+    let total = total.row(vec![None; dims.len()], withheld.each_ref().map(|w| w.total));
+    Ok(GroupReport { dims, rows, total, suppression, min_cell_size: settings.min_cell_size })
+}
