@@ -38,6 +38,7 @@ impl Application {
         });
         let metrics = web::Data::new(Metrics::new());
         let db_data = web::Data::new(db.clone());
+        let settings_data = web::Data::new(settings.clone());
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(from_fn(http::metrics::track))
@@ -45,12 +46,15 @@ impl Application {
                 .app_data(state.clone())
                 .app_data(metrics.clone())
                 .app_data(db_data.clone())
+                .app_data(settings_data.clone())
                 .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
                 .route("/graphql", web::post().to(http::graphql::handle))
                 .route("/graphql", web::get().to(http::graphql::handle))
                 .route("/healthz", web::get().to(http::health::healthz))
                 .route("/readyz", web::get().to(http::health::readyz))
                 .route("/metrics", web::get().to(http::metrics::render))
+                .route("/stats/referrals.csv", web::get().to(http::stats_csv::referrals))
+                .route("/stats/groups.csv", web::get().to(http::stats_csv::groups))
         })
         .listen(listener)?
         .shutdown_timeout(10)

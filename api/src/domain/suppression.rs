@@ -209,7 +209,8 @@ mod tests {
 
     #[test]
     fn medians() {
-        let cases: &[(&[(i64, u64)], Option<f64>)] = &[
+        type Histogram = &'static [(i64, u64)];
+        let cases: &[(Histogram, Option<f64>)] = &[
             (&[], None),
             (&[(5, 0)], None),
             (&[(7, 1)], Some(7.0)),

@@ -1,8 +1,9 @@
 //! HTTP routes: GraphQL over HTTP (`graphql`), health and readiness (`health`), and
-//! Prometheus metrics (`metrics`).
+//! Prometheus metrics (`metrics`), and the statistics as CSV (`stats_csv`).
 
 pub mod directory_cache;
 pub mod graphql;
 pub mod health;
 pub mod media;
 pub mod metrics;
+pub mod stats_csv;

@@ -141,10 +141,6 @@ pub async fn referral_stats(db: &Db, settings: &Settings, viewer: &Viewer, req: 
     }
     let mut total = ReferralCell::default();
     cells.values().for_each(|c| total.merge(c));
-    // Without dimensions the one cell is the total.
-    if req.dims.is_empty() {
-        cells.clear();
-    }
     let suppression = policy::suppresses_small_cells(viewer.role);
     let k = u64::from(settings.min_cell_size);
     let keys: Vec<Vec<Option<String>>> = cells.keys().cloned().collect();
@@ -155,7 +151,11 @@ pub async fn referral_stats(db: &Db, settings: &Settings, viewer: &Viewer, req: 
         cells.values().map(|c| c.eligible).collect(),
     ];
     let withheld = withhold(&keys, &columns, k, suppression);
-    let rows = cells.into_iter().enumerate().map(|(i, (key, cell))| cell.row(key, withheld.each_ref().map(|w| w.cells[i]))).collect();
+    // Without dimensions the one cell is the total: no rows.
+    let rows = match req.dims.is_empty() {
+        true => Vec::new(),
+        false => cells.into_iter().enumerate().map(|(i, (key, cell))| cell.row(key, withheld.each_ref().map(|w| w.cells[i]))).collect(),
+    };
     let total = total.row(vec![None; req.dims.len()], withheld.each_ref().map(|w| w.total));
     Ok(ReferralReport { dims: req.dims, rows, total, suppression, min_cell_size: settings.min_cell_size })
 }
@@ -262,14 +262,14 @@ pub async fn group_stats(db: &Db, settings: &Settings, viewer: &Viewer, dims: Ve
             }
         }
     }
-    if dims.is_empty() {
-        cells.clear();
-    }
     let suppression = policy::suppresses_small_cells(viewer.role);
     let keys: Vec<Vec<Option<String>>> = cells.keys().cloned().collect();
     let columns: [Vec<u64>; 3] = std::array::from_fn(|c| cells.values().map(|cell| cell.counts[c]).collect());
     let withheld = withhold(&keys, &columns, u64::from(settings.min_cell_size), suppression);
-    let rows = cells.into_iter().enumerate().map(|(i, (key, cell))| cell.row(key, withheld.each_ref().map(|w| w.cells[i]))).collect();
+    let rows = match dims.is_empty() {
+        true => Vec::new(),
+        false => cells.into_iter().enumerate().map(|(i, (key, cell))| cell.row(key, withheld.each_ref().map(|w| w.cells[i]))).collect(),
+    };
     let total = total.row(vec![None; dims.len()], withheld.each_ref().map(|w| w.total));
     Ok(GroupReport { dims, rows, total, suppression, min_cell_size: settings.min_cell_size })
 }

@@ -52,6 +52,16 @@ impl TestApp {
     }
 
     pub async fn spawn_with(backend: Backend, jwt: JwtSettings) -> Self {
+        Self::spawn_full(backend, jwt, 11).await
+    }
+
+    /// Starts a server like `spawn`, with k = `min_cell_size` for small-cell suppression.
+    pub async fn spawn_with_min_cell_size(backend: Backend, min_cell_size: u32) -> Self {
+        let keys = JwtKeys::Hs256 { secret: SECRET.to_vec() };
+        Self::spawn_full(backend, JwtSettings { keys, issuer: Some(ISSUER.into()), audience: Some(AUDIENCE.into()) }, min_cell_size).await
+    }
+
+    async fn spawn_full(backend: Backend, jwt: JwtSettings, min_cell_size: u32) -> Self {
         let dir = std::env::temp_dir().join(format!("circles-test-{}", random_name()));
         std::fs::create_dir_all(&dir).expect("temp dir");
         let (database_url, pg_admin_url, pg_database) = match backend {
@@ -73,7 +83,7 @@ impl TestApp {
             jwt,
             max_page_size: 100,
             retention_days: 120,
-            min_cell_size: 11,
+            min_cell_size,
             client_ref_key: CLIENT_REF_KEY.to_vec(),
             directory_cache_ttl: std::time::Duration::from_secs(5),
         };
@@ -152,10 +162,14 @@ pub fn field(res: &Value) -> String {
     res["errors"][0]["extensions"]["field"].as_str().unwrap_or("").to_owned()
 }
 
-/// Runs an async test body once on SQLite and once on PostgreSQL.
+/// Runs an async test body once on SQLite and once on PostgreSQL (optionally with another
+/// `min_cell_size` than the default 11).
 #[macro_export]
 macro_rules! both_backends {
     ($name:ident, |$app:ident: &TestApp| async move $body:block) => {
+        both_backends!($name, min_cell_size = 11, |$app: &TestApp| async move $body);
+    };
+    ($name:ident, min_cell_size = $k:expr, |$app:ident: &TestApp| async move $body:block) => {
         mod $name {
             #[allow(unused_imports)]
             use super::*;
@@ -165,7 +179,7 @@ macro_rules! both_backends {
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
-                let app = TestApp::spawn(Backend::Sqlite).await;
+                let app = TestApp::spawn_with_min_cell_size(Backend::Sqlite, $k).await;
                 run(&app).await;
                 app.cleanup().await;
             }
@@ -176,7 +190,7 @@ macro_rules! both_backends {
                     eprintln!("PostgreSQL half NOT run: CIRCLES_TEST_POSTGRES_URL is not set");
                     return;
                 }
-                let app = TestApp::spawn(Backend::Postgres).await;
+                let app = TestApp::spawn_with_min_cell_size(Backend::Postgres, $k).await;
                 run(&app).await;
                 app.cleanup().await;
             }

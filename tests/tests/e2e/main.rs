@@ -12,3 +12,4 @@ mod group_filters;
 mod group_writes;
 mod http;
 mod referrals;
+mod stats;
