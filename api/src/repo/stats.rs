@@ -4,10 +4,11 @@
 //! or a closed group's lifespan). The service folds the buckets of a cell into its counts and
 //! its median histogram; no referral row ever leaves the database.
 //!
-//! Speed (1,000,000 referrals, see README): the query reads the covering index
-//! `idx_referrals_stats` rather than the table. PostgreSQL runs it with parallel workers; on
-//! SQLite, which has no parallel query, the service runs it as two statements over disjoint
-//! ranges of group ids on two connections (`GroupRange`) and adds up their buckets.
+//! Speed (1,000,000 referrals, see README): PostgreSQL runs the statement with parallel
+//! workers (sequential scan, hash join, partial hash aggregates). SQLite, which has no
+//! parallel query, reads the covering index `idx_referrals_stats` instead of the table, and
+//! the service runs the statement twice over disjoint ranges of group ids on two
+//! connections (`GroupRange`) and adds up their buckets.
 
 use chrono::NaiveDate;
 use sea_orm::{ConnectionTrait, DatabaseBackend, QueryResult, Statement, Value};

@@ -92,6 +92,9 @@ pub async fn seed_referrals(db: &Db, settings: &Settings, n: u64) -> ApiResult<u
             db.conn().execute_raw(Statement::from_string(DatabaseBackend::Postgres, sql)).await?;
         }
     }
+    // Fresh planner statistics after a bulk load (PostgreSQL would otherwise plan the
+    // statistics queries for a table of the size it last analysed).
+    db.conn().execute_raw(Statement::from_string(db.backend(), "ANALYZE")).await?;
     Ok(n - have)
 }
 

@@ -161,7 +161,10 @@ pub async fn referral_stats(db: &Db, settings: &Settings, viewer: &Viewer, req: 
 }
 
 /// Runs the counting query: as one statement on PostgreSQL (which parallelises it), as two
-/// statements over halves of the group ids on SQLite.
+/// statements over halves of the group ids on SQLite, each on its own connection and so its
+/// own snapshot: a referral written between the two is counted if its group falls in the half
+/// read second (each half is consistent in itself; a statistic is never off by more than
+/// the writes of those few hundred milliseconds).
 async fn count_referrals(db: &Db, query: &ReferralCount) -> ApiResult<Vec<ReferralBucket>> {
     if db.backend() != sea_orm::DatabaseBackend::Sqlite {
         return stats::referral_buckets(db.conn(), query, None).await;

@@ -28,6 +28,8 @@ const OPS: &[Op] = &[
     Op { name: "group", query: "query($g: ID!) { group(id: $g) { name } }", expect: [UA, OK, OK, OK, OK, OK] },
     Op { name: "group.liaisons", query: "query($g: ID!) { group(id: $g) { liaisons { subject } } }", expect: [UA, FB, FB, FB, FB, OK] },
     Op { name: "agencies", query: "{ agencies { name } }", expect: [UA, OK, FB, FB, FB, OK] },
+    Op { name: "referralStats", query: "{ referralStats(groupBy: [CHANNEL]) { total { referred } } }", expect: [UA, OK, OK, OK, OK, OK] },
+    Op { name: "groupStats", query: "{ groupStats(groupBy: [REGION]) { total { active } } }", expect: [UA, OK, OK, OK, OK, OK] },
     Op {
         name: "createAgency",
         query: "mutation($n: String!) { createAgency(input: { name: $n }) { id } }",
