@@ -30,7 +30,8 @@ pub enum Command {
         /// How many demo groups the directory should hold.
         #[arg(long, default_value_t = 300)]
         groups: u64,
-        /// How many synthetic referrals (with outcomes over the last two years) there should be.
+        /// How many synthetic referrals (with outcomes over the last two years) there should be;
+        /// written in bulk, so a million take about two minutes.
         #[arg(long, default_value_t = 400)]
         referrals: u64,
     },

@@ -92,9 +92,15 @@ pub async fn seed_referrals(db: &Db, settings: &Settings, n: u64) -> ApiResult<u
             db.conn().execute_raw(Statement::from_string(DatabaseBackend::Postgres, sql)).await?;
         }
     }
-    // Fresh planner statistics after a bulk load (PostgreSQL would otherwise plan the
-    // statistics queries for a table of the size it last analysed).
-    db.conn().execute_raw(Statement::from_string(db.backend(), "ANALYZE")).await?;
+    // Fresh planner statistics after a bulk load (the planner would otherwise plan the
+    // statistics queries for a table of the size it last analysed). On PostgreSQL, VACUUM
+    // also sets the hint bits and visibility map now, rather than in the first queries and
+    // in an autovacuum run competing with them.
+    let sql = match db.backend() {
+        DatabaseBackend::Postgres => "VACUUM (ANALYZE)",
+        _ => "ANALYZE",
+    };
+    db.conn().execute_raw(Statement::from_string(db.backend(), sql)).await?;
     Ok(n - have)
 }
 
