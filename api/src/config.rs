@@ -69,6 +69,11 @@ impl Settings {
             Some(key) => key.into_bytes(),
             None => load_or_create_secret(&data_dir, "client-ref-key")?,
         };
+        let min_cell_size: u32 = parse_env("CIRCLES_MIN_CELL_SIZE", 11)?;
+        if min_cell_size < 2 {
+            // k = 0 or 1 would publish every count: refuse rather than silently stop protecting people.
+            bail!("CIRCLES_MIN_CELL_SIZE must be at least 2 (counts from 1 to k-1 are withheld), not {min_cell_size}");
+        }
         Ok(Self {
             database_url,
             bind: env("CIRCLES_BIND").unwrap_or_else(|| "127.0.0.1:8080".into()),
@@ -76,7 +81,7 @@ impl Settings {
             data_dir,
             max_page_size: 100,
             retention_days: parse_env("CIRCLES_RETENTION_DAYS", 120)?,
-            min_cell_size: parse_env("CIRCLES_MIN_CELL_SIZE", 11)?,
+            min_cell_size,
             client_ref_key,
             directory_cache_ttl: std::time::Duration::from_secs(parse_env("CIRCLES_DIRECTORY_CACHE_TTL", 5)?),
         })

@@ -119,3 +119,16 @@ async fn logs_hold_no_client_reference_or_token() {
     assert!(!log.contains(token), "the log holds the bearer token");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_cell_size_that_would_publish_every_count_is_refused() {
+    let dir = temp_dir("k");
+    for (k, ok) in [("0", false), ("1", false), ("2", true), ("eleven", false)] {
+        let out = circles(&dir).env("CIRCLES_MIN_CELL_SIZE", k).arg("migrate").output().unwrap();
+        assert_eq!(out.status.success(), ok, "k = {k}: {}", String::from_utf8_lossy(&out.stderr));
+        if !ok {
+            assert!(String::from_utf8_lossy(&out.stderr).contains("CIRCLES_MIN_CELL_SIZE"), "k = {k}");
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -30,6 +30,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub db: Db,
     pub backend: Backend,
+    /// The settings the server runs with.
+    pub settings: Settings,
     pg_admin_url: Option<String>,
     pg_database: Option<String>,
     dir: PathBuf,
@@ -87,11 +89,11 @@ impl TestApp {
             client_ref_key: CLIENT_REF_KEY.to_vec(),
             directory_cache_ttl: std::time::Duration::from_secs(5),
         };
-        let app = Application::build(settings).await.expect("build application");
+        let app = Application::build(settings.clone()).await.expect("build application");
         let url = format!("http://127.0.0.1:{}", app.port());
         let db = app.db();
         tokio::spawn(app.run_until_stopped());
-        Self { url, client: reqwest::Client::new(), db, backend, pg_admin_url, pg_database, dir }
+        Self { url, client: reqwest::Client::new(), db, backend, settings, pg_admin_url, pg_database, dir }
     }
 
     /// Drops the test database (PostgreSQL) or its directory (SQLite).
