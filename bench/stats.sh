@@ -7,7 +7,8 @@
 # database with `circles seed-demo` (timed), starts the server and asks a researcher's
 # referralStats(groupBy: [CHANNEL, CATEGORY]) and ([PROGRAM, COHORT_MONTH]) RUNS times each
 # (default 20, one at a time), printing min / median / p95 / max latency, the server's RSS
-# (now and peak), and the query plan of the counting statement. Environment: RUNS,
+# (now and peak); then, when wrk is installed, 4 concurrent researchers for 20 s; and last
+# the query plan of the counting statement. Environment: RUNS,
 # N_GROUPS, REFERRALS, SKIP_BUILD=1, KEEP_DB=1 (reuse the database of an earlier run, under
 # ./target/bench-stats), PGHOST/PGPORT/PGUSER.
 set -euo pipefail
@@ -73,6 +74,15 @@ EOF
 measure "CHANNEL, CATEGORY"
 measure "PROGRAM, COHORT_MONTH"
 echo "server RSS after: $(awk '/VmRSS/ { printf "%.1f MiB", $2 / 1024 }' "/proc/$server_pid/status"), peak (VmHWM): $(awk '/VmHWM/ { printf "%.1f MiB", $2 / 1024 }' "/proc/$server_pid/status")"
+
+# Under concurrent load (when wrk is installed): 4 researchers asking at once for 20 s.
+if command -v wrk >/dev/null; then
+  printf '%s' '{"query":"{ referralStats(groupBy: [CHANNEL, CATEGORY]) { rows { referred attended uptakeRate suppressed } total { referred } } }"}' >"$work/body.json"
+  echo; echo "wrk: 4 connections, 20 s, groupBy [CHANNEL, CATEGORY]"
+  WRK_BODY_FILE="$work/body.json" WRK_TOKEN="$token" wrk -t 2 -c 4 -d 20s --timeout 10s --latency -s bench/graphql.lua \
+    "http://127.0.0.1:$port/graphql" | grep -E 'Requests/sec|50%|99%|RESULT|Non-2xx'
+  echo "server RSS peak after the load (VmHWM): $(awk '/VmHWM/ { printf "%.1f MiB", $2 / 1024 }' "/proc/$server_pid/status")"
+fi
 
 # The plan of the last counting statement the server ran (its SQL from the statement log,
 # with the bound values filled in: the retention cut-off day, then the group-id range on SQLite).
