@@ -2,8 +2,9 @@
 //! referrals agencies send to them.
 //!
 //! Layout: `config` and `startup` build the server; `auth` reads tokens; `policy` says who
-//! may do what; `domain` holds plain rules; `repo` all database access; `graphql` the schema
-//! (thin resolvers); `http` the GraphQL-over-HTTP handler, health and metrics.
+//! may do what; `domain` holds plain rules; `repo` all database access; `services` the
+//! workflows and reports built from them; `graphql` the schema (thin resolvers); `http` the
+//! GraphQL-over-HTTP handler, health, metrics and the statistics CSV; `seed` demo data.
 
 pub mod auth;
 pub mod cli;

@@ -39,7 +39,8 @@ fn referral_day(referred_on: Option<NaiveDate>, today: NaiveDate) -> ApiResult<N
     Ok(day)
 }
 
-fn request_hash(agency_id: i64, group_id: i64, client_hash: &str, channel: &str, note: &Option<String>, on: NaiveDate) -> String {
+/// `on` is the `referredOn` as sent (`None`: today), so that a retry after midnight still matches.
+fn request_hash(agency_id: i64, group_id: i64, client_hash: &str, channel: &str, note: &Option<String>, on: Option<NaiveDate>) -> String {
     let canonical = json!({ "agency": agency_id, "group": group_id, "client": client_hash, "channel": channel, "note": note, "on": on });
     hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
 }
@@ -71,7 +72,7 @@ pub async fn create(
     let key = validate::optional_text("input.idempotencyKey", input.idempotency_key.as_deref(), 200)?;
     let client_hash = client_ref::hash(client_ref_key, agency_id, &client_ref);
     let referred_on = referral_day(input.referred_on, now.date_naive())?;
-    let hash = request_hash(agency_id, input.group_id, &client_hash, &input.channel, &note, referred_on);
+    let hash = request_hash(agency_id, input.group_id, &client_hash, &input.channel, &note, input.referred_on);
 
     let txn = db.begin_write().await?;
     if let Some(key) = &key

@@ -372,6 +372,16 @@ both_backends!(stats_refuse_bad_input_and_anonymous_callers, |app: &TestApp| asy
     }
     let after = app.gql_ok(STATS, json!({ "g": [] }), &app.admin()).await["referralStats"]["total"]["referred"].clone();
     assert_eq!(before, after);
+    // referredOn is part of an idempotent request: the same retry replays, another day conflicts.
+    let late = |days: u64| {
+        json!({ "i": { "groupId": w.dir.ids["A"], "clientRef": "LATE-1", "channel": "SELF", "consentRecorded": true,
+                       "idempotencyKey": "late-1", "referredOn": (today() - Days::new(days)).to_string() } })
+    };
+    let first = app.gql_ok(CREATE, late(10), &w.clin1).await["createReferral"].clone();
+    assert_eq!(first["referredOn"], (today() - Days::new(10)).to_string());
+    let again = app.gql_ok(CREATE, late(10), &w.clin1).await["createReferral"].clone();
+    assert_eq!(again["id"], first["id"]);
+    assert_eq!(code(&app.gql(CREATE, late(9), Some(&w.clin1)).await), "CONFLICT");
 });
 
 const GROUP_STATS: &str = "query($g: [GroupStatsDimension!]!) { groupStats(groupBy: $g) { suppressionApplied
