@@ -55,9 +55,23 @@ impl Authn {
     pub fn viewer(&self) -> ApiResult<&Viewer> {
         match self {
             Authn::Viewer(v) => Ok(v),
-            Authn::Anonymous => Err(ApiError::Unauthenticated("a bearer token is required".into())),
-            Authn::Refused { code: "FORBIDDEN", reason } => Err(ApiError::Forbidden(reason.clone())),
-            Authn::Refused { reason, .. } => Err(ApiError::Unauthenticated(reason.clone())),
+            other => Err(other.refusal()),
+        }
+    }
+
+    /// The viewer, owned (for routes outside GraphQL), or the same error as `viewer`.
+    pub fn into_viewer(self) -> ApiResult<Viewer> {
+        match self {
+            Authn::Viewer(v) => Ok(v),
+            other => Err(other.refusal()),
+        }
+    }
+
+    fn refusal(&self) -> ApiError {
+        match self {
+            Authn::Refused { code: "FORBIDDEN", reason } => ApiError::Forbidden(reason.clone()),
+            Authn::Refused { reason, .. } => ApiError::Unauthenticated(reason.clone()),
+            Authn::Anonymous | Authn::Viewer(_) => ApiError::Unauthenticated("a bearer token is required".into()),
         }
     }
 

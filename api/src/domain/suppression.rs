@@ -27,29 +27,40 @@ pub fn is_small(count: u64, k: u64) -> bool {
     count >= 1 && count < k
 }
 
-/// Suppression of one count column. `coords[i]` places cell `i` in the table (one value index
-/// per dimension); `counts[i]` is its count; the total is the sum of the counts.
-pub fn suppress(coords: &[Vec<u32>], counts: &[u64], k: u64) -> Withheld {
-    let total: u64 = counts.iter().sum();
-    let mut cells: Vec<bool> = counts.iter().map(|&c| is_small(c, k)).collect();
-    let lines = lines(coords);
-    loop {
-        let mut changed = false;
-        for line in &lines {
-            if line.iter().filter(|&&i| cells[i]).count() != 1 {
-                continue;
-            }
-            let partner = line.iter().copied().filter(|&i| !cells[i] && counts[i] > 0).min_by_key(|&i| (counts[i], i));
-            if let Some(i) = partner {
-                cells[i] = true;
-                changed = true;
-            }
-        }
-        if !changed {
-            break;
-        }
+/// A table's shape: its lines, found once and shared by all its count columns.
+pub struct Table {
+    lines: Vec<Vec<usize>>,
+}
+
+impl Table {
+    /// `coords[i]` places cell `i` in the table (one value index per dimension).
+    pub fn new(coords: &[Vec<u32>]) -> Self {
+        Self { lines: lines(coords) }
     }
-    Withheld { cells, total: is_small(total, k) }
+
+    /// Suppression of one count column: `counts[i]` is the count of cell `i`; the total is
+    /// their sum.
+    pub fn suppress(&self, counts: &[u64], k: u64) -> Withheld {
+        let total: u64 = counts.iter().sum();
+        let mut cells: Vec<bool> = counts.iter().map(|&c| is_small(c, k)).collect();
+        loop {
+            let mut changed = false;
+            for line in &self.lines {
+                if line.iter().filter(|&&i| cells[i]).count() != 1 {
+                    continue;
+                }
+                let partner = line.iter().copied().filter(|&i| !cells[i] && counts[i] > 0).min_by_key(|&i| (counts[i], i));
+                if let Some(i) = partner {
+                    cells[i] = true;
+                    changed = true;
+                }
+            }
+            if !changed {
+                break;
+            }
+        }
+        Withheld { cells, total: is_small(total, k) }
+    }
 }
 
 /// The sets of cells whose sums a caller can learn: for two or more dimensions each slice
@@ -110,6 +121,10 @@ mod tests {
     use super::*;
 
     const K: u64 = 11;
+
+    fn suppress(coords: &[Vec<u32>], counts: &[u64], k: u64) -> Withheld {
+        Table::new(coords).suppress(counts, k)
+    }
 
     fn one_dim(counts: &[u64]) -> Withheld {
         let coords: Vec<Vec<u32>> = (0..counts.len() as u32).map(|i| vec![i]).collect();

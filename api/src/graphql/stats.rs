@@ -147,11 +147,6 @@ async fn program_of(ctx: &Context<'_>, id: Option<&str>) -> Result<Option<Progra
     Ok(ctx.data_unchecked::<RequestLoader>().load_one(ProgramById(id)).await?.map(Program))
 }
 
-/// `yyyymm` as `YYYY-MM`.
-fn month(v: &str) -> String {
-    if v.len() == 6 { format!("{}-{}", &v[..4], &v[4..]) } else { v.to_owned() }
-}
-
 /// A row of `referralStats`: the dimension fields not grouped by are null.
 pub struct ReferralStatsRow<'a> {
     dims: &'a [Dim],
@@ -183,8 +178,8 @@ impl ReferralStatsRow<'_> {
         value(self.dims, &self.row.key, Dim::Region)
     }
     /// The referral month, `YYYY-MM`.
-    async fn cohort_month(&self) -> Option<String> {
-        value(self.dims, &self.row.key, Dim::CohortMonth).map(month)
+    async fn cohort_month(&self) -> Option<&str> {
+        value(self.dims, &self.row.key, Dim::CohortMonth)
     }
     /// Referrals, withdrawn ones apart.
     async fn referred(&self) -> Option<u64> {

@@ -11,6 +11,7 @@ use std::collections::HashMap;
 
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
+use async_graphql::resolver_utils::EnumType;
 use chrono::NaiveDate;
 use serde_json::json;
 use tracing_actix_web::RequestId;
@@ -18,29 +19,12 @@ use tracing_actix_web::RequestId;
 use crate::auth::{Authn, Viewer};
 use crate::config::Settings;
 use crate::errors::{ApiError, ApiResult};
+use crate::graphql::stats::{GroupStatsDimension, ReferralStatsDimension};
 use crate::http::graphql::GraphqlState;
 use crate::repo::stats::Dim;
-use crate::services::stats::{self as service, GroupRow, ReferralRow, ReferralStatsRequest};
+use crate::services::stats::{self as service, ReferralStatsRequest};
 
 type Params = web::Query<HashMap<String, String>>;
-
-const REFERRAL_DIMS: &[(&str, Dim)] = &[
-    ("CHANNEL", Dim::Channel),
-    ("PROGRAM", Dim::Program),
-    ("CATEGORY", Dim::Category),
-    ("LEADERSHIP", Dim::Leadership),
-    ("AFFILIATED", Dim::Affiliated),
-    ("FORMAT", Dim::Format),
-    ("REGION", Dim::Region),
-    ("COHORT_MONTH", Dim::CohortMonth),
-];
-const GROUP_DIMS: &[(&str, Dim)] = &[
-    ("AFFILIATED", Dim::Affiliated),
-    ("LEADERSHIP", Dim::Leadership),
-    ("CATEGORY", Dim::Category),
-    ("PROGRAM", Dim::Program),
-    ("REGION", Dim::Region),
-];
 
 /// `GET /stats/referrals.csv`
 pub async fn referrals(
@@ -52,8 +36,9 @@ pub async fn referrals(
 ) -> HttpResponse {
     let result = async {
         let viewer = viewer(&req, &state).await?;
+        let group_by = group_by::<ReferralStatsDimension>(&params)?;
         let request = ReferralStatsRequest {
-            dims: dims(&params, REFERRAL_DIMS)?,
+            dims: group_by.dims.clone(),
             referred_from: date(&params, "referredFrom")?,
             referred_to: date(&params, "referredTo")?,
             program_id: params
@@ -63,32 +48,23 @@ pub async fn referrals(
             region: params.get("region").cloned(),
         };
         let report = service::referral_stats(&state.db, &settings, &viewer, request).await?;
-        let programs = program_slugs(&state).await?;
-        let mut header: Vec<String> = vec!["row".into()];
-        header.extend(report.dims.iter().map(|d| column(*d, REFERRAL_DIMS)));
-        header.extend(
-            [
-                "referred",
-                "attended",
-                "retained",
-                "retention_eligible",
-                "uptake_rate",
-                "retention_rate",
-                "median_days_to_attend",
-                "suppressed",
-            ]
-            .map(String::from),
-        );
-        let line = |kind: &str, row: &ReferralRow| {
-            let mut fields = vec![kind.to_owned()];
-            fields.extend(keys(&report.dims, &row.key, &programs));
-            fields.extend([row.referred, row.attended, row.retained, row.retention_eligible].map(count));
-            fields.extend([row.uptake_rate, row.retention_rate, row.median_days_to_attend].map(number));
-            fields.push(row.suppressed.to_string());
-            fields
-        };
-        let lines = report.rows.iter().map(|r| line("cell", r)).chain([line("total", &report.total)]);
-        write_csv(header, lines)
+        let measures = [
+            "referred",
+            "attended",
+            "retained",
+            "retention_eligible",
+            "uptake_rate",
+            "retention_rate",
+            "median_days_to_attend",
+            "suppressed",
+        ];
+        let lines = report.rows.iter().map(|r| ("cell", r)).chain([("total", &report.total)]).map(|(kind, row)| {
+            let mut values: Vec<String> = [row.referred, row.attended, row.retained, row.retention_eligible].map(count).into();
+            values.extend([row.uptake_rate, row.retention_rate, row.median_days_to_attend].map(number));
+            values.push(row.suppressed.to_string());
+            (kind, &row.key, values)
+        });
+        table(&state, &group_by, &measures, lines).await
     }
     .await;
     respond(result, "referral-stats.csv", &id)
@@ -104,21 +80,16 @@ pub async fn groups(
 ) -> HttpResponse {
     let result = async {
         let viewer = viewer(&req, &state).await?;
-        let report = service::group_stats(&state.db, &settings, &viewer, dims(&params, GROUP_DIMS)?).await?;
-        let programs = program_slugs(&state).await?;
-        let mut header: Vec<String> = vec!["row".into()];
-        header.extend(report.dims.iter().map(|d| column(*d, GROUP_DIMS)));
-        header.extend(["active", "paused", "closed", "median_lifespan_days", "suppressed"].map(String::from));
-        let line = |kind: &str, row: &GroupRow| {
-            let mut fields = vec![kind.to_owned()];
-            fields.extend(keys(&report.dims, &row.key, &programs));
-            fields.extend([row.active, row.paused, row.closed].map(count));
-            fields.push(number(row.median_lifespan_days));
-            fields.push(row.suppressed.to_string());
-            fields
-        };
-        let lines = report.rows.iter().map(|r| line("cell", r)).chain([line("total", &report.total)]);
-        write_csv(header, lines)
+        let group_by = group_by::<GroupStatsDimension>(&params)?;
+        let report = service::group_stats(&state.db, &settings, &viewer, group_by.dims.clone()).await?;
+        let measures = ["active", "paused", "closed", "median_lifespan_days", "suppressed"];
+        let lines = report.rows.iter().map(|r| ("cell", r)).chain([("total", &report.total)]).map(|(kind, row)| {
+            let mut values: Vec<String> = [row.active, row.paused, row.closed].map(count).into();
+            values.push(number(row.median_lifespan_days));
+            values.push(row.suppressed.to_string());
+            (kind, &row.key, values)
+        });
+        table(&state, &group_by, &measures, lines).await
     }
     .await;
     respond(result, "group-stats.csv", &id)
@@ -126,25 +97,29 @@ pub async fn groups(
 
 async fn viewer(req: &HttpRequest, state: &GraphqlState) -> ApiResult<Viewer> {
     let header = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-    let authn = Authn::from_header(header, &state.verifier, state.db.conn()).await?;
-    authn.viewer()?;
-    match authn {
-        Authn::Viewer(v) => Ok(v),
-        _ => Err(ApiError::Unauthenticated("a bearer token is required".into())),
-    }
+    Authn::from_header(header, &state.verifier, state.db.conn()).await?.into_viewer()
 }
 
-fn dims(params: &Params, allowed: &[(&str, Dim)]) -> ApiResult<Vec<Dim>> {
-    let Some(list) = params.get("groupBy").filter(|v| !v.trim().is_empty()) else { return Ok(Vec::new()) };
-    list.split(',')
-        .map(|name| {
-            let name = name.trim().to_uppercase();
-            allowed.iter().find(|(n, _)| *n == name).map(|(_, d)| *d).ok_or_else(|| {
-                let names: Vec<&str> = allowed.iter().map(|(n, _)| *n).collect();
-                ApiError::bad_input("groupBy", format!("{name:?} is not one of {}", names.join(", ")))
-            })
-        })
-        .collect()
+/// A parsed `groupBy`: the dimensions and their column names.
+struct GroupBy {
+    dims: Vec<Dim>,
+    columns: Vec<String>,
+}
+
+/// `groupBy`, by the names of the GraphQL enum `T` (so the file and the API agree).
+fn group_by<T: EnumType + Into<Dim>>(params: &Params) -> ApiResult<GroupBy> {
+    let mut group_by = GroupBy { dims: Vec::new(), columns: Vec::new() };
+    let Some(list) = params.get("groupBy").filter(|v| !v.trim().is_empty()) else { return Ok(group_by) };
+    for name in list.split(',') {
+        let name = name.trim().to_uppercase();
+        let Some(item) = T::items().iter().find(|i| i.name == name) else {
+            let names: Vec<&str> = T::items().iter().map(|i| i.name).collect();
+            return Err(ApiError::bad_input("groupBy", format!("{name:?} is not one of {}", names.join(", "))));
+        };
+        group_by.dims.push(item.value.into());
+        group_by.columns.push(name.to_lowercase());
+    }
+    Ok(group_by)
 }
 
 fn date(params: &Params, name: &str) -> ApiResult<Option<NaiveDate>> {
@@ -156,25 +131,32 @@ fn date(params: &Params, name: &str) -> ApiResult<Option<NaiveDate>> {
         .transpose()
 }
 
-fn column(d: Dim, names: &[(&str, Dim)]) -> String {
-    names.iter().find(|(_, x)| *x == d).map(|(n, _)| n.to_lowercase()).unwrap_or_default()
-}
-
-async fn program_slugs(state: &GraphqlState) -> ApiResult<HashMap<String, String>> {
-    Ok(crate::repo::programs::list(state.db.conn()).await?.into_iter().map(|p| (p.id.to_string(), p.slug)).collect())
-}
-
-/// The key as CSV fields: programs by slug, months as YYYY-MM, unset values empty.
-fn keys(dims: &[Dim], key: &[Option<String>], programs: &HashMap<String, String>) -> Vec<String> {
-    dims.iter()
-        .zip(key)
-        .map(|(d, v)| match (d, v.as_deref()) {
+/// The file: `row`, the dimension columns, then `measures`; one line per `(kind, key, values)`.
+/// Programs appear by slug; an unset value is an empty field.
+async fn table<'a>(
+    state: &GraphqlState,
+    group_by: &GroupBy,
+    measures: &[&str],
+    lines: impl Iterator<Item = (&'a str, &'a Vec<Option<String>>, Vec<String>)>,
+) -> ApiResult<Vec<u8>> {
+    let programs: HashMap<String, String> = match group_by.dims.contains(&Dim::Program) {
+        true => crate::repo::programs::list(state.db.conn()).await?.into_iter().map(|p| (p.id.to_string(), p.slug)).collect(),
+        false => HashMap::new(),
+    };
+    let mut out = csv::Writer::from_writer(Vec::new());
+    let fail = |e: csv::Error| ApiError::Internal(e.into());
+    let header = ["row"].iter().copied().chain(group_by.columns.iter().map(String::as_str)).chain(measures.iter().copied());
+    out.write_record(header).map_err(fail)?;
+    for (kind, key, values) in lines {
+        let keys = group_by.dims.iter().zip(key).map(|(d, v)| match (d, v.as_deref()) {
             (_, None) => String::new(),
             (Dim::Program, Some(id)) => programs.get(id).cloned().unwrap_or_else(|| id.to_owned()),
-            (Dim::CohortMonth, Some(m)) if m.len() == 6 => format!("{}-{}", &m[..4], &m[4..]),
             (_, Some(v)) => v.to_owned(),
-        })
-        .collect()
+        });
+        let record: Vec<String> = std::iter::once(kind.to_owned()).chain(keys).chain(values).collect();
+        out.write_record(&record).map_err(fail)?;
+    }
+    out.into_inner().map_err(|e| ApiError::Internal(anyhow::anyhow!("{e}")))
 }
 
 fn count(v: Option<u64>) -> String {
@@ -183,16 +165,6 @@ fn count(v: Option<u64>) -> String {
 
 fn number(v: Option<f64>) -> String {
     v.map(|x| format!("{x:.4}")).unwrap_or_default()
-}
-
-fn write_csv(header: Vec<String>, lines: impl Iterator<Item = Vec<String>>) -> ApiResult<Vec<u8>> {
-    let mut out = csv::Writer::from_writer(Vec::new());
-    let fail = |e: csv::Error| ApiError::Internal(e.into());
-    out.write_record(&header).map_err(fail)?;
-    for line in lines {
-        out.write_record(&line).map_err(fail)?;
-    }
-    out.into_inner().map_err(|e| ApiError::Internal(anyhow::anyhow!("{e}")))
 }
 
 fn respond(result: ApiResult<Vec<u8>>, filename: &str, id: &RequestId) -> HttpResponse {

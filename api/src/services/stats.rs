@@ -9,7 +9,7 @@ use chrono::NaiveDate;
 
 use crate::auth::Viewer;
 use crate::config::Settings;
-use crate::domain::suppression::{Withheld, median, rate, suppress};
+use crate::domain::suppression::{Table, Withheld, median, rate};
 use crate::domain::text;
 use crate::errors::{ApiError, ApiResult};
 use crate::policy::{self, Operation, Scope};
@@ -117,7 +117,9 @@ pub async fn referral_stats(db: &Db, settings: &Settings, viewer: &Viewer, req: 
         Scope::All => Reach::All,
         Scope::OwnAgency => Reach::Agency(viewer.agency_id.ok_or_else(ApiError::forbidden)?),
         Scope::OwnGroups => {
-            Reach::Groups(viewer.assigned_groups(db.conn()).await?.iter().copied().collect::<BTreeSet<_>>().into_iter().collect())
+            let mut ids: Vec<i64> = viewer.assigned_groups(db.conn()).await?.iter().copied().collect();
+            ids.sort_unstable();
+            Reach::Groups(ids)
         }
     };
     let today = chrono::Utc::now().date_naive();
@@ -137,7 +139,7 @@ pub async fn referral_stats(db: &Db, settings: &Settings, viewer: &Viewer, req: 
 
     let mut cells: BTreeMap<Vec<Option<String>>, ReferralCell> = BTreeMap::new();
     for b in &buckets {
-        cells.entry(b.key.clone()).or_default().add(b);
+        cells.entry(shown_key(&req.dims, &b.key)).or_default().add(b);
     }
     let mut total = ReferralCell::default();
     cells.values().for_each(|c| total.merge(c));
@@ -158,6 +160,17 @@ pub async fn referral_stats(db: &Db, settings: &Settings, viewer: &Viewer, req: 
     };
     let total = total.row(vec![None; req.dims.len()], withheld.each_ref().map(|w| w.total));
     Ok(ReferralReport { dims: req.dims, rows, total, suppression, min_cell_size: settings.min_cell_size })
+}
+
+/// The key as callers see it: the cohort month (`yyyymm` in the database) as `YYYY-MM`.
+fn shown_key(dims: &[Dim], key: &[Option<String>]) -> Vec<Option<String>> {
+    dims.iter()
+        .zip(key)
+        .map(|(d, v)| match (d, v) {
+            (Dim::CohortMonth, Some(m)) if m.len() == 6 => Some(format!("{}-{}", &m[..4], &m[4..])),
+            _ => v.clone(),
+        })
+        .collect()
 }
 
 /// Runs the counting query: as one statement on PostgreSQL (which parallelises it), as two
@@ -181,8 +194,11 @@ async fn count_referrals(db: &Db, query: &ReferralCount) -> ApiResult<Vec<Referr
 
 /// Which counts to withhold, per column, given the cells' keys.
 fn withhold<const N: usize>(keys: &[Vec<Option<String>>], columns: &[Vec<u64>; N], k: u64, on: bool) -> [Withheld; N] {
-    let coords = coordinates(keys);
-    std::array::from_fn(|c| if on { suppress(&coords, &columns[c], k) } else { Withheld { cells: vec![false; keys.len()], total: false } })
+    if !on {
+        return std::array::from_fn(|_| Withheld { cells: vec![false; keys.len()], total: false });
+    }
+    let table = Table::new(&coordinates(keys));
+    std::array::from_fn(|c| table.suppress(&columns[c], k))
 }
 
 /// Each key as one index per dimension (its rank among that dimension's values).

@@ -49,8 +49,7 @@ pub fn postgres_url() -> Option<String> {
 impl TestApp {
     /// Starts a server with HS256 tokens, `iss` and `aud` checked.
     pub async fn spawn(backend: Backend) -> Self {
-        let keys = JwtKeys::Hs256 { secret: SECRET.to_vec() };
-        Self::spawn_with(backend, JwtSettings { keys, issuer: Some(ISSUER.into()), audience: Some(AUDIENCE.into()) }).await
+        Self::spawn_with_min_cell_size(backend, 11).await
     }
 
     pub async fn spawn_with(backend: Backend, jwt: JwtSettings) -> Self {
