@@ -10,6 +10,8 @@ use anyhow::{Context, bail};
 use jsonwebtoken::{Algorithm, DecodingKey};
 use rand::RngCore;
 
+use crate::domain::perturbation::PTable;
+
 /// How incoming JWTs are verified. The algorithm comes from here, never from the token.
 #[derive(Clone)]
 pub enum JwtKeys {
@@ -35,7 +37,14 @@ pub struct Settings {
     /// Largest `first` a connection accepts.
     pub max_page_size: u64,
     pub retention_days: u32,
+    /// k: researchers' published counts are never in 1..k−1 (`CIRCLES_MIN_CELL_SIZE`, 11);
+    /// also the small-cell threshold of `groupStats`.
     pub min_cell_size: u32,
+    /// D: the most a researcher's published count of k or more differs from the true count
+    /// (`CIRCLES_STATS_MAX_NOISE`, 2).
+    pub max_noise: u32,
+    /// Statistics requests a researcher may make per UTC day (`CIRCLES_STATS_DAILY_QUERIES`, 500).
+    pub stats_daily_queries: u32,
     /// HMAC key for client references (`CIRCLES_CLIENT_REF_KEY`, else generated and kept in
     /// the data directory). Never logged.
     pub client_ref_key: Vec<u8>,
@@ -70,9 +79,17 @@ impl Settings {
             None => load_or_create_secret(&data_dir, "client-ref-key")?,
         };
         let min_cell_size: u32 = parse_env("CIRCLES_MIN_CELL_SIZE", 11)?;
-        if min_cell_size < 2 {
+        if !PTable::K_RANGE.contains(&u64::from(min_cell_size)) {
             // k = 0 or 1 would publish every count: refuse rather than silently stop protecting people.
-            bail!("CIRCLES_MIN_CELL_SIZE must be at least 2 (counts from 1 to k-1 are withheld), not {min_cell_size}");
+            bail!("CIRCLES_MIN_CELL_SIZE must be from 2 to 100 (no count from 1 to k-1 is published), not {min_cell_size}");
+        }
+        let max_noise: u32 = parse_env("CIRCLES_STATS_MAX_NOISE", 2)?;
+        if !PTable::D_RANGE.contains(&u64::from(max_noise)) {
+            bail!("CIRCLES_STATS_MAX_NOISE must be from 1 to 10, not {max_noise}");
+        }
+        let stats_daily_queries: u32 = parse_env("CIRCLES_STATS_DAILY_QUERIES", 500)?;
+        if stats_daily_queries == 0 {
+            bail!("CIRCLES_STATS_DAILY_QUERIES must be at least 1");
         }
         Ok(Self {
             database_url,
@@ -82,6 +99,8 @@ impl Settings {
             max_page_size: 100,
             retention_days: parse_env("CIRCLES_RETENTION_DAYS", 120)?,
             min_cell_size,
+            max_noise,
+            stats_daily_queries,
             client_ref_key,
             directory_cache_ttl: std::time::Duration::from_secs(parse_env("CIRCLES_DIRECTORY_CACHE_TTL", 5)?),
         })

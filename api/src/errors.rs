@@ -2,7 +2,7 @@
 //!
 //! Policy: every error that reaches a caller carries a stable `extensions.code` taken from
 //! the variant (UNAUTHENTICATED, FORBIDDEN, NOT_FOUND, BAD_USER_INPUT, CONFLICT,
-//! QUERY_TOO_COMPLEX, INTERNAL_SERVER_ERROR). Database and other internal errors are never
+//! QUERY_TOO_COMPLEX, RATE_LIMITED, INTERNAL_SERVER_ERROR). Database and other internal errors are never
 //! shown to the caller: they are logged (inside the request's span, so with its request id)
 //! and masked as INTERNAL_SERVER_ERROR.
 
@@ -21,6 +21,9 @@ pub enum ApiError {
     BadUserInput { field: String, message: String },
     #[error("{0}")]
     Conflict(String),
+    /// A limit is used up; retry after `retry_after_secs` seconds.
+    #[error("{message}")]
+    RateLimited { message: String, retry_after_secs: u64 },
     #[error("internal server error")]
     Internal(#[source] anyhow::Error),
 }
@@ -34,6 +37,7 @@ impl ApiError {
             Self::NotFound(_) => "NOT_FOUND",
             Self::BadUserInput { .. } => "BAD_USER_INPUT",
             Self::Conflict(_) => "CONFLICT",
+            Self::RateLimited { .. } => "RATE_LIMITED",
             Self::Internal(_) => "INTERNAL_SERVER_ERROR",
         }
     }

@@ -29,6 +29,8 @@ pub enum Operation {
     ReadReferralStats,
     /// `groupStats` and its CSV.
     ReadGroupStats,
+    /// `statsAccessLog`: the researchers' statistics requests.
+    ReadStatsAccessLog,
 }
 
 /// How far an allowed operation reaches.
@@ -59,9 +61,16 @@ pub fn scope(role: Role, op: Operation) -> Option<Scope> {
     }
 }
 
-/// Whether statistics shown to `role` follow small-cell suppression: for every role but admin.
+/// Whether `groupStats` shown to `role` follow small-cell suppression: for every role but admin.
 pub fn suppresses_small_cells(role: Role) -> bool {
     role != Role::Admin
+}
+
+/// Whether `referralStats` shown to `role` are perturbed (and budgeted and logged): for
+/// researchers, the one role that may count referrals but never read one. Everyone else who
+/// may count referrals may read the rows of that scope anyway, and gets exact counts.
+pub fn perturbs_referral_stats(role: Role) -> bool {
+    role == Role::Researcher
 }
 
 /// The viewer's scope for `op`, or FORBIDDEN.
@@ -93,6 +102,7 @@ mod tests {
             (ReadAudit, [None, None, None, all]),
             (ReadReferralStats, [Some(Scope::OwnAgency), Some(Scope::OwnGroups), all, all]),
             (ReadGroupStats, [all, all, all, all]),
+            (ReadStatsAccessLog, [None, None, None, all]),
         ];
         for (op, expected) in cases {
             for (role, want) in [Clinician, Liaison, Researcher, Admin].into_iter().zip(expected) {
@@ -102,10 +112,18 @@ mod tests {
     }
 
     #[test]
-    fn statistics_are_suppressed_for_all_but_admins() {
+    fn group_statistics_are_suppressed_for_all_but_admins() {
         let cases = [(Clinician, true), (Liaison, true), (Researcher, true), (Admin, false)];
         for (role, suppressed) in cases {
             assert_eq!(suppresses_small_cells(role), suppressed, "{role:?}");
+        }
+    }
+
+    #[test]
+    fn referral_statistics_are_perturbed_for_researchers_only() {
+        let cases = [(Clinician, false), (Liaison, false), (Researcher, true), (Admin, false)];
+        for (role, perturbed) in cases {
+            assert_eq!(perturbs_referral_stats(role), perturbed, "{role:?}");
         }
     }
 }

@@ -14,3 +14,4 @@ pub mod program;
 pub mod program_funding_restriction;
 pub mod referral;
 pub mod referral_event;
+pub mod stats_access_log;

@@ -33,6 +33,8 @@ pub struct Model {
     pub cohort_month: i32,
     /// Derived: days from `referred_on` to `attended_on`, for statistics.
     pub days_to_attend: Option<i32>,
+    /// Secret random key 0–255 for cell-key perturbation of statistics; never returned.
+    pub record_key: i16,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -58,6 +58,10 @@ fn is_limit_error(message: &str) -> bool {
 pub fn finish_errors(errors: &mut [ServerError], request_id: &str) {
     for err in errors.iter_mut() {
         let api = err.source::<ApiError>().or_else(|| err.source::<Arc<ApiError>>().map(|a| a.as_ref()));
+        let retry_after = match api {
+            Some(ApiError::RateLimited { retry_after_secs, .. }) => Some(*retry_after_secs),
+            _ => None,
+        };
         let (code, field) = match api {
             Some(ApiError::Internal(inner)) => {
                 tracing::error!(request_id, error = %format!("{inner:#}"), path = ?err.path, "internal error");
@@ -78,6 +82,9 @@ pub fn finish_errors(errors: &mut [ServerError], request_id: &str) {
         ext.set("code", code);
         if let Some(field) = field {
             ext.set("field", field);
+        }
+        if let Some(secs) = retry_after {
+            ext.set("retryAfter", secs);
         }
     }
 }

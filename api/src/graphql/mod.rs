@@ -16,6 +16,7 @@ pub mod pagination;
 pub mod referral_types;
 pub mod referrals;
 pub mod stats;
+pub mod stats_log;
 
 use async_graphql::{EmptySubscription, MergedObject, Schema};
 
@@ -34,6 +35,7 @@ pub struct QueryRoot(
     group_query::GroupQueries,
     referrals::ReferralQueries,
     stats::StatsQueries,
+    stats_log::StatsLogQueries,
     audit::AuditQueries,
 );
 

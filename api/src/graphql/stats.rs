@@ -1,5 +1,7 @@
-//! `referralStats` and `groupStats`: parse the request, call `services::stats`, map the
-//! report. Counts withheld by small-cell suppression are null, with `suppressed: true`.
+//! `referralStats`, `groupStats` and `statsAccessLog`: parse the request, call
+//! `services::stats`, map the report. Researchers' referral counts are perturbed
+//! (`perturbed: true`); group counts withheld by small-cell suppression are null, with
+//! `suppressed: true`.
 
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result};
 use chrono::NaiveDate;
@@ -9,7 +11,7 @@ use crate::graphql::directory_types::Program;
 use crate::graphql::enums::{Category, Channel, Format, Leadership};
 use crate::graphql::loaders::{ProgramById, RequestLoader};
 use crate::repo::stats::Dim;
-use crate::services::stats::{self as service, GroupReport, GroupRow, ReferralReport, ReferralRow, ReferralStatsRequest};
+use crate::services::stats::{self as service, GroupReport, GroupRow, ReferralReport, ReferralRow, ReferralStatsRequest, Route};
 
 /// What `referralStats` can break referrals down by.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
@@ -93,8 +95,13 @@ pub struct StatsQueries;
 #[Object]
 impl StatsQueries {
     /// Referral uptake and retention, by the dimensions asked for, plus a total row.
-    /// Clinicians see their agency's referrals, liaisons those to their groups, researchers
-    /// and admins all; counts from 1 to k−1 are withheld for everyone but admins.
+    /// Clinicians count their agency's referrals, liaisons those to their groups, researchers
+    /// and admins all. Counts are exact, except for researchers: theirs are perturbed by
+    /// cell keys (unbiased, never 1..k−1, at most ±D from the truth for counts of k and more,
+    /// the same for the same referrals in any query), their date filters run from the first
+    /// to the last day of months, and each request counts against a daily budget and is
+    /// logged (see `statsAccessLog`).
+    #[graphql(complexity = "50 + child_complexity")]
     async fn referral_stats(
         &self,
         ctx: &Context<'_>,
@@ -103,7 +110,7 @@ impl StatsQueries {
     ) -> Result<ReferralStats> {
         let viewer = ctx.viewer()?;
         let request = filter.unwrap_or_default().into_request(&group_by)?;
-        let report = service::referral_stats(ctx.db(), ctx.settings(), viewer, request).await?;
+        let report = service::referral_stats(ctx.db(), ctx.settings(), viewer, request, Route::Graphql).await?;
         Ok(ReferralStats(report))
     }
 
@@ -118,20 +125,30 @@ impl StatsQueries {
 
 pub struct ReferralStats(ReferralReport);
 
+/// A `referralStats` answer: one row per combination of the dimensions that has referrals,
+/// and the total. When `perturbed`, every count (rows and total alike) is published on its
+/// own, so the rows need not add up to the total.
 #[Object]
 impl ReferralStats {
-    /// True when small-cell suppression applied to this answer (every role but admin).
-    async fn suppression_applied(&self) -> bool {
-        self.0.suppression
+    /// True when the counts are perturbed (researchers): unbiased, never from 1 to
+    /// `minCellSize` − 1, and within ±`maxNoise` of the true count when that is at least
+    /// `minCellSize`. False: exact counts.
+    async fn perturbed(&self) -> bool {
+        self.0.perturbed
     }
-    /// k: counts from 1 to k−1 are withheld.
+    /// k: no perturbed count from 1 to k−1 is published.
     async fn min_cell_size(&self) -> u32 {
         self.0.min_cell_size
+    }
+    /// D: a perturbed count of k or more is within ±D of the true count.
+    async fn max_noise(&self) -> u32 {
+        self.0.max_noise
     }
     /// One row per combination of the dimensions that has referrals, in order of the keys.
     async fn rows(&self) -> Vec<ReferralStatsRow<'_>> {
         self.0.rows.iter().map(|row| ReferralStatsRow { dims: &self.0.dims, row }).collect()
     }
+    /// All referrals of the request: a cell of its own (when perturbed, not the sum of the rows).
     async fn total(&self) -> ReferralStatsRow<'_> {
         ReferralStatsRow { dims: &self.0.dims, row: &self.0.total }
     }
@@ -182,36 +199,34 @@ impl ReferralStatsRow<'_> {
         value(self.dims, &self.row.key, Dim::CohortMonth)
     }
     /// Referrals, withdrawn ones apart.
-    async fn referred(&self) -> Option<u64> {
+    async fn referred(&self) -> u64 {
         self.row.referred
     }
     /// Referrals whose person went to a first meeting (uptake).
-    async fn attended(&self) -> Option<u64> {
+    async fn attended(&self) -> u64 {
         self.row.attended
     }
     /// Referrals whose person stayed at least the retention window.
-    async fn retained(&self) -> Option<u64> {
+    async fn retained(&self) -> u64 {
         self.row.retained
     }
     /// Attended referrals whose retention window has passed.
-    async fn retention_eligible(&self) -> Option<u64> {
+    async fn retention_eligible(&self) -> u64 {
         self.row.retention_eligible
     }
-    /// attended / referred.
+    /// attended / referred, from the published counts (clamped to 0..1 when perturbed);
+    /// null when referred is 0.
     async fn uptake_rate(&self) -> Option<f64> {
         self.row.uptake_rate
     }
-    /// retained / retentionEligible.
+    /// retained / retentionEligible, likewise.
     async fn retention_rate(&self) -> Option<f64> {
         self.row.retention_rate
     }
-    /// Median days from referral to first attendance.
+    /// Median days from referral to first attendance; when perturbed, in whole days and only
+    /// where at least 2k attended are published.
     async fn median_days_to_attend(&self) -> Option<f64> {
         self.row.median_days_to_attend
-    }
-    /// True when a count of this row is withheld.
-    async fn suppressed(&self) -> bool {
-        self.row.suppressed
     }
 }
 

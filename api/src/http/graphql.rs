@@ -250,5 +250,18 @@ async fn execute(
     {
         state.cache.put(key, body.clone(), generation);
     }
-    HttpResponse::Ok().content_type(rt.content_type()).body(body)
+    let retry_after = response
+        .errors
+        .iter()
+        .filter_map(|e| e.extensions.as_ref()?.get("retryAfter").and_then(|v| serde_json::to_value(v).ok()?.as_u64()))
+        .max();
+    match retry_after {
+        // A limit refused the request: 429 when nothing else was answered, else 200 with the
+        // partial data; `Retry-After` either way.
+        Some(secs) => {
+            let status = if response.data == async_graphql::Value::Null { StatusCode::TOO_MANY_REQUESTS } else { StatusCode::OK };
+            HttpResponse::build(status).content_type(rt.content_type()).insert_header((header::RETRY_AFTER, secs.to_string())).body(body)
+        }
+        None => HttpResponse::Ok().content_type(rt.content_type()).body(body),
+    }
 }

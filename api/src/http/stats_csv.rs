@@ -1,10 +1,13 @@
 //! The statistics as CSV files, for researchers who want them in a spreadsheet:
 //! `GET /stats/referrals.csv` and `GET /stats/groups.csv`, with the same bearer token, roles,
-//! scoping and suppression as the GraphQL fields (both call `services::stats`).
+//! scoping and protection as the GraphQL fields (both call `services::stats`): a researcher's
+//! counts are perturbed the same way, count against the same budget (429 with `Retry-After`
+//! when it is used up) and are logged the same way.
 //!
 //! Parameters: `groupBy` (comma-separated dimension names, as in GraphQL), and for referrals
 //! `referredFrom`, `referredTo` (YYYY-MM-DD), `programId`, `region`. The first column says
-//! whether a line is a `cell` or the `total`; a withheld count is an empty field. Errors are
+//! whether a line is a `cell` or the `total`; in the groups file a withheld count is an empty
+//! field. Errors are
 //! JSON, `{"errors": [{"message", "extensions": {"code"}}]}`, with the matching HTTP status.
 
 use std::collections::HashMap;
@@ -22,7 +25,7 @@ use crate::errors::{ApiError, ApiResult};
 use crate::graphql::stats::{GroupStatsDimension, ReferralStatsDimension};
 use crate::http::graphql::GraphqlState;
 use crate::repo::stats::Dim;
-use crate::services::stats::{self as service, ReferralStatsRequest};
+use crate::services::stats::{self as service, ReferralStatsRequest, Route};
 
 type Params = web::Query<HashMap<String, String>>;
 
@@ -47,7 +50,7 @@ pub async fn referrals(
                 .transpose()?,
             region: params.get("region").cloned(),
         };
-        let report = service::referral_stats(&state.db, &settings, &viewer, request).await?;
+        let report = service::referral_stats(&state.db, &settings, &viewer, request, Route::Csv).await?;
         let measures = [
             "referred",
             "attended",
@@ -56,12 +59,13 @@ pub async fn referrals(
             "uptake_rate",
             "retention_rate",
             "median_days_to_attend",
-            "suppressed",
+            "perturbed",
         ];
         let lines = report.rows.iter().map(|r| ("cell", r)).chain([("total", &report.total)]).map(|(kind, row)| {
-            let mut values: Vec<String> = [row.referred, row.attended, row.retained, row.retention_eligible].map(count).into();
+            let mut values: Vec<String> =
+                [row.referred, row.attended, row.retained, row.retention_eligible].map(|n| n.to_string()).into();
             values.extend([row.uptake_rate, row.retention_rate, row.median_days_to_attend].map(number));
-            values.push(row.suppressed.to_string());
+            values.push(report.perturbed.to_string());
             (kind, &row.key, values)
         });
         table(&state, &group_by, &measures, lines).await
@@ -181,6 +185,7 @@ fn respond(result: ApiResult<Vec<u8>>, filename: &str, id: &RequestId) -> HttpRe
                 ApiError::BadUserInput { .. } => StatusCode::BAD_REQUEST,
                 ApiError::NotFound(_) => StatusCode::NOT_FOUND,
                 ApiError::Conflict(_) => StatusCode::CONFLICT,
+                ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
                 ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             };
             let mut extensions = json!({ "code": err.code() });
@@ -197,6 +202,10 @@ fn respond(result: ApiResult<Vec<u8>>, filename: &str, id: &RequestId) -> HttpRe
             let mut res = HttpResponse::build(status);
             if status == StatusCode::UNAUTHORIZED {
                 res.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+            }
+            if let ApiError::RateLimited { retry_after_secs, .. } = &err {
+                res.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
+                extensions["retryAfter"] = json!(retry_after_secs);
             }
             res.json(json!({ "errors": [{ "message": message, "extensions": extensions }] }))
         }

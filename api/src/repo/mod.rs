@@ -12,5 +12,6 @@ pub mod liaisons;
 pub mod programs;
 pub mod referrals;
 pub mod stats;
+pub mod stats_log;
 
 pub use db::{Db, WriteTxn};

@@ -8,7 +8,7 @@ use sea_orm::{
 };
 
 use crate::domain::referral::{EndReason, Milestones, ReferralStatus};
-use crate::domain::referral_code;
+use crate::domain::{perturbation, referral_code};
 use crate::errors::{ApiError, ApiResult};
 use crate::repo::audit::Actor;
 
@@ -75,6 +75,7 @@ pub async fn insert(db: &impl ConnectionTrait, r: &NewReferral, now: DateTime<Ut
             updated_at: Set(now),
             cohort_month: Set(Milestones::new(r.referred_on).cohort_month()),
             days_to_attend: Set(None),
+            record_key: Set(perturbation::record_key()),
             ..Default::default()
         };
         match model.insert(db).await {

@@ -4,6 +4,9 @@
 //! or a closed group's lifespan). The service folds the buckets of a cell into its counts and
 //! its median histogram; no referral row ever leaves the database.
 //!
+//! For researchers the statement also sums the secret record keys of each count (the cell
+//! keys of `domain::perturbation`); the sums never leave the server.
+//!
 //! Speed (1,000,000 referrals, see README): PostgreSQL runs the statement with parallel
 //! workers (sequential scan, hash join, partial hash aggregates). SQLite, which has no
 //! parallel query, reads the covering index `idx_referrals_stats` instead of the table, and
@@ -29,6 +32,20 @@ pub enum Dim {
 }
 
 impl Dim {
+    /// The name of the dimension in the API (`CHANNEL`, `COHORT_MONTH`, …).
+    pub fn name(self) -> &'static str {
+        match self {
+            Dim::Channel => "CHANNEL",
+            Dim::Program => "PROGRAM",
+            Dim::Category => "CATEGORY",
+            Dim::Leadership => "LEADERSHIP",
+            Dim::Affiliated => "AFFILIATED",
+            Dim::Format => "FORMAT",
+            Dim::Region => "REGION",
+            Dim::CohortMonth => "COHORT_MONTH",
+        }
+    }
+
     /// The expression grouped by.
     fn group_expr(self) -> &'static str {
         match self {
@@ -78,6 +95,8 @@ pub struct ReferralCount {
     pub region_key: Option<String>,
     /// Attended on or before this day: the retention window has passed.
     pub eligible_by: NaiveDate,
+    /// Also sum the record keys of each count (for cell-key perturbation).
+    pub cell_keys: bool,
 }
 
 /// A slice of the groups (by id, inclusive) that one statement counts.
@@ -93,6 +112,9 @@ pub struct ReferralBucket {
     pub referred: i64,
     pub retained: i64,
     pub eligible: i64,
+    /// The sums of the record keys of `referred`, `retained` and `eligible` (0 unless
+    /// `ReferralCount::cell_keys`).
+    pub keys: [i64; 3],
 }
 
 /// Bound values with the placeholders of the backend (`?` or `$n`).
@@ -132,6 +154,11 @@ pub async fn referral_buckets(db: &impl ConnectionTrait, q: &ReferralCount, rang
     select.push("COUNT(*) AS referred".into());
     select.push("COUNT(r.retained_on) AS retained".into());
     select.push(format!("CAST(SUM(CASE WHEN r.attended_on <= {eligible} THEN 1 ELSE 0 END) AS BIGINT) AS eligible"));
+    if q.cell_keys {
+        select.push("CAST(SUM(r.record_key) AS BIGINT) AS referred_keys".into());
+        select.push("CAST(SUM(CASE WHEN r.retained_on IS NOT NULL THEN r.record_key ELSE 0 END) AS BIGINT) AS retained_keys".into());
+        select.push(format!("CAST(SUM(CASE WHEN r.attended_on <= {eligible} THEN r.record_key ELSE 0 END) AS BIGINT) AS eligible_keys"));
+    }
 
     let needs_groups = q.dims.iter().any(|d| !d.of_referral()) || q.program_id.is_some() || q.region_key.is_some();
     let mut from = "referrals r".to_owned();
@@ -179,6 +206,14 @@ pub async fn referral_buckets(db: &impl ConnectionTrait, q: &ReferralCount, rang
                 referred: row.try_get("", "referred")?,
                 retained: row.try_get("", "retained")?,
                 eligible: row.try_get::<Option<i64>>("", "eligible")?.unwrap_or(0),
+                keys: match q.cell_keys {
+                    true => [
+                        row.try_get::<Option<i64>>("", "referred_keys")?.unwrap_or(0),
+                        row.try_get::<Option<i64>>("", "retained_keys")?.unwrap_or(0),
+                        row.try_get::<Option<i64>>("", "eligible_keys")?.unwrap_or(0),
+                    ],
+                    false => [0; 3],
+                },
             })
         })
         .collect()

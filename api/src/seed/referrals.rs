@@ -18,7 +18,7 @@ use sea_orm::{
 
 use super::DEMO_LIAISON;
 use crate::config::Settings;
-use crate::domain::client_ref;
+use crate::domain::{client_ref, perturbation};
 use crate::domain::referral::{Milestones, Outcome, OutcomeSource, apply};
 use crate::domain::referral_code::{ALPHABET, LEN};
 use crate::errors::ApiResult;
@@ -27,7 +27,7 @@ use crate::repo::{self, Db};
 
 /// Referrals per transaction (and per audit event).
 const BATCH: u64 = 5_000;
-/// Rows per INSERT statement: 1,000 × 20 columns stays under both databases' bind limits.
+/// Rows per INSERT statement: 1,000 × 22 columns stays under both databases' bind limits.
 const ROWS_PER_INSERT: usize = 1_000;
 
 const CHANNELS: &[&str] = &["PROFESSIONAL_REFERRAL", "PROFESSIONAL_REFERRAL", "VETERAN_INTRODUCTION", "SELF", "FAMILY_OR_FRIENDS", "MEDIA"];
@@ -190,6 +190,8 @@ fn synthetic(
         updated_at: Set(now),
         cohort_month: Set(m.cohort_month()),
         days_to_attend: Set(m.days_to_attend()),
+        // From the CSPRNG, not the seeded generator: keys must not be predictable.
+        record_key: Set(perturbation::record_key()),
     };
     (row, events)
 }

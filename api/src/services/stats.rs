@@ -1,20 +1,25 @@
 //! Referral and group statistics: scope the request to the viewer, count in the database
-//! (`repo::stats`), fold the buckets into cells, then apply small-cell suppression
-//! (`domain::suppression`) for every role but admin. The GraphQL fields and the CSV route
-//! both call these two functions, so they always agree.
+//! (`repo::stats`) and fold the buckets into cells. Referral counts are exact for callers who
+//! may read the referral rows of their scope and perturbed by cell keys for researchers
+//! (`domain::perturbation`), who also keep to a month grid and a daily budget, and whose
+//! requests are logged. Group counts describe the public directory and keep small-cell
+//! suppression (`domain::suppression`) for every role but admin. The GraphQL fields and
+//! the CSV route both call these two functions, so they always agree.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::NaiveDate;
+use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, Utc};
 
 use crate::auth::Viewer;
 use crate::config::Settings;
+use crate::domain::perturbation::{PTable, cell_key, clamped_rate};
 use crate::domain::suppression::{Table, Withheld, median, rate};
 use crate::domain::text;
 use crate::errors::{ApiError, ApiResult};
 use crate::policy::{self, Operation, Scope};
 use crate::repo::Db;
 use crate::repo::stats::{self, Dim, GroupRange, Reach, ReferralBucket, ReferralCount};
+use crate::repo::stats_log;
 
 /// What a caller asks of `referralStats`.
 #[derive(Clone, Debug, Default)]
@@ -26,20 +31,40 @@ pub struct ReferralStatsRequest {
     pub region: Option<String>,
 }
 
-/// One row of `referralStats`: a cell of the breakdown, or the total. A withheld count is `None`.
+/// Which door a statistics request came through (for the access log).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Route {
+    Graphql,
+    Csv,
+}
+
+impl Route {
+    fn as_str(self) -> &'static str {
+        match self {
+            Route::Graphql => "graphql",
+            Route::Csv => "csv",
+        }
+    }
+}
+
+/// One row of `referralStats`: a cell of the breakdown, or the total.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ReferralRow {
     /// The value of each requested dimension, in request order (`None`: not set, e.g. unaffiliated).
     pub key: Vec<Option<String>>,
-    pub referred: Option<u64>,
-    pub attended: Option<u64>,
-    pub retained: Option<u64>,
-    pub retention_eligible: Option<u64>,
+    pub referred: u64,
+    pub attended: u64,
+    pub retained: u64,
+    pub retention_eligible: u64,
     pub uptake_rate: Option<f64>,
     pub retention_rate: Option<f64>,
     pub median_days_to_attend: Option<f64>,
-    /// Whether any count of this row is withheld.
-    pub suppressed: bool,
+}
+
+impl ReferralRow {
+    fn is_zero(&self) -> bool {
+        [self.referred, self.attended, self.retained, self.retention_eligible] == [0; 4]
+    }
 }
 
 /// A whole `referralStats` answer.
@@ -48,9 +73,10 @@ pub struct ReferralReport {
     pub dims: Vec<Dim>,
     pub rows: Vec<ReferralRow>,
     pub total: ReferralRow,
-    /// Whether small-cell suppression applied to this caller.
-    pub suppression: bool,
+    /// Whether the counts are perturbed (researchers) rather than exact.
+    pub perturbed: bool,
     pub min_cell_size: u32,
+    pub max_noise: u32,
 }
 
 #[derive(Default)]
@@ -59,6 +85,8 @@ struct ReferralCell {
     attended: u64,
     retained: u64,
     eligible: u64,
+    /// Record-key sums of referred, attended, retained, eligible.
+    keys: [i64; 4],
     days: BTreeMap<i64, u64>,
 }
 
@@ -68,8 +96,13 @@ impl ReferralCell {
         self.referred += n;
         self.retained += b.retained.max(0) as u64;
         self.eligible += b.eligible.max(0) as u64;
+        let [referred, retained, eligible] = b.keys;
+        self.keys[0] += referred;
+        self.keys[2] += retained;
+        self.keys[3] += eligible;
         if let Some(d) = b.days {
             self.attended += n;
+            self.keys[1] += referred;
             *self.days.entry(d).or_default() += n;
         }
     }
@@ -79,39 +112,71 @@ impl ReferralCell {
         self.attended += other.attended;
         self.retained += other.retained;
         self.eligible += other.eligible;
+        for (mine, theirs) in self.keys.iter_mut().zip(other.keys) {
+            *mine += theirs;
+        }
         for (d, n) in &other.days {
             *self.days.entry(*d).or_default() += n;
         }
     }
 
-    /// The published row; `hide[c]` withholds count column `c` (referred, attended, retained, eligible).
-    fn row(&self, key: Vec<Option<String>>, hide: [bool; 4]) -> ReferralRow {
-        let show = |v: u64, h: bool| (!h).then_some(v);
-        let (referred, attended) = (show(self.referred, hide[0]), show(self.attended, hide[1]));
-        let (retained, eligible) = (show(self.retained, hide[2]), show(self.eligible, hide[3]));
-        let histogram: Vec<(i64, u64)> = self.days.iter().map(|(d, n)| (*d, *n)).collect();
+    fn median(&self) -> Option<f64> {
+        median(&self.days.iter().map(|(d, n)| (*d, *n)).collect::<Vec<_>>())
+    }
+
+    /// The exact row.
+    fn exact(&self, key: Vec<Option<String>>) -> ReferralRow {
+        ReferralRow {
+            key,
+            referred: self.referred,
+            attended: self.attended,
+            retained: self.retained,
+            retention_eligible: self.eligible,
+            uptake_rate: rate(Some(self.attended), Some(self.referred)),
+            retention_rate: rate(Some(self.retained), Some(self.eligible)),
+            median_days_to_attend: self.median(),
+        }
+    }
+
+    /// The protected row: each count perturbed by its own cell key, rates from the published
+    /// counts, and the median (in whole days) only where at least 2k attended are published.
+    fn perturbed(&self, key: Vec<Option<String>>, table: &PTable, k: u64) -> ReferralRow {
+        let true_counts = [self.referred, self.attended, self.retained, self.eligible];
+        let [referred, attended, retained, eligible] = std::array::from_fn(|c| table.publish(true_counts[c], cell_key(self.keys[c])));
         ReferralRow {
             key,
             referred,
             attended,
             retained,
             retention_eligible: eligible,
-            uptake_rate: rate(attended, referred),
-            retention_rate: rate(retained, eligible),
-            median_days_to_attend: attended.and_then(|_| median(&histogram)),
-            suppressed: hide.iter().any(|h| *h),
+            uptake_rate: clamped_rate(attended, referred),
+            retention_rate: clamped_rate(retained, eligible),
+            median_days_to_attend: (attended >= 2 * k).then(|| self.median()).flatten().map(f64::round),
         }
     }
 }
 
-/// `referralStats` for `viewer`.
-pub async fn referral_stats(db: &Db, settings: &Settings, viewer: &Viewer, req: ReferralStatsRequest) -> ApiResult<ReferralReport> {
+/// `referralStats` for `viewer`: exact for those who may read the referral rows of their
+/// scope, perturbed (and budgeted and logged) for researchers.
+pub async fn referral_stats(
+    db: &Db,
+    settings: &Settings,
+    viewer: &Viewer,
+    req: ReferralStatsRequest,
+    route: Route,
+) -> ApiResult<ReferralReport> {
     let scope = policy::authorize(viewer, Operation::ReadReferralStats)?;
     check_dims(&req.dims)?;
     if let (Some(from), Some(to)) = (req.referred_from, req.referred_to)
         && from > to
     {
         return Err(ApiError::bad_input("filter.referredTo", "referredTo is before referredFrom"));
+    }
+    let perturbed = policy::perturbs_referral_stats(viewer.role);
+    let now = chrono::Utc::now();
+    if perturbed {
+        check_month_grid(&req)?;
+        take_budget(db, settings, viewer, now).await?;
     }
     let reach = match scope {
         Scope::All => Reach::All,
@@ -122,7 +187,7 @@ pub async fn referral_stats(db: &Db, settings: &Settings, viewer: &Viewer, req: 
             Reach::Groups(ids)
         }
     };
-    let today = chrono::Utc::now().date_naive();
+    let today = now.date_naive();
     let query = ReferralCount {
         dims: req.dims.clone(),
         reach: reach.clone(),
@@ -131,6 +196,7 @@ pub async fn referral_stats(db: &Db, settings: &Settings, viewer: &Viewer, req: 
         program_id: req.program_id,
         region_key: req.region.as_deref().map(text::place_key).filter(|r| !r.is_empty()),
         eligible_by: today - chrono::Days::new(u64::from(settings.retention_days)),
+        cell_keys: perturbed,
     };
     let buckets = match reach {
         Reach::Groups(ids) if ids.is_empty() => Vec::new(),
@@ -143,23 +209,84 @@ pub async fn referral_stats(db: &Db, settings: &Settings, viewer: &Viewer, req: 
     }
     let mut total = ReferralCell::default();
     cells.values().for_each(|c| total.merge(c));
-    let suppression = policy::suppresses_small_cells(viewer.role);
     let k = u64::from(settings.min_cell_size);
-    let keys: Vec<Vec<Option<String>>> = cells.keys().cloned().collect();
-    let columns: [Vec<u64>; 4] = [
-        cells.values().map(|c| c.referred).collect(),
-        cells.values().map(|c| c.attended).collect(),
-        cells.values().map(|c| c.retained).collect(),
-        cells.values().map(|c| c.eligible).collect(),
-    ];
-    let withheld = withhold(&keys, &columns, k, suppression);
-    // Without dimensions the one cell is the total: no rows.
-    let rows = match req.dims.is_empty() {
-        true => Vec::new(),
-        false => cells.into_iter().enumerate().map(|(i, (key, cell))| cell.row(key, withheld.each_ref().map(|w| w.cells[i]))).collect(),
+    let table = PTable::new(k, u64::from(settings.max_noise));
+    let publish = |cell: &ReferralCell, key: Vec<Option<String>>| match perturbed {
+        true => cell.perturbed(key, &table, k),
+        false => cell.exact(key),
     };
-    let total = total.row(vec![None; req.dims.len()], withheld.each_ref().map(|w| w.total));
-    Ok(ReferralReport { dims: req.dims, rows, total, suppression, min_cell_size: settings.min_cell_size })
+    // Without dimensions the one cell is the total: no rows. A perturbed row whose counts are
+    // all published as zero is left out, as a cell without referrals is: listing it would
+    // tell that its true count is not zero.
+    let rows: Vec<ReferralRow> = match req.dims.is_empty() {
+        true => Vec::new(),
+        false => cells.iter().map(|(key, cell)| publish(cell, key.clone())).filter(|r| !perturbed || !r.is_zero()).collect(),
+    };
+    let total = publish(&total, vec![None; req.dims.len()]);
+    if perturbed {
+        log_access(db, viewer, &req, route, rows.len() + 1, now).await?;
+    }
+    Ok(ReferralReport { dims: req.dims, rows, total, perturbed, min_cell_size: settings.min_cell_size, max_noise: settings.max_noise })
+}
+
+/// Researchers' date filters run from the first to the last day of months.
+fn check_month_grid(req: &ReferralStatsRequest) -> ApiResult<()> {
+    if let Some(from) = req.referred_from
+        && from.day() != 1
+    {
+        return Err(ApiError::bad_input("filter.referredFrom", "referredFrom must be the first day of a month (statistics use a month grid)"));
+    }
+    if let Some(to) = req.referred_to
+        && to.succ_opt().is_some_and(|next| next.day() != 1)
+    {
+        return Err(ApiError::bad_input("filter.referredTo", "referredTo must be the last day of a month (statistics use a month grid)"));
+    }
+    Ok(())
+}
+
+/// Takes one request from the viewer's daily budget, or refuses with RATE_LIMITED.
+async fn take_budget(db: &Db, settings: &Settings, viewer: &Viewer, now: DateTime<Utc>) -> ApiResult<()> {
+    let today = now.date_naive();
+    if stats_log::take_budget(db.conn(), &viewer.subject, today, settings.stats_daily_queries).await? {
+        return Ok(());
+    }
+    let renews = (today + chrono::Days::new(1)).and_time(NaiveTime::MIN).and_utc();
+    let retry_after_secs = u64::try_from((renews - now).num_seconds()).unwrap_or(0).max(1);
+    Err(ApiError::RateLimited {
+        message: format!(
+            "the daily budget of {} statistics requests is used up; it renews at {} (UTC midnight)",
+            settings.stats_daily_queries,
+            renews.format("%Y-%m-%dT%H:%M:%SZ")
+        ),
+        retry_after_secs,
+    })
+}
+
+async fn log_access(db: &Db, viewer: &Viewer, req: &ReferralStatsRequest, route: Route, cells: usize, at: DateTime<Utc>) -> ApiResult<()> {
+    let mut filter = serde_json::Map::new();
+    if let Some(v) = req.referred_from {
+        filter.insert("referredFrom".into(), v.to_string().into());
+    }
+    if let Some(v) = req.referred_to {
+        filter.insert("referredTo".into(), v.to_string().into());
+    }
+    if let Some(v) = req.program_id {
+        filter.insert("programId".into(), v.to_string().into());
+    }
+    if let Some(v) = &req.region {
+        filter.insert("region".into(), v.clone().into());
+    }
+    let access = stats_log::NewAccess {
+        at,
+        subject: viewer.subject.clone(),
+        role: viewer.role.as_claim().to_owned(),
+        statistic: "referralStats",
+        route: route.as_str(),
+        dimensions: req.dims.iter().map(|d| d.name()).collect::<Vec<_>>().join(","),
+        filter: serde_json::Value::Object(filter).to_string(),
+        cells,
+    };
+    stats_log::record(db.conn(), access).await
 }
 
 /// The key as callers see it: the cohort month (`yyyymm` in the database) as `YYYY-MM`.

@@ -85,6 +85,8 @@ impl TestApp {
             max_page_size: 100,
             retention_days: 120,
             min_cell_size,
+            max_noise: 2,
+            stats_daily_queries: 500,
             client_ref_key: CLIENT_REF_KEY.to_vec(),
             directory_cache_ttl: std::time::Duration::from_secs(5),
         };
