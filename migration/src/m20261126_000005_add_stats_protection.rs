@@ -56,7 +56,7 @@ impl MigrationTrait for Migration {
         };
         manager.get_connection().execute_unprepared(backfill).await?;
         if backend == sea_orm::DatabaseBackend::Sqlite {
-            manager.drop_index(Index::drop().name(STATS_INDEX).table(Referrals::Table).to_owned()).await?;
+            manager.get_connection().execute_unprepared(&format!("DROP INDEX IF EXISTS {STATS_INDEX}")).await?;
             let mut cols = STATS_COLUMNS.to_vec();
             cols.push("record_key");
             manager.create_index(crate::index(Referrals::Table, STATS_INDEX, &cols)).await?;
@@ -96,7 +96,7 @@ impl MigrationTrait for Migration {
         manager.drop_table(Table::drop().table(StatsAccessLog::Table).to_owned()).await?;
         manager.drop_table(Table::drop().table(StatsBudget::Table).to_owned()).await?;
         if manager.get_database_backend() == sea_orm::DatabaseBackend::Sqlite {
-            manager.drop_index(Index::drop().name(STATS_INDEX).table(Referrals::Table).to_owned()).await?;
+            manager.get_connection().execute_unprepared(&format!("DROP INDEX IF EXISTS {STATS_INDEX}")).await?;
             manager.create_index(crate::index(Referrals::Table, STATS_INDEX, &STATS_COLUMNS)).await?;
         }
         manager.alter_table(Table::alter().table(Referrals::Table).drop_column(Referrals::RecordKey).to_owned()).await?;

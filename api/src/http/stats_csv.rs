@@ -62,8 +62,7 @@ pub async fn referrals(
             "perturbed",
         ];
         let lines = report.rows.iter().map(|r| ("cell", r)).chain([("total", &report.total)]).map(|(kind, row)| {
-            let mut values: Vec<String> =
-                [row.referred, row.attended, row.retained, row.retention_eligible].map(|n| n.to_string()).into();
+            let mut values: Vec<String> = [row.referred, row.attended, row.retained, row.retention_eligible].map(|n| n.to_string()).into();
             values.extend([row.uptake_rate, row.retention_rate, row.median_days_to_attend].map(number));
             values.push(report.perturbed.to_string());
             (kind, &row.key, values)

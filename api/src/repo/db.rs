@@ -19,6 +19,7 @@ use crate::errors::ApiResult;
 #[derive(Clone)]
 pub struct Db {
     conn: DatabaseConnection,
+    url: String,
     writer: Arc<Mutex<()>>,
     statements: Arc<AtomicU64>,
 }
@@ -49,11 +50,27 @@ impl Db {
                 tracing::warn!(elapsed_ms = info.elapsed.as_millis() as u64, sql = %info.statement.sql, "slow SQL statement");
             }
         });
-        Ok(Self { conn, writer: Arc::new(Mutex::new(())), statements })
+        Ok(Self { conn, url: url.to_owned(), writer: Arc::new(Mutex::new(())), statements })
     }
 
+    /// Applies the pending migrations. On SQLite they run on one connection of their own:
+    /// sea-orm-migration runs SQLite migrations statement by statement (no transaction), and
+    /// spread over a pool, a statement can run on a connection whose view of the schema
+    /// lags behind the previous statement's (seen as "index already exists" after a DROP).
     pub async fn migrate(&self) -> anyhow::Result<()> {
-        Migrator::up(&self.conn, None).await?;
+        if self.backend() != DatabaseBackend::Sqlite {
+            Migrator::up(&self.conn, None).await?;
+            return Ok(());
+        }
+        let mut opts = ConnectOptions::new(self.url.clone());
+        opts.sqlx_logging(false)
+            .max_connections(1)
+            .min_connections(1)
+            .map_sqlx_sqlite_opts(|o| o.journal_mode(SqliteJournalMode::Wal).busy_timeout(Duration::from_secs(10)).foreign_keys(true));
+        let conn = Database::connect(opts).await?;
+        let result = Migrator::up(&conn, None).await;
+        conn.close().await.ok();
+        result?;
         Ok(())
     }
 

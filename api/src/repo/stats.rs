@@ -157,6 +157,8 @@ pub async fn referral_buckets(db: &impl ConnectionTrait, q: &ReferralCount, rang
     if q.cell_keys {
         select.push("CAST(SUM(r.record_key) AS BIGINT) AS referred_keys".into());
         select.push("CAST(SUM(CASE WHEN r.retained_on IS NOT NULL THEN r.record_key ELSE 0 END) AS BIGINT) AS retained_keys".into());
+        // A placeholder of its own: SQLite's `?` cannot be reused as PostgreSQL's `$1` can.
+        let eligible = p.push(q.eligible_by);
         select.push(format!("CAST(SUM(CASE WHEN r.attended_on <= {eligible} THEN r.record_key ELSE 0 END) AS BIGINT) AS eligible_keys"));
     }
 

@@ -18,9 +18,9 @@ use sea_orm::{
 
 use super::DEMO_LIAISON;
 use crate::config::Settings;
-use crate::domain::{client_ref, perturbation};
 use crate::domain::referral::{Milestones, Outcome, OutcomeSource, apply};
 use crate::domain::referral_code::{ALPHABET, LEN};
+use crate::domain::{client_ref, perturbation};
 use crate::errors::ApiResult;
 use crate::repo::audit::{self, Actor};
 use crate::repo::{self, Db};

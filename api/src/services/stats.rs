@@ -234,7 +234,10 @@ fn check_month_grid(req: &ReferralStatsRequest) -> ApiResult<()> {
     if let Some(from) = req.referred_from
         && from.day() != 1
     {
-        return Err(ApiError::bad_input("filter.referredFrom", "referredFrom must be the first day of a month (statistics use a month grid)"));
+        return Err(ApiError::bad_input(
+            "filter.referredFrom",
+            "referredFrom must be the first day of a month (statistics use a month grid)",
+        ));
     }
     if let Some(to) = req.referred_to
         && to.succ_opt().is_some_and(|next| next.day() != 1)

@@ -49,20 +49,20 @@ pub fn postgres_url() -> Option<String> {
 impl TestApp {
     /// Starts a server with HS256 tokens, `iss` and `aud` checked.
     pub async fn spawn(backend: Backend) -> Self {
-        Self::spawn_with_min_cell_size(backend, 11).await
+        Self::spawn_with_settings(backend, |_| {}).await
     }
 
     pub async fn spawn_with(backend: Backend, jwt: JwtSettings) -> Self {
-        Self::spawn_full(backend, jwt, 11).await
+        Self::spawn_full(backend, jwt, |_| {}).await
     }
 
-    /// Starts a server like `spawn`, with k = `min_cell_size` for small-cell suppression.
-    pub async fn spawn_with_min_cell_size(backend: Backend, min_cell_size: u32) -> Self {
+    /// Starts a server like `spawn`, with settings changed by `tweak`.
+    pub async fn spawn_with_settings(backend: Backend, tweak: impl FnOnce(&mut Settings)) -> Self {
         let keys = JwtKeys::Hs256 { secret: SECRET.to_vec() };
-        Self::spawn_full(backend, JwtSettings { keys, issuer: Some(ISSUER.into()), audience: Some(AUDIENCE.into()) }, min_cell_size).await
+        Self::spawn_full(backend, JwtSettings { keys, issuer: Some(ISSUER.into()), audience: Some(AUDIENCE.into()) }, tweak).await
     }
 
-    async fn spawn_full(backend: Backend, jwt: JwtSettings, min_cell_size: u32) -> Self {
+    async fn spawn_full(backend: Backend, jwt: JwtSettings, tweak: impl FnOnce(&mut Settings)) -> Self {
         let dir = std::env::temp_dir().join(format!("circles-test-{}", random_name()));
         std::fs::create_dir_all(&dir).expect("temp dir");
         let (database_url, pg_admin_url, pg_database) = match backend {
@@ -77,19 +77,20 @@ impl TestApp {
                 (format!("{base}/{name}"), Some(admin), Some(name))
             }
         };
-        let settings = Settings {
+        let mut settings = Settings {
             database_url,
             bind: "127.0.0.1:0".into(),
             data_dir: dir.clone(),
             jwt,
             max_page_size: 100,
             retention_days: 120,
-            min_cell_size,
+            min_cell_size: 11,
             max_noise: 2,
             stats_daily_queries: 500,
             client_ref_key: CLIENT_REF_KEY.to_vec(),
             directory_cache_ttl: std::time::Duration::from_secs(5),
         };
+        tweak(&mut settings);
         let app = Application::build(settings.clone()).await.expect("build application");
         let url = format!("http://127.0.0.1:{}", app.port());
         let db = app.db();
@@ -166,13 +167,16 @@ pub fn field(res: &Value) -> String {
 }
 
 /// Runs an async test body once on SQLite and once on PostgreSQL (optionally with another
-/// `min_cell_size` than the default 11).
+/// `min_cell_size` than the default 11, or with `settings = |s| ...` changing any setting).
 #[macro_export]
 macro_rules! both_backends {
     ($name:ident, |$app:ident: &TestApp| async move $body:block) => {
         both_backends!($name, min_cell_size = 11, |$app: &TestApp| async move $body);
     };
     ($name:ident, min_cell_size = $k:expr, |$app:ident: &TestApp| async move $body:block) => {
+        both_backends!($name, settings = |s| s.min_cell_size = $k, |$app: &TestApp| async move $body);
+    };
+    ($name:ident, settings = |$s:ident| $tweak:expr, |$app:ident: &TestApp| async move $body:block) => {
         mod $name {
             #[allow(unused_imports)]
             use super::*;
@@ -182,7 +186,7 @@ macro_rules! both_backends {
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
-                let app = TestApp::spawn_with_min_cell_size(Backend::Sqlite, $k).await;
+                let app = TestApp::spawn_with_settings(Backend::Sqlite, |$s| $tweak).await;
                 run(&app).await;
                 app.cleanup().await;
             }
@@ -193,7 +197,7 @@ macro_rules! both_backends {
                     eprintln!("PostgreSQL half NOT run: CIRCLES_TEST_POSTGRES_URL is not set");
                     return;
                 }
-                let app = TestApp::spawn_with_min_cell_size(Backend::Postgres, $k).await;
+                let app = TestApp::spawn_with_settings(Backend::Postgres, |$s| $tweak).await;
                 run(&app).await;
                 app.cleanup().await;
             }

@@ -13,3 +13,4 @@ mod group_writes;
 mod http;
 mod referrals;
 mod stats;
+mod stats_privacy;

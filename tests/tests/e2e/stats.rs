@@ -1,11 +1,13 @@
-//! Researcher statistics over HTTP: every count and rate equals an independent computation
-//! over the referrals the test made through the API; suppression hides small counts (and
-//! their complements) from everyone but admins; clinicians and liaisons only ever count their
-//! own agency's or groups' referrals, whatever filter they pass; the CSV says the same.
+//! Referral statistics over HTTP: every exact count and rate equals an independent
+//! computation over the referrals the test made through the API; researchers' counts keep
+//! the promises of perturbation against that computation (zero stays zero, nothing in
+//! 1..k−1, at most ±D for counts of k and more); clinicians and liaisons only ever count
+//! their own agency's or groups' referrals, whatever filter they pass; the CSV says the same.
+//! The attacks on the protection are in `stats_privacy.rs`.
 
 use std::collections::BTreeMap;
 
-use chrono::{Days, NaiveDate, Utc};
+use chrono::{Datelike, Days, NaiveDate, Utc};
 use serde_json::{Value, json};
 
 use crate::common::{TestApp, code, field};
@@ -171,11 +173,14 @@ fn expected<'a>(w: &World, made: impl Iterator<Item = &'a Made>, dims: &[&str]) 
     (cells, total)
 }
 
-const STATS: &str = "query($g: [ReferralStatsDimension!]!, $f: ReferralStatsFilter) { referralStats(groupBy: $g, filter: $f) {
-  suppressionApplied minCellSize
+pub const STATS: &str = "query($g: [ReferralStatsDimension!]!, $f: ReferralStatsFilter) { referralStats(groupBy: $g, filter: $f) {
+  perturbed minCellSize maxNoise
   rows { channel program { id } category leadership affiliated format region cohortMonth
-         referred attended retained retentionEligible uptakeRate retentionRate medianDaysToAttend suppressed }
-  total { referred attended retained retentionEligible uptakeRate retentionRate medianDaysToAttend suppressed } } }";
+         referred attended retained retentionEligible uptakeRate retentionRate medianDaysToAttend }
+  total { referred attended retained retentionEligible uptakeRate retentionRate medianDaysToAttend } } }";
+
+/// D, the noise bound the test servers run with.
+const D: u64 = 2;
 
 fn ratio(n: u64, d: u64) -> Option<f64> {
     (d > 0).then(|| n as f64 / d as f64)
@@ -188,7 +193,7 @@ fn assert_float(got: &Value, want: Option<f64>, what: &str) {
     }
 }
 
-/// Exact comparison (no suppression): every count, rate and median.
+/// Exact comparison: every count, rate and median.
 fn assert_exact(row: &Value, e: &Expected, what: &str) {
     for (name, want) in [("referred", e.referred), ("attended", e.attended), ("retained", e.retained), ("retentionEligible", e.eligible)] {
         assert_eq!(row[name].as_u64(), Some(want), "{what}: {name}");
@@ -196,50 +201,39 @@ fn assert_exact(row: &Value, e: &Expected, what: &str) {
     assert_float(&row["uptakeRate"], ratio(e.attended, e.referred), &format!("{what}: uptakeRate"));
     assert_float(&row["retentionRate"], ratio(e.retained, e.eligible), &format!("{what}: retentionRate"));
     assert_float(&row["medianDaysToAttend"], e.median(), &format!("{what}: medianDaysToAttend"));
-    assert_eq!(row["suppressed"], false, "{what}");
 }
 
-/// Suppressed comparison: small counts are null, published counts are exact, a rate is null
-/// whenever a count it is built on is, and no count column has a lone null cell that its
-/// total would give away.
-/// Returns how many counts were withheld, and how many of those were at least k (complements).
-fn assert_suppressed(rows: &[Value], cells: &[Expected], total: (&Value, &Expected), what: &str) -> (usize, usize) {
-    let (mut withheld, mut complements) = (0, 0);
-    let columns = [("referred", 0), ("attended", 1), ("retained", 2), ("retentionEligible", 3)];
-    let pick = |e: &Expected, c: usize| [e.referred, e.attended, e.retained, e.eligible][c];
-    for (row, e) in rows.iter().zip(cells).chain([total]) {
-        let mut any_null = false;
-        for (name, c) in columns {
-            let want = pick(e, c);
-            match row[name].as_u64() {
-                Some(got) => assert_eq!(got, want, "{what}: {name} published wrong"),
-                None => {
-                    assert!(want > 0, "{what}: a zero {name} was withheld");
-                    any_null = true;
-                    withheld += 1;
-                    complements += usize::from(want >= K);
-                }
-            }
-            if (1..K).contains(&want) {
-                assert!(row[name].is_null(), "{what}: small {name} = {want} published");
-            }
+/// Perturbed comparison: each published count keeps the promises of the p-table against the
+/// true count; rates come from the published counts; the median only where at least 2k
+/// attended are published, in whole days. Returns how many counts differ from the truth.
+fn assert_perturbed(row: &Value, e: &Expected, what: &str) -> usize {
+    let mut moved = 0;
+    for (name, want) in [("referred", e.referred), ("attended", e.attended), ("retained", e.retained), ("retentionEligible", e.eligible)] {
+        let got = row[name].as_u64().unwrap_or_else(|| panic!("{what}: {name} is not a count: {row}"));
+        match want {
+            0 => assert_eq!(got, 0, "{what}: a true zero {name} must stay zero"),
+            w if w < K => assert!(got == 0 || got >= K, "{what}: small {name} {w} published as {got}"),
+            w => assert!(got >= K && got.abs_diff(w) <= D, "{what}: {name} {w} published as {got}"),
         }
-        assert_eq!(row["suppressed"], any_null, "{what}: suppressed flag");
-        if row["referred"].is_null() || row["attended"].is_null() {
-            assert!(row["uptakeRate"].is_null(), "{what}: uptakeRate on a withheld count");
-        }
-        if row["retained"].is_null() || row["retentionEligible"].is_null() {
-            assert!(row["retentionRate"].is_null(), "{what}: retentionRate on a withheld count");
-        }
-        if row["attended"].is_null() {
-            assert!(row["medianDaysToAttend"].is_null(), "{what}: median on a withheld count");
-        }
+        moved += usize::from(got != want);
     }
-    for (name, _) in columns {
-        let nulls = rows.iter().filter(|r| r[name].is_null()).count();
-        assert!(nulls != 1 || total.0[name].is_null(), "{what}: the lone withheld {name} is the total minus the published cells");
-    }
-    (withheld, complements)
+    let clamped = |n: &str, d: &str| {
+        let (n, d) = (row[n].as_u64().unwrap(), row[d].as_u64().unwrap());
+        (d > 0).then(|| (n as f64 / d as f64).min(1.0))
+    };
+    assert_float(&row["uptakeRate"], clamped("attended", "referred"), &format!("{what}: uptakeRate"));
+    assert_float(&row["retentionRate"], clamped("retained", "retentionEligible"), &format!("{what}: retentionRate"));
+    let median = (row["attended"].as_u64().unwrap() >= 2 * K).then(|| e.median()).flatten().map(f64::round);
+    assert_float(&row["medianDaysToAttend"], median, &format!("{what}: medianDaysToAttend"));
+    moved
+}
+
+/// The first day of the month `months` before this one, and the last day of this month.
+pub fn month_grid(months: u32) -> (NaiveDate, NaiveDate) {
+    let this = today().with_day(1).unwrap();
+    let from = this.checked_sub_months(chrono::Months::new(months)).unwrap();
+    let to = this.checked_add_months(chrono::Months::new(1)).unwrap().pred_opt().unwrap();
+    (from, to)
 }
 
 /// Which referrals a filter keeps, in the independent computation.
@@ -264,21 +258,21 @@ both_backends!(referral_stats_equal_an_independent_computation, min_cell_size = 
     let made = data_set(app, &w).await;
     let admin = app.admin();
     let researcher = app.token("researcher", None, "researcher-1");
-    let from = today() - Days::new(100);
+    let (from, to) = month_grid(3);
     let filters: Vec<(Value, Keep)> = vec![
         (json!({}), Box::new(|_| true)),
-        (json!({ "referredFrom": from.to_string(), "referredTo": today().to_string() }), Box::new(move |m| m.referred_on >= from)),
+        (json!({ "referredFrom": from.to_string(), "referredTo": to.to_string() }), Box::new(move |m| m.referred_on >= from)),
         (json!({ "programId": w.dir.grow }), Box::new(|m| m.group == "D")),
         (json!({ "region": " ontario " }), Box::new(|m| m.group != "C")),
     ];
-    let (mut withheld, mut complements) = (0, 0);
+    let (mut counts, mut moved, mut small) = (0, 0, 0);
     for dims in BREAKDOWNS {
         for (filter, keep) in &filters {
             let what = format!("groupBy {dims:?} filter {filter}");
             let (cells, total) = expected(&w, made.iter().filter(|m| keep(m)), dims);
-            // Admins: exact, nothing withheld.
+            // Admins: exact.
             let data = app.gql_ok(STATS, json!({ "g": dims, "f": filter }), &admin).await;
-            assert_eq!(data["referralStats"]["suppressionApplied"], false);
+            assert_eq!(data["referralStats"]["perturbed"], false);
             let got = keyed(&data, dims);
             if dims.is_empty() {
                 assert!(got.is_empty(), "{what}: no rows without dimensions");
@@ -293,20 +287,25 @@ both_backends!(referral_stats_equal_an_independent_computation, min_cell_size = 
                 assert_exact(row, &cells[key], &format!("{what} {key:?}"));
             }
             assert_exact(&data["referralStats"]["total"], &total, &format!("{what} total"));
-            // Researchers: the same, with small cells withheld.
+            // Researchers: perturbed within the promises, and only cells that have referrals.
             let data = app.gql_ok(STATS, json!({ "g": dims, "f": filter }), &researcher).await;
-            assert_eq!(data["referralStats"]["suppressionApplied"], true);
-            assert_eq!(data["referralStats"]["minCellSize"], K);
-            let got = keyed(&data, dims);
-            let rows: Vec<Value> = got.iter().map(|(_, r)| r.clone()).collect();
-            let wanted: Vec<Expected> = got.iter().map(|(k, _)| cells[k].clone()).collect();
-            let (w, c) = assert_suppressed(&rows, &wanted, (&data["referralStats"]["total"], &total), &format!("researcher {what}"));
-            withheld += w;
-            complements += c;
+            let stats = &data["referralStats"];
+            assert_eq!(
+                (stats["perturbed"].as_bool(), stats["minCellSize"].as_u64(), stats["maxNoise"].as_u64()),
+                (Some(true), Some(K), Some(D))
+            );
+            let rows = keyed(&data, dims);
+            let pairs =
+                rows.iter().map(|(key, row)| (row, cells.get(key).unwrap_or_else(|| panic!("{what}: a row without referrals: {key:?}"))));
+            for (row, e) in pairs.chain([(&stats["total"], &total)]) {
+                moved += assert_perturbed(row, e, &format!("researcher {what}"));
+                counts += 4;
+                small += [e.referred, e.attended, e.retained, e.eligible].iter().filter(|n| (1..K).contains(*n)).count();
+            }
         }
     }
-    assert!(withheld > 0 && complements > 0, "the data set must exercise suppression ({withheld} withheld, {complements} complements)");
-    println!("researcher views: {withheld} counts withheld, {complements} of them as complements");
+    assert!(small > 0 && moved > 0, "the data set must exercise perturbation ({small} small counts, {moved} of {counts} moved)");
+    println!("researcher views: {moved} of {counts} counts moved, {small} true counts in 1..k-1");
 });
 
 both_backends!(clinicians_and_liaisons_only_count_their_own, min_cell_size = 3, |app: &TestApp| async move {
@@ -432,7 +431,7 @@ both_backends!(stats_csv_matches_graphql, min_cell_size = K as u32, |app: &TestA
     assert_eq!(
         lines.next(),
         Some(
-            "row,channel,category,referred,attended,retained,retention_eligible,uptake_rate,retention_rate,median_days_to_attend,suppressed"
+            "row,channel,category,referred,attended,retained,retention_eligible,uptake_rate,retention_rate,median_days_to_attend,perturbed"
         )
     );
     let csv: Vec<Vec<String>> = lines.map(|l| l.split(',').map(str::to_owned).collect()).collect();
@@ -441,7 +440,7 @@ both_backends!(stats_csv_matches_graphql, min_cell_size = K as u32, |app: &TestA
     let show = |v: &Value| v.as_u64().map(|n| n.to_string()).unwrap_or_default();
     for (line, row) in csv.iter().zip(rows.iter().chain([&data["referralStats"]["total"]])) {
         assert_eq!(line[3..7], [show(&row["referred"]), show(&row["attended"]), show(&row["retained"]), show(&row["retentionEligible"])]);
-        assert_eq!(line[10], row["suppressed"].as_bool().unwrap().to_string());
+        assert_eq!(line[10], "true");
     }
     assert_eq!(csv.last().unwrap()[0], "total");
     // The groups file, and the errors: JSON with a code and the matching status.
