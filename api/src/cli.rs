@@ -67,16 +67,20 @@ fn parse_role(value: &str) -> Result<Role, String> {
     Role::from_claim(value).ok_or_else(|| "role must be clinician, liaison, researcher or admin".into())
 }
 
+/// The statement timeout of batch commands (seeding, verifying the whole audit chain).
+const BATCH_STATEMENT_TIMEOUT: Duration = Duration::from_secs(3600);
+
 /// Runs the chosen command.
 pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => Application::build(settings).await?.run_until_stopped().await?,
         Command::Migrate => {
-            Db::connect(&settings.database_url).await?.migrate().await?;
+            Db::connect(&settings.database_url, settings.db_statement_timeout).await?.migrate().await?;
             tracing::info!("migrations applied");
         }
         Command::SeedDemo { groups, referrals } => {
-            let db = Db::connect(&settings.database_url).await?;
+            // Bulk loading (and the VACUUM ANALYZE after it) is not a request: no 5 s limit.
+            let db = Db::connect(&settings.database_url, BATCH_STATEMENT_TIMEOUT).await?;
             db.migrate().await?;
             let added = seed::seed_demo(&db, groups).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
             tracing::info!(added, "demo directory seeded");
@@ -92,7 +96,7 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
         }
         Command::Demo => demo(settings).await?,
         Command::Audit { command: AuditCommand::Verify } => {
-            let db = Db::connect(&settings.database_url).await?;
+            let db = Db::connect(&settings.database_url, BATCH_STATEMENT_TIMEOUT).await?;
             let v = crate::repo::audit::verify(db.conn()).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
             match v.first_break {
                 None => println!("audit chain OK: {} events verified", v.checked),
@@ -127,7 +131,7 @@ pub fn dev_token(settings: &Settings, role: Role, agency: Option<String>, sub: &
 }
 
 async fn demo(settings: Settings) -> anyhow::Result<()> {
-    let db = Db::connect(&settings.database_url).await?;
+    let db = Db::connect(&settings.database_url, BATCH_STATEMENT_TIMEOUT).await?;
     db.migrate().await?;
     seed::seed_demo(&db, 300).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
     seed::seed_referrals(&db, &settings, 400).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;

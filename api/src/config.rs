@@ -50,6 +50,8 @@ pub struct Settings {
     pub client_ref_key: Vec<u8>,
     /// How long a directory query response may be served from memory (0: never).
     pub directory_cache_ttl: std::time::Duration,
+    /// PostgreSQL statement and lock timeout (`CIRCLES_DB_STATEMENT_TIMEOUT_MS`, 5000).
+    pub db_statement_timeout: std::time::Duration,
 }
 
 fn env(name: &str) -> Option<String> {
@@ -103,6 +105,7 @@ impl Settings {
             stats_daily_queries,
             client_ref_key,
             directory_cache_ttl: std::time::Duration::from_secs(parse_env("CIRCLES_DIRECTORY_CACHE_TTL", 5)?),
+            db_statement_timeout: std::time::Duration::from_millis(parse_env("CIRCLES_DB_STATEMENT_TIMEOUT_MS", 5000)?.max(1)),
         })
     }
 }

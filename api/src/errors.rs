@@ -24,9 +24,15 @@ pub enum ApiError {
     /// A limit is used up; retry after `retry_after_secs` seconds.
     #[error("{message}")]
     RateLimited { message: String, retry_after_secs: u64 },
+    /// The database is unreachable, timed out or busy: safe to retry later.
+    #[error("the database is unavailable or timed out; retry in a few seconds")]
+    Unavailable(#[source] DbErr),
     #[error("internal server error")]
     Internal(#[source] anyhow::Error),
 }
+
+/// Seconds a client should wait before retrying after SERVICE_UNAVAILABLE.
+pub const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 5;
 
 impl ApiError {
     /// The `extensions.code` of this error.
@@ -38,6 +44,7 @@ impl ApiError {
             Self::BadUserInput { .. } => "BAD_USER_INPUT",
             Self::Conflict(_) => "CONFLICT",
             Self::RateLimited { .. } => "RATE_LIMITED",
+            Self::Unavailable(_) => "SERVICE_UNAVAILABLE",
             Self::Internal(_) => "INTERNAL_SERVER_ERROR",
         }
     }
@@ -58,7 +65,36 @@ impl ApiError {
 
 impl From<DbErr> for ApiError {
     fn from(err: DbErr) -> Self {
-        Self::Internal(err.into())
+        match is_unavailable(&err) {
+            true => Self::Unavailable(err),
+            false => Self::Internal(err.into()),
+        }
+    }
+}
+
+/// Whether a database error means "not now" rather than "a bug": no connection could be had
+/// (pool timeout, refused, reset), a statement or lock timeout cancelled the statement, the
+/// server is shutting down, or SQLite stayed busy past its timeout.
+fn is_unavailable(err: &DbErr) -> bool {
+    use sea_orm::sqlx::Error as Sqlx;
+    use sea_orm::{DbErr as E, RuntimeErr};
+    let sqlx = match err {
+        E::ConnectionAcquire(_) => return true,
+        E::Conn(RuntimeErr::SqlxError(e)) | E::Exec(RuntimeErr::SqlxError(e)) | E::Query(RuntimeErr::SqlxError(e)) => e,
+        E::Conn(_) => return true,
+        _ => return false,
+    };
+    match sqlx.as_ref() {
+        Sqlx::Io(_) | Sqlx::PoolTimedOut | Sqlx::PoolClosed | Sqlx::WorkerCrashed | Sqlx::Tls(_) => true,
+        Sqlx::Database(db) => {
+            let code = db.code().unwrap_or_default();
+            // PostgreSQL: query_canceled (statement_timeout), lock_not_available (lock_timeout),
+            // admin/crash shutdown, cannot_connect_now, connection exceptions (08xxx).
+            // SQLite: SQLITE_BUSY (5) and SQLITE_LOCKED (6), with their extended codes.
+            matches!(code.as_ref(), "57014" | "55P03" | "57P01" | "57P02" | "57P03" | "5" | "6" | "261" | "262" | "517")
+                || code.starts_with("08")
+        }
+        _ => false,
     }
 }
 

@@ -26,7 +26,7 @@ pub struct Application {
 impl Application {
     /// Connects to the database, applies pending migrations and binds the listener.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let db = Db::connect(&settings.database_url).await?;
+        let db = Db::connect(&settings.database_url, settings.db_statement_timeout).await?;
         db.migrate().await?;
         let listener = TcpListener::bind(&settings.bind)?;
         let port = listener.local_addr()?.port();

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextValidation};
 use async_graphql::{ServerError, ValidationResult};
 
-use crate::errors::ApiError;
+use crate::errors::{ApiError, UNAVAILABLE_RETRY_AFTER_SECS};
 
 /// Request data set by `ValidationTracker` when the document failed validation (the
 /// GraphQL-over-HTTP handler answers 400 for that under `application/graphql-response+json`).
@@ -60,6 +60,7 @@ pub fn finish_errors(errors: &mut [ServerError], request_id: &str) {
         let api = err.source::<ApiError>().or_else(|| err.source::<Arc<ApiError>>().map(|a| a.as_ref()));
         let retry_after = match api {
             Some(ApiError::RateLimited { retry_after_secs, .. }) => Some(*retry_after_secs),
+            Some(ApiError::Unavailable(_)) => Some(UNAVAILABLE_RETRY_AFTER_SECS),
             _ => None,
         };
         let (code, field) = match api {
@@ -67,6 +68,10 @@ pub fn finish_errors(errors: &mut [ServerError], request_id: &str) {
                 tracing::error!(request_id, error = %format!("{inner:#}"), path = ?err.path, "internal error");
                 err.message = format!("internal server error (request id {request_id})");
                 ("INTERNAL_SERVER_ERROR", None)
+            }
+            Some(api @ ApiError::Unavailable(inner)) => {
+                tracing::warn!(request_id, error = %inner, path = ?err.path, "database unavailable");
+                (api.code(), None)
             }
             Some(api @ ApiError::BadUserInput { field, .. }) => (api.code(), Some(field.clone())),
             Some(api) => (api.code(), None),

@@ -17,6 +17,7 @@ use serde_json::{Map, Value, json};
 use tracing_actix_web::RequestId;
 
 use crate::auth::{Authn, TokenVerifier};
+use crate::errors::{ApiError, UNAVAILABLE_RETRY_AFTER_SECS};
 use crate::graphql::CirclesSchema;
 use crate::graphql::errors::{ValidationFailed, finish_errors};
 use crate::graphql::loaders::DirectoryLoader;
@@ -191,6 +192,14 @@ async fn execute(
     let auth_header = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
     let authn = match Authn::from_header(auth_header, &state.verifier, state.db.conn()).await {
         Ok(a) => a,
+        Err(err @ ApiError::Unavailable(_)) => {
+            tracing::warn!(request_id, error = ?err, "authentication lookup: database unavailable");
+            let body = json!({ "errors": [{ "message": err.to_string(), "extensions": { "code": err.code(), "retryAfter": UNAVAILABLE_RETRY_AFTER_SECS } }] });
+            return HttpResponse::ServiceUnavailable()
+                .content_type(rt.content_type())
+                .insert_header((header::RETRY_AFTER, UNAVAILABLE_RETRY_AFTER_SECS.to_string()))
+                .body(body.to_string());
+        }
         Err(err) => {
             tracing::error!(request_id, error = ?err, "authentication lookup failed");
             let message = format!("internal server error (request id {request_id})");
@@ -250,18 +259,24 @@ async fn execute(
     {
         state.cache.put(key, body.clone(), generation);
     }
-    let retry_after = response
-        .errors
-        .iter()
-        .filter_map(|e| e.extensions.as_ref()?.get("retryAfter").and_then(|v| serde_json::to_value(v).ok()?.as_u64()))
-        .max();
-    match retry_after {
-        // A limit refused the request: 429 when nothing else was answered, else 200 with the
-        // partial data; `Retry-After` either way.
-        Some(secs) => {
-            let status = if response.data == async_graphql::Value::Null { StatusCode::TOO_MANY_REQUESTS } else { StatusCode::OK };
-            HttpResponse::build(status).content_type(rt.content_type()).insert_header((header::RETRY_AFTER, secs.to_string())).body(body)
-        }
-        None => HttpResponse::Ok().content_type(rt.content_type()).body(body),
-    }
+    respond(&response, rt, body)
+}
+
+/// The answer: a request refused by a limit (RATE_LIMITED) or by an unavailable database
+/// (SERVICE_UNAVAILABLE) gets `Retry-After`, and 429 or 503 when nothing else was answered
+/// (`data` is null); with partial data it stays 200.
+fn respond(response: &async_graphql::Response, rt: ResponseType, body: String) -> HttpResponse {
+    let extension =
+        |e: &async_graphql::ServerError, name: &str| e.extensions.as_ref()?.get(name).and_then(|v| serde_json::to_value(v).ok());
+    let retry_after = response.errors.iter().filter_map(|e| extension(e, "retryAfter")?.as_u64()).max();
+    let Some(secs) = retry_after else {
+        return HttpResponse::Ok().content_type(rt.content_type()).body(body);
+    };
+    let unavailable = response.errors.iter().any(|e| extension(e, "code") == Some(json!("SERVICE_UNAVAILABLE")));
+    let status = match (response.data == async_graphql::Value::Null, unavailable) {
+        (false, _) => StatusCode::OK,
+        (true, true) => StatusCode::SERVICE_UNAVAILABLE,
+        (true, false) => StatusCode::TOO_MANY_REQUESTS,
+    };
+    HttpResponse::build(status).content_type(rt.content_type()).insert_header((header::RETRY_AFTER, secs.to_string())).body(body)
 }

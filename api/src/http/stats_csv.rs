@@ -21,7 +21,7 @@ use tracing_actix_web::RequestId;
 
 use crate::auth::{Authn, Viewer};
 use crate::config::Settings;
-use crate::errors::{ApiError, ApiResult};
+use crate::errors::{ApiError, ApiResult, UNAVAILABLE_RETRY_AFTER_SECS};
 use crate::graphql::stats::{GroupStatsDimension, ReferralStatsDimension};
 use crate::http::graphql::GraphqlState;
 use crate::repo::stats::Dim;
@@ -156,10 +156,19 @@ async fn table<'a>(
             (Dim::Program, Some(id)) => programs.get(id).cloned().unwrap_or_else(|| id.to_owned()),
             (_, Some(v)) => v.to_owned(),
         });
-        let record: Vec<String> = std::iter::once(kind.to_owned()).chain(keys).chain(values).collect();
+        let record: Vec<String> = std::iter::once(kind.to_owned()).chain(keys).chain(values).map(spreadsheet_safe).collect();
         out.write_record(&record).map_err(fail)?;
     }
     out.into_inner().map_err(|e| ApiError::Internal(anyhow::anyhow!("{e}")))
+}
+
+/// A cell that a spreadsheet would run as a formula (it begins with `=`, `+`, `-`, `@`, a tab
+/// or a carriage return: OWASP "CSV injection") gets a leading `'`, so it shows as text.
+fn spreadsheet_safe(cell: String) -> String {
+    match cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        true => format!("'{cell}"),
+        false => cell,
+    }
 }
 
 fn count(v: Option<u64>) -> String {
@@ -185,6 +194,7 @@ fn respond(result: ApiResult<Vec<u8>>, filename: &str, id: &RequestId) -> HttpRe
                 ApiError::NotFound(_) => StatusCode::NOT_FOUND,
                 ApiError::Conflict(_) => StatusCode::CONFLICT,
                 ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+                ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
                 ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             };
             let mut extensions = json!({ "code": err.code() });
@@ -202,11 +212,43 @@ fn respond(result: ApiResult<Vec<u8>>, filename: &str, id: &RequestId) -> HttpRe
             if status == StatusCode::UNAUTHORIZED {
                 res.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
             }
-            if let ApiError::RateLimited { retry_after_secs, .. } = &err {
-                res.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
-                extensions["retryAfter"] = json!(retry_after_secs);
+            let retry_after = match &err {
+                ApiError::RateLimited { retry_after_secs, .. } => Some(*retry_after_secs),
+                ApiError::Unavailable(inner) => {
+                    tracing::warn!(request_id = %id, error = %inner, "statistics CSV: database unavailable");
+                    Some(UNAVAILABLE_RETRY_AFTER_SECS)
+                }
+                _ => None,
+            };
+            if let Some(secs) = retry_after {
+                res.insert_header((header::RETRY_AFTER, secs.to_string()));
+                extensions["retryAfter"] = json!(secs);
             }
             res.json(json!({ "errors": [{ "message": message, "extensions": extensions }] }))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::spreadsheet_safe;
+
+    #[test]
+    fn formula_cells_are_neutralised() {
+        let cases = [
+            ("=cmd|' /C notepad'!A1", "'=cmd|' /C notepad'!A1"),
+            ("+1", "'+1"),
+            ("-2", "'-2"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\tx", "'\tx"),
+            ("\rx", "'\rx"),
+            ("Ontario", "Ontario"),
+            ("12", "12"),
+            ("", ""),
+            ("a=b", "a=b"),
+        ];
+        for (cell, want) in cases {
+            assert_eq!(spreadsheet_safe(cell.to_owned()), want, "{cell:?}");
         }
     }
 }

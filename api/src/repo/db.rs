@@ -1,8 +1,15 @@
 //! Connecting to SQLite or PostgreSQL, running migrations, and write transactions.
 //!
 //! SQLite has one writer: write transactions take a process-wide lock first, so that two
-//! writers never race for the file lock (and never fail with "database is locked").
-//! PostgreSQL needs no such lock: its transactions and row locks do the work.
+//! writers of this process never race for the file lock, and begin IMMEDIATE, so that a
+//! writer of another process (a second server, `seed-demo`, a backup) is waited for within
+//! the busy timeout instead of failing with "database is locked" when a transaction that
+//! began by reading tries to write. PostgreSQL needs no such lock: its transactions and row
+//! locks do the work; every connection gets a statement and a lock timeout, so that a held
+//! lock or a runaway statement ends in SERVICE_UNAVAILABLE, not in a stalled request.
+//!
+//! Migrations run under a lock (a PostgreSQL advisory lock; on SQLite, an exclusive lock on
+//! a file beside the database), so that two processes starting at once both come up.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -10,7 +17,10 @@ use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
-use sea_orm::{ConnectOptions, Database, DatabaseBackend, DatabaseConnection, DatabaseTransaction, TransactionTrait};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection, DatabaseTransaction, SqliteTransactionMode, Statement,
+    TransactionOptions, TransactionTrait,
+};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use crate::errors::ApiResult;
@@ -25,12 +35,15 @@ pub struct Db {
 }
 
 impl Db {
-    /// Connects, with WAL and a busy timeout on SQLite, and counts every statement run.
-    pub async fn connect(url: &str) -> anyhow::Result<Self> {
+    /// Connects, with WAL and a busy timeout on SQLite and statement and lock timeouts of
+    /// `statement_timeout` on PostgreSQL, and counts every statement run.
+    pub async fn connect(url: &str, statement_timeout: Duration) -> anyhow::Result<Self> {
         let mut opts = ConnectOptions::new(url.to_owned());
+        let ms = statement_timeout.as_millis().to_string();
         opts.sqlx_logging(false)
-            .connect_timeout(Duration::from_secs(10))
-            .acquire_timeout(Duration::from_secs(10))
+            .connect_timeout(Duration::from_secs(5))
+            .acquire_timeout(Duration::from_secs(5))
+            .test_before_acquire(false)
             .max_connections(if url.starts_with("sqlite") { 8 } else { 16 })
             .min_connections(1)
             .map_sqlx_sqlite_opts(|o| {
@@ -38,7 +51,8 @@ impl Db {
                     .synchronous(SqliteSynchronous::Normal)
                     .busy_timeout(Duration::from_secs(10))
                     .foreign_keys(true)
-            });
+            })
+            .map_sqlx_postgres_opts(move |o| o.options([("statement_timeout", ms.as_str()), ("lock_timeout", ms.as_str())]));
         let mut conn = Database::connect(opts).await?;
         let statements = Arc::new(AtomicU64::new(0));
         let counter = statements.clone();
@@ -53,22 +67,34 @@ impl Db {
         Ok(Self { conn, url: url.to_owned(), writer: Arc::new(Mutex::new(())), statements })
     }
 
-    /// Applies the pending migrations. On SQLite they run on one connection of their own:
-    /// sea-orm-migration runs SQLite migrations statement by statement (no transaction), and
-    /// spread over a pool, a statement can run on a connection whose view of the schema
-    /// lags behind the previous statement's (seen as "index already exists" after a DROP).
+    /// Applies the pending migrations, on one connection of their own: sea-orm-migration runs
+    /// SQLite migrations statement by statement (no transaction), and spread over a pool, a
+    /// statement can run on a connection whose view of the schema lags behind the previous
+    /// statement's (seen as "index already exists" after a DROP).
+    ///
+    /// Under a lock: on PostgreSQL a session advisory lock held by that one connection, on
+    /// SQLite an exclusive lock on `<database file>.migrate.lock`. A process that waits for
+    /// the lock then finds the migrations applied and has nothing to do.
     pub async fn migrate(&self) -> anyhow::Result<()> {
-        if self.backend() != DatabaseBackend::Sqlite {
-            Migrator::up(&self.conn, None).await?;
-            return Ok(());
-        }
         let mut opts = ConnectOptions::new(self.url.clone());
         opts.sqlx_logging(false)
             .max_connections(1)
             .min_connections(1)
-            .map_sqlx_sqlite_opts(|o| o.journal_mode(SqliteJournalMode::Wal).busy_timeout(Duration::from_secs(10)).foreign_keys(true));
+            .map_sqlx_sqlite_opts(|o| o.journal_mode(SqliteJournalMode::Wal).busy_timeout(Duration::from_secs(30)).foreign_keys(true));
         let conn = Database::connect(opts).await?;
-        let result = Migrator::up(&conn, None).await;
+        let result = match self.backend() {
+            DatabaseBackend::Postgres => {
+                let lock = |f: &str| Statement::from_string(DatabaseBackend::Postgres, format!("SELECT {f}({MIGRATION_LOCK_KEY})"));
+                conn.execute_raw(lock("pg_advisory_lock")).await?;
+                let result = Migrator::up(&conn, None).await;
+                conn.execute_raw(lock("pg_advisory_unlock")).await.ok();
+                result
+            }
+            _ => {
+                let _lock = sqlite_migration_lock(&self.url).await?;
+                Migrator::up(&conn, None).await
+            }
+        };
         conn.close().await.ok();
         result?;
         Ok(())
@@ -87,19 +113,42 @@ impl Db {
         self.statements.load(Ordering::Relaxed)
     }
 
-    /// Begins a write transaction (serialised on SQLite).
+    /// Begins a write transaction (serialised in this process and IMMEDIATE on SQLite).
     pub async fn begin_write(&self) -> ApiResult<WriteTxn> {
-        let guard = match self.backend() {
-            DatabaseBackend::Sqlite => Some(self.writer.clone().lock_owned().await),
-            _ => None,
+        let (guard, txn) = match self.backend() {
+            DatabaseBackend::Sqlite => {
+                let guard = self.writer.clone().lock_owned().await;
+                let options = TransactionOptions { sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate), ..Default::default() };
+                (Some(guard), self.conn.begin_with_options(options).await?)
+            }
+            _ => (None, self.conn.begin().await?),
         };
-        let txn = self.conn.begin().await?;
         Ok(WriteTxn { txn, _guard: guard })
     }
 
     pub async fn ping(&self) -> bool {
         self.conn.ping().await.is_ok()
     }
+}
+
+/// The advisory lock key of migrations ("circles" in ASCII).
+const MIGRATION_LOCK_KEY: i64 = 0x0063_6972_636c_6573;
+
+/// Holds an exclusive lock on the file beside the SQLite database until dropped (waiting for
+/// another process that holds it). In-memory databases need none.
+async fn sqlite_migration_lock(url: &str) -> anyhow::Result<Option<std::fs::File>> {
+    let path = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:").split('?').next().unwrap_or_default().to_owned();
+    if path.is_empty() || path.contains(":memory:") {
+        return Ok(None);
+    }
+    let lock_path = format!("{path}.migrate.lock");
+    let file = tokio::task::spawn_blocking(move || -> std::io::Result<std::fs::File> {
+        let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&lock_path)?;
+        file.lock()?;
+        Ok(file)
+    })
+    .await??;
+    Ok(Some(file))
 }
 
 /// A write transaction; dropped without `commit`, it rolls back.

@@ -89,6 +89,7 @@ impl TestApp {
             stats_daily_queries: 500,
             client_ref_key: CLIENT_REF_KEY.to_vec(),
             directory_cache_ttl: std::time::Duration::from_secs(5),
+            db_statement_timeout: std::time::Duration::from_secs(5),
         };
         tweak(&mut settings);
         let app = Application::build(settings.clone()).await.expect("build application");
