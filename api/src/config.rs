@@ -52,18 +52,35 @@ pub struct Settings {
     pub directory_cache_ttl: std::time::Duration,
     /// PostgreSQL statement and lock timeout (`CIRCLES_DB_STATEMENT_TIMEOUT_MS`, 5000).
     pub db_statement_timeout: std::time::Duration,
-}
-
-fn env(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+    /// A separate address serving `/metrics` without a token (`CIRCLES_METRICS_BIND`); on the
+    /// API's address `/metrics` needs an admin token.
+    pub metrics_bind: Option<String>,
+    /// Requests per minute per subject (per IP address without a token), `CIRCLES_RATE_LIMIT_PER_MINUTE`.
+    pub rate_limit_per_minute: u32,
+    /// Referral-code lookups per minute per subject, `CIRCLES_CODE_LOOKUPS_PER_MINUTE`.
+    pub code_lookups_per_minute: u32,
 }
 
 impl Settings {
     /// Reads the settings from the environment, creating the data directory and any
     /// generated secret it needs.
     pub fn from_env() -> anyhow::Result<Self> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the settings from `lookup` (the environment, or a table in tests), creating the
+    /// data directory and any generated secret it needs; refuses unsafe values.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
+        let env = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let parse_env = |name: &str, default: u64| -> anyhow::Result<u64> {
+            match env(name) {
+                None => Ok(default),
+                Some(v) => v.trim().parse().map_err(|_| anyhow::anyhow!("{name} is not a valid number: {v:?}")),
+            }
+        };
         let data_dir = PathBuf::from(env("CIRCLES_DATA_DIR").unwrap_or_else(|| "./data".into()));
         std::fs::create_dir_all(&data_dir).with_context(|| format!("creating data directory {}", data_dir.display()))?;
+        restrict(&data_dir, 0o700).with_context(|| format!("making {} private (0700)", data_dir.display()))?;
         let database_url = match env("DATABASE_URL") {
             Some(url) => url,
             None => format!("sqlite://{}?mode=rwc", data_dir.join("circles.db").display()),
@@ -72,7 +89,7 @@ impl Settings {
             (Some(_), Some(_)) => {
                 bail!("set either CIRCLES_JWT_SECRET or CIRCLES_JWT_PUBLIC_KEYS, not both")
             }
-            (Some(secret), None) => JwtKeys::Hs256 { secret: secret.into_bytes() },
+            (Some(secret), None) => JwtKeys::Hs256 { secret: strong_secret(secret)? },
             (None, Some(keys)) => JwtKeys::Public(parse_public_keys(&keys)?),
             (None, None) => JwtKeys::Hs256 { secret: load_or_create_secret(&data_dir, "jwt-secret")? },
         };
@@ -80,16 +97,17 @@ impl Settings {
             Some(key) => key.into_bytes(),
             None => load_or_create_secret(&data_dir, "client-ref-key")?,
         };
-        let min_cell_size: u32 = parse_env("CIRCLES_MIN_CELL_SIZE", 11)?;
+        let small = |name: &str, v: u64| u32::try_from(v).map_err(|_| anyhow::anyhow!("{name} is too large: {v}"));
+        let min_cell_size = small("CIRCLES_MIN_CELL_SIZE", parse_env("CIRCLES_MIN_CELL_SIZE", 11)?)?;
         if !PTable::K_RANGE.contains(&u64::from(min_cell_size)) {
             // k = 0 or 1 would publish every count: refuse rather than silently stop protecting people.
             bail!("CIRCLES_MIN_CELL_SIZE must be from 2 to 100 (no count from 1 to k-1 is published), not {min_cell_size}");
         }
-        let max_noise: u32 = parse_env("CIRCLES_STATS_MAX_NOISE", 2)?;
+        let max_noise = small("CIRCLES_STATS_MAX_NOISE", parse_env("CIRCLES_STATS_MAX_NOISE", 2)?)?;
         if !PTable::D_RANGE.contains(&u64::from(max_noise)) {
             bail!("CIRCLES_STATS_MAX_NOISE must be from 1 to 10, not {max_noise}");
         }
-        let stats_daily_queries: u32 = parse_env("CIRCLES_STATS_DAILY_QUERIES", 500)?;
+        let stats_daily_queries = small("CIRCLES_STATS_DAILY_QUERIES", parse_env("CIRCLES_STATS_DAILY_QUERIES", 500)?)?;
         if stats_daily_queries == 0 {
             bail!("CIRCLES_STATS_DAILY_QUERIES must be at least 1");
         }
@@ -99,28 +117,49 @@ impl Settings {
             jwt: JwtSettings { keys, issuer: env("CIRCLES_JWT_ISSUER"), audience: env("CIRCLES_JWT_AUDIENCE") },
             data_dir,
             max_page_size: 100,
-            retention_days: parse_env("CIRCLES_RETENTION_DAYS", 120)?,
+            retention_days: small("CIRCLES_RETENTION_DAYS", parse_env("CIRCLES_RETENTION_DAYS", 120)?)?,
             min_cell_size,
             max_noise,
             stats_daily_queries,
             client_ref_key,
             directory_cache_ttl: std::time::Duration::from_secs(parse_env("CIRCLES_DIRECTORY_CACHE_TTL", 5)?),
             db_statement_timeout: std::time::Duration::from_millis(parse_env("CIRCLES_DB_STATEMENT_TIMEOUT_MS", 5000)?.max(1)),
+            metrics_bind: env("CIRCLES_METRICS_BIND"),
+            rate_limit_per_minute: small("CIRCLES_RATE_LIMIT_PER_MINUTE", parse_env("CIRCLES_RATE_LIMIT_PER_MINUTE", 600)?.max(1))?,
+            code_lookups_per_minute: small("CIRCLES_CODE_LOOKUPS_PER_MINUTE", parse_env("CIRCLES_CODE_LOOKUPS_PER_MINUTE", 30)?.max(1))?,
         })
     }
 }
 
-fn parse_env<T: std::str::FromStr>(name: &str, default: T) -> anyhow::Result<T> {
-    match env(name) {
-        None => Ok(default),
-        Some(v) => v.trim().parse().map_err(|_| anyhow::anyhow!("{name} is not a valid number: {v:?}")),
+/// The shortest HS256 secret accepted: 256 bits, the size of the HMAC-SHA-256 key (RFC 7518 §3.2).
+pub const MIN_HS256_SECRET_BYTES: usize = 32;
+
+/// Refuses an HS256 secret shorter than 32 bytes: a short secret can be found offline from
+/// any one token, and then every role's tokens can be forged.
+pub fn strong_secret(secret: String) -> anyhow::Result<Vec<u8>> {
+    if secret.len() < MIN_HS256_SECRET_BYTES {
+        bail!("CIRCLES_JWT_SECRET is {} bytes; it must be at least {MIN_HS256_SECRET_BYTES} (e.g. `openssl rand -hex 32`)", secret.len());
     }
+    Ok(secret.into_bytes())
+}
+
+/// Sets the permission bits of `path` (files the service creates are 0600, its folder 0700).
+#[cfg(unix)]
+pub fn restrict(path: &Path, mode: u32) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+}
+
+#[cfg(not(unix))]
+pub fn restrict(_path: &Path, _mode: u32) -> std::io::Result<()> {
+    Ok(())
 }
 
 /// Reads `data_dir/name`, or creates it with 32 random bytes (hex) and mode 0600.
 pub fn load_or_create_secret(data_dir: &Path, name: &str) -> anyhow::Result<Vec<u8>> {
     let path = data_dir.join(name);
     if let Ok(existing) = std::fs::read_to_string(&path) {
+        restrict(&path, 0o600).with_context(|| format!("making {} private (0600)", path.display()))?;
         let trimmed = existing.trim();
         if !trimmed.is_empty() {
             return Ok(trimmed.as_bytes().to_vec());
@@ -139,6 +178,7 @@ fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
     let mut file = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
+    restrict(path, 0o600)?;
     file.write_all(contents.as_bytes())
 }
 
@@ -170,4 +210,18 @@ pub fn parse_public_keys(value: &str) -> anyhow::Result<Vec<(Algorithm, Decoding
         bail!("CIRCLES_JWT_PUBLIC_KEYS holds no PEM public key");
     }
     Ok(keys)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_hs256_secrets_are_refused() {
+        for (secret, ok) in
+            [("a", false), ("x".repeat(31).as_str(), false), ("x".repeat(32).as_str(), true), ("y".repeat(64).as_str(), true)]
+        {
+            assert_eq!(strong_secret(secret.to_owned()).is_ok(), ok, "{} bytes", secret.len());
+        }
+    }
 }

@@ -75,7 +75,7 @@ impl From<DbErr> for ApiError {
 /// Whether a database error means "not now" rather than "a bug": no connection could be had
 /// (pool timeout, refused, reset), a statement or lock timeout cancelled the statement, the
 /// server is shutting down, or SQLite stayed busy past its timeout.
-fn is_unavailable(err: &DbErr) -> bool {
+pub(crate) fn is_unavailable(err: &DbErr) -> bool {
     use sea_orm::sqlx::Error as Sqlx;
     use sea_orm::{DbErr as E, RuntimeErr};
     let sqlx = match err {

@@ -3,9 +3,11 @@
 //! port 0 and read the real one.
 
 use std::net::TcpListener;
+use std::sync::Arc;
 
 use actix_web::dev::Server;
-use actix_web::middleware::from_fn;
+use actix_web::http::header;
+use actix_web::middleware::{DefaultHeaders, from_fn};
 use actix_web::{App, HttpServer, web};
 use tracing_actix_web::TracingLogger;
 
@@ -14,12 +16,16 @@ use crate::config::Settings;
 use crate::graphql::build_schema;
 use crate::http::directory_cache::DirectoryCache;
 use crate::http::graphql::{GraphqlState, MAX_BODY_BYTES};
+use crate::http::limits::Limits;
 use crate::http::{self, metrics::Metrics};
 use crate::repo::Db;
+use crate::telemetry::RequestSpan;
 
 pub struct Application {
     port: u16,
     server: Server,
+    /// `/metrics` without a token on `CIRCLES_METRICS_BIND`, when set.
+    metrics_server: Option<(u16, Server)>,
     db: Db,
 }
 
@@ -30,19 +36,39 @@ impl Application {
         db.migrate().await?;
         let listener = TcpListener::bind(&settings.bind)?;
         let port = listener.local_addr()?.port();
+        let limits = Arc::new(Limits::new(settings.rate_limit_per_minute, settings.code_lookups_per_minute));
         let state = web::Data::new(GraphqlState {
-            schema: build_schema(db.clone(), settings.clone()),
+            schema: build_schema(db.clone(), settings.clone(), limits.clone()),
+            limits: limits.clone(),
             verifier: TokenVerifier::new(&settings.jwt),
             db: db.clone(),
             cache: DirectoryCache::new(settings.directory_cache_ttl, 2048),
         });
-        let metrics = web::Data::new(Metrics::new());
+        let metrics = web::Data::new(Metrics::new(limits.failed_code_lookups.clone()));
         let db_data = web::Data::new(db.clone());
         let settings_data = web::Data::new(settings.clone());
+        let metrics_server = match &settings.metrics_bind {
+            Some(bind) => {
+                let listener = TcpListener::bind(bind)?;
+                let port = listener.local_addr()?.port();
+                let (metrics, db) = (metrics.clone(), db_data.clone());
+                let server = HttpServer::new(move || {
+                    App::new().app_data(metrics.clone()).app_data(db.clone()).route("/metrics", web::get().to(http::metrics::render))
+                })
+                .listen(listener)?
+                .workers(1)
+                .shutdown_timeout(5)
+                .run();
+                tracing::info!(port, "metrics are served on their own address");
+                Some((port, server))
+            }
+            None => None,
+        };
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(from_fn(http::metrics::track))
-                .wrap(TracingLogger::default())
+                .wrap(DefaultHeaders::new().add((header::X_CONTENT_TYPE_OPTIONS, "nosniff")).add((header::CACHE_CONTROL, "no-store")))
+                .wrap(TracingLogger::<RequestSpan>::new())
                 .app_data(state.clone())
                 .app_data(metrics.clone())
                 .app_data(db_data.clone())
@@ -52,7 +78,7 @@ impl Application {
                 .route("/graphql", web::get().to(http::graphql::handle))
                 .route("/healthz", web::get().to(http::health::healthz))
                 .route("/readyz", web::get().to(http::health::readyz))
-                .route("/metrics", web::get().to(http::metrics::render))
+                .route("/metrics", web::get().to(http::metrics::render_for_admins))
                 .route("/stats/referrals.csv", web::get().to(http::stats_csv::referrals))
                 .route("/stats/groups.csv", web::get().to(http::stats_csv::groups))
         })
@@ -60,11 +86,16 @@ impl Application {
         .shutdown_timeout(10)
         .run();
         tracing::info!(port, backend = ?db.backend(), "circles is listening");
-        Ok(Self { port, server, db })
+        Ok(Self { port, server, metrics_server, db })
     }
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The port of the separate metrics listener, when `CIRCLES_METRICS_BIND` is set.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics_server.as_ref().map(|(port, _)| *port)
     }
 
     /// The database handle (tests read its statement counter).
@@ -75,6 +106,9 @@ impl Application {
     /// Serves until SIGINT or SIGTERM, then finishes in-flight requests (graceful shutdown
     /// is actix-web's signal handling).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        match self.metrics_server {
+            Some((_, metrics)) => tokio::try_join!(self.server, metrics).map(|_| ()),
+            None => self.server.await,
+        }
     }
 }

@@ -94,6 +94,11 @@ impl Authn {
         if claims.sub.trim().is_empty() {
             return refused("token subject is empty");
         }
+        // The subject is written to the audit log and the logs as it is: nothing that could
+        // forge a line or reorder what a reader sees, and nothing a database cannot store.
+        if claims.sub.len() > 200 || claims.sub.chars().any(|c| c.is_control() || crate::domain::input_rules::forbidden_char(c)) {
+            return refused("token subject holds a control or bidirectional-override character, or is longer than 200 bytes");
+        }
         let agency_id = match (role, claims.agency.as_deref()) {
             (Role::Clinician, None) => return refused("a clinician token needs an agency claim"),
             (Role::Clinician, Some(agency)) => {

@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod client_ref;
 pub mod geo;
+pub mod input_rules;
 pub mod perturbation;
 pub mod referral;
 pub mod referral_code;

@@ -28,6 +28,26 @@ async fn may_update(db: &Db, viewer: &Viewer, scope: Scope, group_id: i64) -> Ap
     }
 }
 
+/// Liaisons edit a group's listing, not its classification: program, category, leadership
+/// and funding restrictions are for admins (FORBIDDEN naming the field).
+fn liaison_may_patch(scope: Scope, patch: &GroupPatch) -> ApiResult<()> {
+    if scope == Scope::All {
+        return Ok(());
+    }
+    let classification = [
+        ("input.programId", !patch.program_id.is_undefined()),
+        ("input.category", !patch.category.is_undefined()),
+        ("input.leadership", patch.leadership.is_some()),
+        ("input.fundingRestrictions", patch.funding_restrictions.is_some()),
+    ];
+    match classification.iter().find(|(_, set)| *set) {
+        Some((field, _)) => {
+            Err(ApiError::Forbidden(format!("{field}: a group's program, category, leadership and funding restrictions are set by admins")))
+        }
+        None => Ok(()),
+    }
+}
+
 /// What the audit log keeps of a listing change.
 fn listing(group: &entities::group::Model, draft: &GroupDraft) -> serde_json::Value {
     json!({
@@ -63,6 +83,7 @@ impl GroupMutations {
         let id = parse_id("id", &id)?;
         let db = ctx.db();
         may_update(db, viewer, scope, id).await?;
+        liaison_may_patch(scope, &input)?;
         let txn = db.begin_write().await?;
         let current = repo::groups::get(&*txn, id).await?.ok_or_else(|| ApiError::not_found("group"))?;
         if current.version != expected_version {
@@ -80,7 +101,9 @@ impl GroupMutations {
         Ok(group.into())
     }
 
-    /// Pauses, closes or reopens a group. `closedOn` (default today) only with CLOSED.
+    /// Pauses, closes or reopens a group. `closedOn` (default today) only with CLOSED, not in
+    /// the future nor before `foundedOn`. Liaisons may pause and resume their groups; closing
+    /// a group, and reopening a closed one, is for admins.
     async fn set_group_status(
         &self,
         ctx: &Context<'_>,
@@ -96,6 +119,9 @@ impl GroupMutations {
         let today = chrono::Utc::now().date_naive();
         let txn = db.begin_write().await?;
         let current = repo::groups::get(&*txn, id).await?.ok_or_else(|| ApiError::not_found("group"))?;
+        if scope != Scope::All && (status == GroupStatus::Closed || current.status == GroupStatus::Closed.as_db()) {
+            return Err(ApiError::Forbidden("closing a group, or reopening a closed one, is for admins".into()).into());
+        }
         let closed_on = match (status, closed_on) {
             (GroupStatus::Closed, None) => Some(today),
             (GroupStatus::Closed, Some(d)) if d > today => {

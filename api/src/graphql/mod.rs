@@ -18,15 +18,22 @@ pub mod referrals;
 pub mod stats;
 pub mod stats_log;
 
+use std::sync::Arc;
+
 use async_graphql::{EmptySubscription, MergedObject, Schema};
 
 use crate::config::Settings;
+use crate::http::limits::Limits;
 use crate::repo::Db;
 
 /// Deepest selection accepted (GraphiQL's introspection query needs about 13).
 pub const MAX_DEPTH: usize = 15;
-/// Largest complexity accepted: one point per field, lists of `first` count `first` times.
+/// Largest complexity accepted: one point per field, lists of `first` count `first` times,
+/// a statistics field `STATS_COMPLEXITY` (each alias again).
 pub const MAX_COMPLEXITY: usize = 5000;
+/// The weight of one `referralStats` (a counting pass over the referrals): at most nine per
+/// request; `groupStats` weighs a fifth of it.
+pub const STATS_COMPLEXITY: usize = 500;
 
 #[derive(MergedObject, Default)]
 #[graphql(name = "Query")]
@@ -46,7 +53,7 @@ pub struct MutationRoot(directory::DirectoryMutations, group_mutations::GroupMut
 pub type CirclesSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 
 /// Builds the schema with its limits; `db` and `settings` are shared by all requests.
-pub fn build_schema(db: Db, settings: Settings) -> CirclesSchema {
+pub fn build_schema(db: Db, settings: Settings, limits: Arc<Limits>) -> CirclesSchema {
     Schema::build(QueryRoot::default(), MutationRoot::default(), EmptySubscription)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
@@ -55,6 +62,7 @@ pub fn build_schema(db: Db, settings: Settings) -> CirclesSchema {
         .extension(errors::ValidationTracker)
         .data(db)
         .data(settings)
+        .data(limits)
         .finish()
 }
 

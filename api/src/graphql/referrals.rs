@@ -2,6 +2,8 @@
 //! liaison those to their groups, admins all, researchers none). A referral the caller may
 //! not see answers NOT_FOUND, so its existence does not leak.
 
+use std::sync::Arc;
+
 use async_graphql::connection::{Connection, Edge, EmptyFields};
 use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -14,6 +16,7 @@ use crate::errors::{ApiError, ApiResult};
 use crate::graphql::context::{ContextExt, page_size, parse_id};
 use crate::graphql::enums::Channel;
 use crate::graphql::referral_types::Referral;
+use crate::http::limits::Limits;
 use crate::policy::{Operation, Scope};
 use crate::repo::audit::Actor;
 use crate::repo::referrals::{ReferralQuery, Visible};
@@ -73,10 +76,22 @@ async fn find(ctx: &Context<'_>, op: Operation, id: Option<&ID>, code: Option<&s
     let db = ctx.db();
     let found = match (id, code) {
         (Some(id), None) => repo::referrals::get(db.conn(), parse_id("referralId", id)?).await?,
-        (None, Some(code)) => match referral_code::normalise(code) {
-            Some(code) => repo::referrals::by_code(db.conn(), &code).await?,
-            None => return Err(ApiError::bad_input("code", "a referral code has 8 characters")),
-        },
+        (None, Some(code)) => {
+            let limits = ctx.data_unchecked::<Arc<Limits>>();
+            limits.code_lookup(&viewer.subject)?;
+            let found = match referral_code::normalise(code) {
+                Some(code) => repo::referrals::by_code(db.conn(), &code).await?,
+                None => return Err(ApiError::bad_input("code", "a referral code has 8 characters")),
+            };
+            let visible = visible(db, viewer, scope).await?;
+            return match found {
+                Some(r) if repo::referrals::is_visible(&visible, &r) => Ok((r, scope)),
+                _ => {
+                    limits.failed_code_lookup(&viewer.subject);
+                    Err(ApiError::not_found("referral"))
+                }
+            };
+        }
         _ => return Err(ApiError::bad_input("referralId", "give either referralId or code")),
     };
     let visible = visible(db, viewer, scope).await?;

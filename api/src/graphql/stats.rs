@@ -101,7 +101,7 @@ impl StatsQueries {
     /// the same for the same referrals in any query), their date filters run from the first
     /// to the last day of months, and each request counts against a daily budget and is
     /// logged (see `statsAccessLog`).
-    #[graphql(complexity = "50 + child_complexity")]
+    #[graphql(complexity = "crate::graphql::STATS_COMPLEXITY + child_complexity")]
     async fn referral_stats(
         &self,
         ctx: &Context<'_>,
@@ -115,7 +115,8 @@ impl StatsQueries {
     }
 
     /// Groups active, paused and closed, and the median lifespan of closed groups, by the
-    /// dimensions asked for, with the same suppression.
+    /// dimensions asked for, with small-cell suppression for every role but admin.
+    #[graphql(complexity = "crate::graphql::STATS_COMPLEXITY / 5 + child_complexity")]
     async fn group_stats(&self, ctx: &Context<'_>, #[graphql(default)] group_by: Vec<GroupStatsDimension>) -> Result<GroupStats> {
         let viewer = ctx.viewer()?;
         let report = service::group_stats(ctx.db(), ctx.settings(), viewer, group_by.iter().map(|d| Dim::from(*d)).collect()).await?;

@@ -7,6 +7,7 @@
 //! 406, and a mutation over GET 405. A browser's GET without a query gets GraphiQL.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use actix_web::http::{Method, StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -22,7 +23,9 @@ use crate::graphql::CirclesSchema;
 use crate::graphql::errors::{ValidationFailed, finish_errors};
 use crate::graphql::loaders::DirectoryLoader;
 use crate::http::directory_cache::DirectoryCache;
+use crate::http::limits::Limits;
 use crate::http::media::{self, ResponseType};
+use crate::http::{cost, input_guard};
 use crate::repo::Db;
 
 /// Largest accepted request body.
@@ -115,6 +118,7 @@ fn missing_required_variable(op: &OperationDefinition, variables: &Map<String, V
 /// Shared state the handler needs.
 pub struct GraphqlState {
     pub schema: CirclesSchema,
+    pub limits: Arc<Limits>,
     pub verifier: TokenVerifier,
     pub db: Db,
     pub cache: DirectoryCache,
@@ -152,6 +156,11 @@ pub async fn handle(req: HttpRequest, body: web::Bytes, state: web::Data<Graphql
         Ok(p) => p,
         Err(message) => return refuse(StatusCode::BAD_REQUEST, rt, &message),
     };
+    // Logged in place of the query string; only a well-formed GraphQL name is logged as is.
+    if let Some(name) = &params.operation_name {
+        let well_formed = name.len() <= 100 && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        tracing::Span::current().record("graphql.operation", if well_formed { name.as_str() } else { "(malformed)" });
+    }
     let request_id = request_id.to_string();
     execute(&req, params, rt, is_get, &state, &request_id).await
 }
@@ -188,17 +197,16 @@ async fn execute(
         }
     }
     let is_mutation = op.is_some_and(|op| op.ty == OperationType::Mutation);
+    if let Err((field, message)) = input_guard::check(&doc, &params.variables) {
+        return pre_execution_failure(vec![json!({ "message": message, "extensions": { "code": "BAD_USER_INPUT", "field": field } })]);
+    }
 
     let auth_header = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
     let authn = match Authn::from_header(auth_header, &state.verifier, state.db.conn()).await {
         Ok(a) => a,
         Err(err @ ApiError::Unavailable(_)) => {
             tracing::warn!(request_id, error = ?err, "authentication lookup: database unavailable");
-            let body = json!({ "errors": [{ "message": err.to_string(), "extensions": { "code": err.code(), "retryAfter": UNAVAILABLE_RETRY_AFTER_SECS } }] });
-            return HttpResponse::ServiceUnavailable()
-                .content_type(rt.content_type())
-                .insert_header((header::RETRY_AFTER, UNAVAILABLE_RETRY_AFTER_SECS.to_string()))
-                .body(body.to_string());
+            return refuse_with(&err, rt);
         }
         Err(err) => {
             tracing::error!(request_id, error = ?err, "authentication lookup failed");
@@ -207,6 +215,16 @@ async fn execute(
             return HttpResponse::InternalServerError().content_type(rt.content_type()).body(body.to_string());
         }
     };
+    let caller = match &authn {
+        Authn::Viewer(viewer) => viewer.subject.clone(),
+        _ => format!("ip:{}", req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default()),
+    };
+    if let Err(err) = state.limits.request(&caller) {
+        return refuse_with(&err, rt);
+    }
+    if let Err(message) = cost::check(&doc, !matches!(authn, Authn::Viewer(_))) {
+        return pre_execution_failure(vec![json!({ "message": message, "extensions": { "code": "QUERY_TOO_COMPLEX" } })]);
+    }
     let cache_key = match (&authn, op) {
         (Authn::Viewer(viewer), Some(op)) => state.cache.key_for(
             op,
@@ -254,12 +272,30 @@ async fn execute(
         body.insert("extensions".into(), serde_json::to_value(&response.extensions).unwrap_or(Value::Null));
     }
     let body = Value::Object(body).to_string();
+    if body.len() > cost::MAX_RESPONSE_BYTES && !is_mutation {
+        let message =
+            format!("the answer would be larger than {} MiB: ask for fewer fields or smaller pages", cost::MAX_RESPONSE_BYTES >> 20);
+        return pre_execution_failure(vec![json!({ "message": message, "extensions": { "code": "QUERY_TOO_COMPLEX" } })]);
+    }
     if let Some(key) = cache_key
         && response.errors.is_empty()
     {
         state.cache.put(key, body.clone(), generation);
     }
     respond(&response, rt, body)
+}
+
+/// A request refused before it ran, by a rate limit (429) or an unavailable database (503).
+fn refuse_with(err: &ApiError, rt: ResponseType) -> HttpResponse {
+    let (status, secs) = match err {
+        ApiError::RateLimited { retry_after_secs, .. } => (StatusCode::TOO_MANY_REQUESTS, *retry_after_secs),
+        _ => (StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE_RETRY_AFTER_SECS),
+    };
+    let body = json!({ "errors": [{ "message": err.to_string(), "extensions": { "code": err.code(), "retryAfter": secs } }] });
+    HttpResponse::build(status)
+        .content_type(rt.content_type())
+        .insert_header((header::RETRY_AFTER, secs.to_string()))
+        .body(body.to_string())
 }
 
 /// The answer: a request refused by a limit (RATE_LIMITED) or by an unavailable database

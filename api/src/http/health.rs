@@ -9,7 +9,9 @@ pub async fn healthz() -> HttpResponse {
 }
 
 pub async fn readyz(db: web::Data<Db>) -> HttpResponse {
-    if db.ping().await {
+    // Within 2 s, whatever the pool does (a saturated pool or an unreachable server).
+    let ready = tokio::time::timeout(std::time::Duration::from_secs(2), db.ping()).await.unwrap_or(false);
+    if ready {
         HttpResponse::Ok().content_type("text/plain").body("ready")
     } else {
         HttpResponse::ServiceUnavailable().content_type("text/plain").body("database unreachable")

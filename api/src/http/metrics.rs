@@ -1,13 +1,18 @@
 //! `/metrics` in the Prometheus text format: request counts and latencies by route and
-//! status, and the number of SQL statements run.
+//! status, the number of SQL statements run, and failed referral-code lookups.
+//!
+//! On the API's own address `/metrics` answers admins only (a bearer token); set
+//! `CIRCLES_METRICS_BIND` to serve it without a token on a separate, private address that
+//! only the scraper reaches.
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::{StatusCode, header};
 use actix_web::middleware::Next;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
@@ -16,6 +21,9 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
+use crate::auth::{Authn, Role};
+use crate::errors::ApiError;
+use crate::http::graphql::GraphqlState;
 use crate::repo::Db;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -33,7 +41,7 @@ pub struct Metrics {
 }
 
 impl Metrics {
-    pub fn new() -> Arc<Self> {
+    pub fn new(failed_code_lookups: Counter) -> Arc<Self> {
         let mut registry = Registry::with_prefix("circles");
         let requests = Family::<RouteLabels, Counter>::default();
         let latency = Family::<RouteLabels, Histogram>::new_with_constructor(|| Histogram::new(exponential_buckets(0.0005, 2.0, 14)));
@@ -41,6 +49,7 @@ impl Metrics {
         registry.register("http_requests", "HTTP requests answered", requests.clone());
         registry.register("http_request_duration_seconds", "Time to answer an HTTP request", latency.clone());
         registry.register("db_statements", "SQL statements run since start", statements.clone());
+        registry.register("referral_code_lookups_failed", "Referral-code lookups that found no visible referral", failed_code_lookups);
         Arc::new(Self { registry, requests, latency, statements })
     }
 }
@@ -59,6 +68,28 @@ pub async fn track(req: ServiceRequest, next: Next<impl MessageBody>) -> Result<
     Ok(res)
 }
 
+/// `/metrics` on the API's address: admins only.
+pub async fn render_for_admins(
+    req: HttpRequest,
+    metrics: web::Data<Arc<Metrics>>,
+    db: web::Data<Db>,
+    state: web::Data<GraphqlState>,
+) -> HttpResponse {
+    let header = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    let viewer = match Authn::from_header(header, &state.verifier, db.conn()).await.and_then(Authn::into_viewer) {
+        Ok(v) => v,
+        Err(err) => {
+            let status = if matches!(err, ApiError::Unavailable(_)) { StatusCode::SERVICE_UNAVAILABLE } else { StatusCode::UNAUTHORIZED };
+            return HttpResponse::build(status).insert_header((header::WWW_AUTHENTICATE, "Bearer")).body("metrics need an admin token");
+        }
+    };
+    if viewer.role != Role::Admin {
+        return HttpResponse::Forbidden().body("metrics are for admins");
+    }
+    render(metrics, db).await
+}
+
+/// `/metrics` on `CIRCLES_METRICS_BIND`: no token.
 pub async fn render(metrics: web::Data<Arc<Metrics>>, db: web::Data<Db>) -> HttpResponse {
     metrics.statements.set(db.statement_count() as i64);
     let mut out = String::new();

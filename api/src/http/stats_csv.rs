@@ -21,6 +21,7 @@ use tracing_actix_web::RequestId;
 
 use crate::auth::{Authn, Viewer};
 use crate::config::Settings;
+use crate::domain::input_rules;
 use crate::errors::{ApiError, ApiResult, UNAVAILABLE_RETRY_AFTER_SECS};
 use crate::graphql::stats::{GroupStatsDimension, ReferralStatsDimension};
 use crate::http::graphql::GraphqlState;
@@ -38,6 +39,7 @@ pub async fn referrals(
     id: RequestId,
 ) -> HttpResponse {
     let result = async {
+        check_params(&params)?;
         let viewer = viewer(&req, &state).await?;
         let group_by = group_by::<ReferralStatsDimension>(&params)?;
         let request = ReferralStatsRequest {
@@ -82,6 +84,7 @@ pub async fn groups(
     id: RequestId,
 ) -> HttpResponse {
     let result = async {
+        check_params(&params)?;
         let viewer = viewer(&req, &state).await?;
         let group_by = group_by::<GroupStatsDimension>(&params)?;
         let report = service::group_stats(&state.db, &settings, &viewer, group_by.dims.clone()).await?;
@@ -98,9 +101,23 @@ pub async fn groups(
     respond(result, "group-stats.csv", &id)
 }
 
+/// The rules of every string input (`domain::input_rules`), for the query parameters.
+fn check_params(params: &Params) -> ApiResult<()> {
+    for (name, value) in params.iter() {
+        if let Some(why) = input_rules::refusal(name).or_else(|| input_rules::refusal(value)) {
+            let name = if input_rules::refusal(name).is_some() { "parameter" } else { name.as_str() };
+            return Err(ApiError::bad_input(name, format!("{name} {why}")));
+        }
+    }
+    Ok(())
+}
+
+/// The caller, within its rate limit.
 async fn viewer(req: &HttpRequest, state: &GraphqlState) -> ApiResult<Viewer> {
     let header = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-    Authn::from_header(header, &state.verifier, state.db.conn()).await?.into_viewer()
+    let viewer = Authn::from_header(header, &state.verifier, state.db.conn()).await?.into_viewer()?;
+    state.limits.request(&viewer.subject)?;
+    Ok(viewer)
 }
 
 /// A parsed `groupBy`: the dimensions and their column names.

@@ -53,7 +53,8 @@ impl Db {
                     .foreign_keys(true)
             })
             .map_sqlx_postgres_opts(move |o| o.options([("statement_timeout", ms.as_str()), ("lock_timeout", ms.as_str())]));
-        let mut conn = Database::connect(opts).await?;
+        let mut conn = connect_retrying(opts).await?;
+        make_sqlite_files_private(url)?;
         let statements = Arc::new(AtomicU64::new(0));
         let counter = statements.clone();
         let slow = Duration::from_millis(std::env::var("CIRCLES_SLOW_SQL_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(250));
@@ -81,7 +82,7 @@ impl Db {
             .max_connections(1)
             .min_connections(1)
             .map_sqlx_sqlite_opts(|o| o.journal_mode(SqliteJournalMode::Wal).busy_timeout(Duration::from_secs(30)).foreign_keys(true));
-        let conn = Database::connect(opts).await?;
+        let conn = connect_retrying(opts).await?;
         let result = match self.backend() {
             DatabaseBackend::Postgres => {
                 let lock = |f: &str| Statement::from_string(DatabaseBackend::Postgres, format!("SELECT {f}({MIGRATION_LOCK_KEY})"));
@@ -92,7 +93,9 @@ impl Db {
             }
             _ => {
                 let _lock = sqlite_migration_lock(&self.url).await?;
-                Migrator::up(&conn, None).await
+                let result = Migrator::up(&conn, None).await;
+                make_sqlite_files_private(&self.url)?;
+                result
             }
         };
         conn.close().await.ok();
@@ -131,16 +134,28 @@ impl Db {
     }
 }
 
+/// Connects; on a busy SQLite file (another process switching a new database to WAL at the
+/// same moment) tries again for up to five seconds.
+async fn connect_retrying(opts: ConnectOptions) -> Result<DatabaseConnection, sea_orm::DbErr> {
+    let mut attempt = 0;
+    loop {
+        match Database::connect(opts.clone()).await {
+            Err(err) if attempt < 50 && opts.get_url().starts_with("sqlite") && crate::errors::is_unavailable(&err) => {
+                attempt += 1;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
 /// The advisory lock key of migrations ("circles" in ASCII).
 const MIGRATION_LOCK_KEY: i64 = 0x0063_6972_636c_6573;
 
 /// Holds an exclusive lock on the file beside the SQLite database until dropped (waiting for
 /// another process that holds it). In-memory databases need none.
 async fn sqlite_migration_lock(url: &str) -> anyhow::Result<Option<std::fs::File>> {
-    let path = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:").split('?').next().unwrap_or_default().to_owned();
-    if path.is_empty() || path.contains(":memory:") {
-        return Ok(None);
-    }
+    let Some(path) = sqlite_file(url) else { return Ok(None) };
     let lock_path = format!("{path}.migrate.lock");
     let file = tokio::task::spawn_blocking(move || -> std::io::Result<std::fs::File> {
         let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&lock_path)?;
@@ -149,6 +164,25 @@ async fn sqlite_migration_lock(url: &str) -> anyhow::Result<Option<std::fs::File
     })
     .await??;
     Ok(Some(file))
+}
+
+/// The file of a SQLite URL (none for other URLs and in-memory databases).
+fn sqlite_file(url: &str) -> Option<String> {
+    let rest = url.strip_prefix("sqlite:")?;
+    let path = rest.trim_start_matches("//").split('?').next().unwrap_or_default();
+    (!path.is_empty() && !path.contains(":memory:")).then(|| path.to_owned())
+}
+
+/// Makes the SQLite database and its WAL and shared-memory files private (0600); SQLite
+/// creates later WAL and SHM files with the database file's mode.
+fn make_sqlite_files_private(url: &str) -> std::io::Result<()> {
+    let Some(path) = sqlite_file(url) else { return Ok(()) };
+    for file in [path.clone(), format!("{path}-wal"), format!("{path}-shm"), format!("{path}.migrate.lock")] {
+        if std::path::Path::new(&file).exists() {
+            crate::config::restrict(std::path::Path::new(&file), 0o600)?;
+        }
+    }
+    Ok(())
 }
 
 /// A write transaction; dropped without `commit`, it rolls back.

@@ -32,6 +32,8 @@ pub struct TestApp {
     pub backend: Backend,
     /// The settings the server runs with.
     pub settings: Settings,
+    /// The port of the separate metrics listener, when `metrics_bind` is set.
+    pub metrics_port: Option<u16>,
     pg_admin_url: Option<String>,
     pg_database: Option<String>,
     dir: PathBuf,
@@ -90,13 +92,18 @@ impl TestApp {
             client_ref_key: CLIENT_REF_KEY.to_vec(),
             directory_cache_ttl: std::time::Duration::from_secs(5),
             db_statement_timeout: std::time::Duration::from_secs(5),
+            metrics_bind: None,
+            // High enough for the tests' own traffic; the limits are tested with low values.
+            rate_limit_per_minute: 100_000,
+            code_lookups_per_minute: 10_000,
         };
         tweak(&mut settings);
         let app = Application::build(settings.clone()).await.expect("build application");
         let url = format!("http://127.0.0.1:{}", app.port());
         let db = app.db();
+        let metrics_port = app.metrics_port();
         tokio::spawn(app.run_until_stopped());
-        Self { url, client: reqwest::Client::new(), db, backend, settings, pg_admin_url, pg_database, dir }
+        Self { url, client: reqwest::Client::new(), db, backend, settings, metrics_port, pg_admin_url, pg_database, dir }
     }
 
     /// Drops the test database (PostgreSQL) or its directory (SQLite).

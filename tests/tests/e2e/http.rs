@@ -114,8 +114,33 @@ async fn health_readiness_metrics() {
         assert_eq!(res.text().await.unwrap(), want);
     }
     app.gql("{ __typename }", json!({}), None).await;
-    let metrics = app.client.get(format!("{}/metrics", app.url)).send().await.unwrap().text().await.unwrap();
-    assert!(metrics.contains("circles_http_requests_total{route=\"/graphql\",status=\"200\"}"), "{metrics}");
-    assert!(metrics.contains("circles_db_statements"), "{metrics}");
+    // /graphql is never cached and never sniffed.
+    let res = app.client.post(app.graphql_url()).json(&json!({ "query": "{ __typename }" })).send().await.unwrap();
+    assert_eq!(res.headers()["cache-control"], "no-store");
+    assert_eq!(res.headers()["x-content-type-options"], "nosniff");
+    // On the API's address, /metrics is for admins only.
+    let metrics = |token: Option<String>| {
+        let mut req = app.client.get(format!("{}/metrics", app.url));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        req.send()
+    };
+    assert_eq!(metrics(None).await.unwrap().status(), 401);
+    assert_eq!(metrics(Some(app.token("researcher", None, "r"))).await.unwrap().status(), 403);
+    let text = metrics(Some(app.admin())).await.unwrap().text().await.unwrap();
+    assert!(text.contains("circles_http_requests_total{route=\"/graphql\",status=\"200\"}"), "{text}");
+    assert!(text.contains("circles_db_statements"), "{text}");
+    app.cleanup().await;
+}
+
+#[tokio::test]
+async fn metrics_on_their_own_address_need_no_token() {
+    let app = TestApp::spawn_with_settings(Backend::Sqlite, |s| s.metrics_bind = Some("127.0.0.1:0".into())).await;
+    let port = app.metrics_port.expect("a metrics port");
+    let res = app.client.get(format!("http://127.0.0.1:{port}/metrics")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.text().await.unwrap().contains("circles_db_statements"));
+    assert_eq!(app.client.get(format!("{}/metrics", app.url)).send().await.unwrap().status(), 401);
     app.cleanup().await;
 }

@@ -10,6 +10,7 @@ mod audit;
 mod auth;
 mod group_filters;
 mod group_writes;
+mod hardening;
 mod http;
 mod referrals;
 mod stats;
