@@ -30,7 +30,7 @@ trap cleanup EXIT
 exec > >(tee "bench/results/stats-${backend}-$(date +%Y%m%d-%H%M%S).txt") 2>&1
 
 # The researcher's daily budget is raised so that repeated runs on one day are not refused.
-export CIRCLES_STATS_DAILY_QUERIES=1000000
+export CIRCLES_STATS_DAILY_QUERIES=1000000 CIRCLES_RATE_LIMIT_PER_MINUTE=100000000
 export CIRCLES_DATA_DIR="$work/data" RUST_LOG=warn CIRCLES_JWT_SECRET="stats-bench-secret-stats-bench-secret" CIRCLES_CLIENT_REF_KEY="stats-bench"
 if [[ "$backend" == "sqlite" ]]; then
   db="$work/stats.db"

@@ -29,6 +29,8 @@ use crate::errors::ApiResult;
 #[derive(Clone)]
 pub struct Db {
     conn: DatabaseConnection,
+    /// SQLite only: the one connection write transactions use.
+    write_conn: Option<DatabaseConnection>,
     url: String,
     writer: Arc<Mutex<()>>,
     statements: Arc<AtomicU64>,
@@ -36,36 +38,19 @@ pub struct Db {
 
 impl Db {
     /// Connects, with WAL and a busy timeout on SQLite and statement and lock timeouts of
-    /// `statement_timeout` on PostgreSQL, and counts every statement run.
+    /// `statement_timeout` on PostgreSQL, and counts every statement run. SQLite gets a pool
+    /// of readers and one connection of its own for writes, so that a writer never waits for
+    /// a connection behind a crowd of readers.
     pub async fn connect(url: &str, statement_timeout: Duration) -> anyhow::Result<Self> {
-        let mut opts = ConnectOptions::new(url.to_owned());
-        let ms = statement_timeout.as_millis().to_string();
-        opts.sqlx_logging(false)
-            .connect_timeout(Duration::from_secs(5))
-            .acquire_timeout(Duration::from_secs(5))
-            .test_before_acquire(false)
-            .max_connections(if url.starts_with("sqlite") { 8 } else { 16 })
-            .min_connections(1)
-            .map_sqlx_sqlite_opts(|o| {
-                o.journal_mode(SqliteJournalMode::Wal)
-                    .synchronous(SqliteSynchronous::Normal)
-                    .busy_timeout(Duration::from_secs(10))
-                    .foreign_keys(true)
-            })
-            .map_sqlx_postgres_opts(move |o| o.options([("statement_timeout", ms.as_str()), ("lock_timeout", ms.as_str())]));
-        let mut conn = connect_retrying(opts).await?;
-        make_sqlite_files_private(url)?;
+        let sqlite = url.starts_with("sqlite");
         let statements = Arc::new(AtomicU64::new(0));
-        let counter = statements.clone();
-        let slow = Duration::from_millis(std::env::var("CIRCLES_SLOW_SQL_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(250));
-        conn.set_metric_callback(move |info| {
-            counter.fetch_add(1, Ordering::Relaxed);
-            if info.elapsed >= slow {
-                // The SQL text only: bound values (which may be personal data) are not logged.
-                tracing::warn!(elapsed_ms = info.elapsed.as_millis() as u64, sql = %info.statement.sql, "slow SQL statement");
-            }
-        });
-        Ok(Self { conn, url: url.to_owned(), writer: Arc::new(Mutex::new(())), statements })
+        let conn = pool(url, statement_timeout, if sqlite { 8 } else { 16 }, &statements).await?;
+        let write_conn = match sqlite {
+            true => Some(pool(url, statement_timeout, 1, &statements).await?),
+            false => None,
+        };
+        make_sqlite_files_private(url)?;
+        Ok(Self { conn, write_conn, url: url.to_owned(), writer: Arc::new(Mutex::new(())), statements })
     }
 
     /// Applies the pending migrations, on one connection of their own: sea-orm-migration runs
@@ -103,6 +88,15 @@ impl Db {
         Ok(())
     }
 
+    /// Closes the pools (of every clone of this handle). Tests close before their runtime
+    /// ends: a pool's maintenance task would otherwise spin while the runtime shuts down.
+    pub async fn close(&self) {
+        let _ = self.conn.clone().close().await;
+        if let Some(write) = &self.write_conn {
+            let _ = write.clone().close().await;
+        }
+    }
+
     pub fn conn(&self) -> &DatabaseConnection {
         &self.conn
     }
@@ -122,7 +116,7 @@ impl Db {
             DatabaseBackend::Sqlite => {
                 let guard = self.writer.clone().lock_owned().await;
                 let options = TransactionOptions { sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate), ..Default::default() };
-                (Some(guard), self.conn.begin_with_options(options).await?)
+                (Some(guard), self.write_conn.as_ref().unwrap_or(&self.conn).begin_with_options(options).await?)
             }
             _ => (None, self.conn.begin().await?),
         };
@@ -132,6 +126,36 @@ impl Db {
     pub async fn ping(&self) -> bool {
         self.conn.ping().await.is_ok()
     }
+}
+
+/// A pool of at most `max` connections, counting its statements into `statements` and logging
+/// the slow ones (SQL text only: bound values, which may be personal data, are not logged).
+async fn pool(url: &str, statement_timeout: Duration, max: u32, statements: &Arc<AtomicU64>) -> anyhow::Result<DatabaseConnection> {
+    let mut opts = ConnectOptions::new(url.to_owned());
+    let ms = statement_timeout.as_millis().to_string();
+    opts.sqlx_logging(false)
+        .connect_timeout(Duration::from_secs(5))
+        .acquire_timeout(Duration::from_secs(5))
+        .test_before_acquire(false)
+        .max_connections(max)
+        .min_connections(u32::from(max > 1))
+        .map_sqlx_sqlite_opts(|o| {
+            o.journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(10))
+                .foreign_keys(true)
+        })
+        .map_sqlx_postgres_opts(move |o| o.options([("statement_timeout", ms.as_str()), ("lock_timeout", ms.as_str())]));
+    let mut conn = connect_retrying(opts).await?;
+    let counter = statements.clone();
+    let slow = Duration::from_millis(std::env::var("CIRCLES_SLOW_SQL_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(250));
+    conn.set_metric_callback(move |info| {
+        counter.fetch_add(1, Ordering::Relaxed);
+        if info.elapsed >= slow {
+            tracing::warn!(elapsed_ms = info.elapsed.as_millis() as u64, sql = %info.statement.sql, "slow SQL statement");
+        }
+    });
+    Ok(conn)
 }
 
 /// Connects; on a busy SQLite file (another process switching a new database to WAL at the

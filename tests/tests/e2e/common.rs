@@ -108,6 +108,7 @@ impl TestApp {
 
     /// Drops the test database (PostgreSQL) or its directory (SQLite).
     pub async fn cleanup(self) {
+        self.db.close().await;
         if let (Some(admin), Some(name)) = (&self.pg_admin_url, &self.pg_database)
             && let Ok(conn) = Database::connect(admin).await
         {

@@ -221,6 +221,7 @@ async fn two_writers_on_one_sqlite_file_lose_nothing() {
     assert_eq!(n["referrals"]["totalCount"], 40);
     let v = app.gql_ok("{ verifyAuditChain { ok } }", json!({}), &app.admin()).await;
     assert_eq!(v["verifyAuditChain"]["ok"], true);
+    other.close().await;
     app.cleanup().await;
 }
 
@@ -240,9 +241,12 @@ both_backends!(two_processes_migrating_at_once_both_come_up, |app: &TestApp| asy
         }
     };
     let timeout = Duration::from_secs(5);
-    let (a, b) = tokio::join!(async { circles::repo::Db::connect(&url, timeout).await.unwrap().migrate().await }, async {
-        circles::repo::Db::connect(&url, timeout).await.unwrap().migrate().await
-    },);
+    let (a, b) = tokio::join!(circles::repo::Db::connect(&url, timeout), circles::repo::Db::connect(&url, timeout));
+    let (a, b) = (a.unwrap(), b.unwrap());
+    let migrated = tokio::join!(a.migrate(), b.migrate());
+    a.close().await;
+    b.close().await;
+    let (a, b) = migrated;
     assert!(a.is_ok() && b.is_ok(), "{a:?} {b:?}");
     if let Some((admin, name)) = drop {
         use sea_orm::ConnectionTrait;
@@ -284,7 +288,7 @@ async fn safe_defaults_at_start() {
             assert!(file.ends_with("-wal") || file.ends_with("-shm"), "{file} missing");
         }
     }
-    db.conn().clone().close().await.ok();
+    db.close().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
 
