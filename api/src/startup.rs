@@ -76,6 +76,7 @@ impl Application {
                 .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
                 .route("/graphql", web::post().to(http::graphql::handle))
                 .route("/graphql", web::get().to(http::graphql::handle))
+                .route("/graphiql/{file}", web::get().to(http::graphiql::asset))
                 .route("/healthz", web::get().to(http::health::healthz))
                 .route("/readyz", web::get().to(http::health::readyz))
                 .route("/metrics", web::get().to(http::metrics::render_for_admins))

@@ -11,7 +11,6 @@ use std::sync::Arc;
 
 use actix_web::http::{Method, StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
-use async_graphql::http::GraphiQLSource;
 use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationDefinition, OperationType};
 use async_graphql::{Request, Variables};
 use serde_json::{Map, Value, json};
@@ -129,9 +128,7 @@ pub async fn handle(req: HttpRequest, body: web::Bytes, state: web::Data<Graphql
     let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
     let is_get = req.method() == Method::GET;
     if is_get && media::wants_html(accept) && !req.query_string().contains("query=") {
-        return HttpResponse::Ok()
-            .content_type("text/html; charset=utf-8")
-            .body(GraphiQLSource::build().endpoint("/graphql").title("Circles GraphiQL").finish());
+        return crate::http::graphiql::page();
     }
     let Some(rt) = media::negotiate(accept) else {
         return refuse(

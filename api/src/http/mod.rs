@@ -3,6 +3,7 @@
 
 pub mod cost;
 pub mod directory_cache;
+pub mod graphiql;
 pub mod graphql;
 pub mod health;
 pub mod input_guard;

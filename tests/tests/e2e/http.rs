@@ -65,10 +65,30 @@ async fn status_codes_and_media_types() {
         .unwrap();
     assert_eq!(res.status(), 405);
     assert_eq!(res.headers()["allow"], "POST");
-    // A browser gets GraphiQL.
+    // A browser gets GraphiQL, served from the binary: no other host is asked for anything,
+    // and each file is byte for byte the one published on the npm registry.
     let res = app.client.get(app.graphql_url()).header("accept", "text/html").send().await.unwrap();
     assert_eq!(res.status(), 200);
-    assert!(res.text().await.unwrap().to_lowercase().contains("graphiql"));
+    let page = res.text().await.unwrap();
+    assert!(page.to_lowercase().contains("graphiql"));
+    assert!(!page.contains("http://") && !page.contains("https://") && !page.contains("src=\"//"), "no external host: {page}");
+    let published = [
+        ("react.production.min.js", "javascript", "DGyLxAyjq0f9SPpVevD6IgztCFlnMF6oW/XQGmfe+IsZ8TqEiDrcHkMLKI6fiB/Z"),
+        ("react-dom.production.min.js", "javascript", "gTGxhz21lVGYNMcdJOyq01Edg0jhn/c22nsx0kyqP0TxaV5WVdsSH1fSDUf5YJj1"),
+        ("graphiql.min.js", "javascript", "8NGfVj4CVlqHajlZj+bPJT4thxPMHMJYn7DWK2CvtopLd02E7qsPHazniBYvVjOO"),
+        ("graphiql.min.css", "text/css", "QMux00XgRtwRLSYIY3kw2rj1ovk5AuuliAchk+HSQbqdbGFnz9GYuqIlOqxhwCE2"),
+    ];
+    for (file, content_type, sha384) in published {
+        assert!(page.contains(&format!("/graphiql/{file}")), "the page loads {file}");
+        let res = app.client.get(format!("{}/graphiql/{file}", app.url)).send().await.unwrap();
+        assert_eq!(res.status(), 200, "{file}");
+        assert!(res.headers()["content-type"].to_str().unwrap().contains(content_type), "{file}");
+        use base64::Engine;
+        use sha2::Digest;
+        let digest = base64::engine::general_purpose::STANDARD.encode(sha2::Sha384::digest(res.bytes().await.unwrap()));
+        assert_eq!(digest, sha384, "{file} is the published file");
+    }
+    assert_eq!(app.client.get(format!("{}/graphiql/../Cargo.toml", app.url)).send().await.unwrap().status(), 404);
     app.cleanup().await;
 }
 
