@@ -5,7 +5,9 @@
 #   docker run --rm -p 8080:8080 -v circles-data:/app/data circles
 #   docker run --rm -v circles-data:/app/data circles token --role admin
 # Data (the SQLite database by default, generated secrets) lives in /app/data.
-# For PostgreSQL pass -e DATABASE_URL=postgres://user:pass@host:5432/db.
+# For PostgreSQL pass -e DATABASE_URL=postgres://user:pass@host:5432/db; add
+# ?sslmode=verify-full for TLS (rustls with built-in Mozilla roots), plus
+# &sslrootcert=/app/data/ca.pem for a provider's own CA mounted into the container.
 
 # ---- build ------------------------------------------------------------------
 FROM rust:1-slim-bookworm AS builder

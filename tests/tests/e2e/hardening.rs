@@ -351,3 +351,23 @@ async fn expensive_requests_are_refused_before_they_run() {
     app.gql_ok(&format!("{{ {few} }}"), json!({}), &researcher).await;
     app.cleanup().await;
 }
+
+/// TLS to PostgreSQL (managed services require it), through rustls: `sslmode=require`
+/// encrypts, `verify-full` also checks the server's certificate (the test server's is
+/// self-signed, so it is refused).
+#[tokio::test]
+async fn postgres_over_tls() {
+    use sea_orm::ConnectionTrait;
+    let Some(url) = postgres_url() else {
+        eprintln!("PostgreSQL half NOT run: CIRCLES_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    let sep = if url.contains('?') { '&' } else { '?' };
+    let db = circles::repo::Db::connect(&format!("{url}{sep}sslmode=require"), Duration::from_secs(5)).await.unwrap();
+    let sql = sea_orm::Statement::from_string(db.backend(), "SELECT CAST(ssl AS TEXT) AS ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()");
+    let row = db.conn().query_one_raw(sql).await.unwrap().unwrap();
+    assert_eq!(row.try_get::<String>("", "ssl").unwrap(), "true", "the connection is encrypted");
+    db.close().await;
+    let refused = circles::repo::Db::connect(&format!("{url}{sep}sslmode=verify-full"), Duration::from_secs(5)).await;
+    assert!(refused.is_err(), "a self-signed server certificate is not trusted");
+}
