@@ -8,7 +8,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, Utc};
+use chrono::NaiveDate;
 
 use crate::auth::Viewer;
 use crate::config::Settings;
@@ -19,7 +19,8 @@ use crate::errors::{ApiError, ApiResult};
 use crate::policy::{self, Operation, Scope};
 use crate::repo::Db;
 use crate::repo::stats::{self, Dim, GroupRange, Reach, ReferralBucket, ReferralCount};
-use crate::repo::stats_log;
+use crate::services::stats_access as access;
+pub use crate::services::stats_access::Route;
 
 /// What a caller asks of `referralStats`.
 #[derive(Clone, Debug, Default)]
@@ -29,22 +30,6 @@ pub struct ReferralStatsRequest {
     pub referred_to: Option<NaiveDate>,
     pub program_id: Option<i64>,
     pub region: Option<String>,
-}
-
-/// Which door a statistics request came through (for the access log).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Route {
-    Graphql,
-    Csv,
-}
-
-impl Route {
-    fn as_str(self) -> &'static str {
-        match self {
-            Route::Graphql => "graphql",
-            Route::Csv => "csv",
-        }
-    }
 }
 
 /// One row of `referralStats`: a cell of the breakdown, or the total.
@@ -175,8 +160,8 @@ pub async fn referral_stats(
     let perturbed = policy::perturbs_referral_stats(viewer.role);
     let now = chrono::Utc::now();
     if perturbed {
-        check_month_grid(&req)?;
-        take_budget(db, settings, viewer, now).await?;
+        access::check_month_grid(&req)?;
+        access::take_budget(db, settings, viewer, now).await?;
     }
     let reach = match scope {
         Scope::All => Reach::All,
@@ -224,72 +209,9 @@ pub async fn referral_stats(
     };
     let total = publish(&total, vec![None; req.dims.len()]);
     if perturbed {
-        log_access(db, viewer, &req, route, rows.len() + 1, now).await?;
+        access::log(db, viewer, &req, route, rows.len() + 1, now).await?;
     }
     Ok(ReferralReport { dims: req.dims, rows, total, perturbed, min_cell_size: settings.min_cell_size, max_noise: settings.max_noise })
-}
-
-/// Researchers' date filters run from the first to the last day of months.
-fn check_month_grid(req: &ReferralStatsRequest) -> ApiResult<()> {
-    if let Some(from) = req.referred_from
-        && from.day() != 1
-    {
-        return Err(ApiError::bad_input(
-            "filter.referredFrom",
-            "referredFrom must be the first day of a month (statistics use a month grid)",
-        ));
-    }
-    if let Some(to) = req.referred_to
-        && to.succ_opt().is_some_and(|next| next.day() != 1)
-    {
-        return Err(ApiError::bad_input("filter.referredTo", "referredTo must be the last day of a month (statistics use a month grid)"));
-    }
-    Ok(())
-}
-
-/// Takes one request from the viewer's daily budget, or refuses with RATE_LIMITED.
-async fn take_budget(db: &Db, settings: &Settings, viewer: &Viewer, now: DateTime<Utc>) -> ApiResult<()> {
-    let today = now.date_naive();
-    if stats_log::take_budget(db.conn(), &viewer.subject, today, settings.stats_daily_queries).await? {
-        return Ok(());
-    }
-    let renews = (today + chrono::Days::new(1)).and_time(NaiveTime::MIN).and_utc();
-    let retry_after_secs = u64::try_from((renews - now).num_seconds()).unwrap_or(0).max(1);
-    Err(ApiError::RateLimited {
-        message: format!(
-            "the daily budget of {} statistics requests is used up; it renews at {} (UTC midnight)",
-            settings.stats_daily_queries,
-            renews.format("%Y-%m-%dT%H:%M:%SZ")
-        ),
-        retry_after_secs,
-    })
-}
-
-async fn log_access(db: &Db, viewer: &Viewer, req: &ReferralStatsRequest, route: Route, cells: usize, at: DateTime<Utc>) -> ApiResult<()> {
-    let mut filter = serde_json::Map::new();
-    if let Some(v) = req.referred_from {
-        filter.insert("referredFrom".into(), v.to_string().into());
-    }
-    if let Some(v) = req.referred_to {
-        filter.insert("referredTo".into(), v.to_string().into());
-    }
-    if let Some(v) = req.program_id {
-        filter.insert("programId".into(), v.to_string().into());
-    }
-    if let Some(v) = &req.region {
-        filter.insert("region".into(), v.clone().into());
-    }
-    let access = stats_log::NewAccess {
-        at,
-        subject: viewer.subject.clone(),
-        role: viewer.role.as_claim().to_owned(),
-        statistic: "referralStats",
-        route: route.as_str(),
-        dimensions: req.dims.iter().map(|d| d.name()).collect::<Vec<_>>().join(","),
-        filter: serde_json::Value::Object(filter).to_string(),
-        cells,
-    };
-    stats_log::record(db.conn(), access).await
 }
 
 /// The key as callers see it: the cohort month (`yyyymm` in the database) as `YYYY-MM`.

@@ -364,7 +364,8 @@ async fn postgres_over_tls() {
     };
     let sep = if url.contains('?') { '&' } else { '?' };
     let db = circles::repo::Db::connect(&format!("{url}{sep}sslmode=require"), Duration::from_secs(5)).await.unwrap();
-    let sql = sea_orm::Statement::from_string(db.backend(), "SELECT CAST(ssl AS TEXT) AS ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()");
+    let sql =
+        sea_orm::Statement::from_string(db.backend(), "SELECT CAST(ssl AS TEXT) AS ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()");
     let row = db.conn().query_one_raw(sql).await.unwrap().unwrap();
     assert_eq!(row.try_get::<String>("", "ssl").unwrap(), "true", "the connection is encrypted");
     db.close().await;
