@@ -49,6 +49,16 @@ impl ApiError {
         }
     }
 
+    /// Seconds to wait before retrying, for errors that are worth a retry (RATE_LIMITED,
+    /// SERVICE_UNAVAILABLE): the HTTP `Retry-After` and `extensions.retryAfter`.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            Self::RateLimited { retry_after_secs, .. } => Some(*retry_after_secs),
+            Self::Unavailable(_) => Some(UNAVAILABLE_RETRY_AFTER_SECS),
+            _ => None,
+        }
+    }
+
     /// A BAD_USER_INPUT error naming the input field at fault.
     pub fn bad_input(field: impl Into<String>, message: impl Into<String>) -> Self {
         Self::BadUserInput { field: field.into(), message: message.into() }

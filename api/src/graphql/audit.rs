@@ -5,8 +5,7 @@ use async_graphql::{Context, InputObject, Json, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use entities::audit_event;
 
-use crate::errors::ApiError;
-use crate::graphql::context::{ContextExt, page_size};
+use crate::graphql::context::{ContextExt, before_id, page_size};
 use crate::policy::Operation;
 use crate::repo;
 use crate::repo::audit::AuditQuery;
@@ -85,10 +84,7 @@ impl AuditQueries {
     ) -> Result<Connection<String, AuditEvent, AuditConnectionFields, EmptyFields>> {
         ctx.authorize(Operation::ReadAudit)?;
         let first = page_size(first, ctx.settings().max_page_size)?;
-        let before = after
-            .as_deref()
-            .map(|c| c.parse::<i64>().map_err(|_| ApiError::bad_input("after", "not a cursor of this connection")))
-            .transpose()?;
+        let before = before_id(after.as_deref())?;
         let f = filter.unwrap_or_default();
         let q = AuditQuery {
             entity_type: f.entity_type,

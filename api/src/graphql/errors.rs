@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextValidation};
 use async_graphql::{ServerError, ValidationResult};
 
-use crate::errors::{ApiError, UNAVAILABLE_RETRY_AFTER_SECS};
+use crate::errors::ApiError;
 
 /// Request data set by `ValidationTracker` when the document failed validation (the
 /// GraphQL-over-HTTP handler answers 400 for that under `application/graphql-response+json`).
@@ -58,11 +58,7 @@ fn is_limit_error(message: &str) -> bool {
 pub fn finish_errors(errors: &mut [ServerError], request_id: &str) {
     for err in errors.iter_mut() {
         let api = err.source::<ApiError>().or_else(|| err.source::<Arc<ApiError>>().map(|a| a.as_ref()));
-        let retry_after = match api {
-            Some(ApiError::RateLimited { retry_after_secs, .. }) => Some(*retry_after_secs),
-            Some(ApiError::Unavailable(_)) => Some(UNAVAILABLE_RETRY_AFTER_SECS),
-            _ => None,
-        };
+        let retry_after = api.and_then(ApiError::retry_after);
         let (code, field) = match api {
             Some(ApiError::Internal(inner)) => {
                 tracing::error!(request_id, error = %format!("{inner:#}"), path = ?err.path, "internal error");

@@ -5,8 +5,7 @@ use async_graphql::{Context, Json, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use entities::stats_access_log;
 
-use crate::errors::ApiError;
-use crate::graphql::context::{ContextExt, page_size};
+use crate::graphql::context::{ContextExt, before_id, page_size};
 use crate::policy::Operation;
 use crate::repo;
 
@@ -63,10 +62,7 @@ impl StatsLogQueries {
     ) -> Result<Connection<String, StatsAccess, StatsAccessConnectionFields, EmptyFields>> {
         ctx.authorize(Operation::ReadStatsAccessLog)?;
         let first = page_size(first, ctx.settings().max_page_size)?;
-        let before = after
-            .as_deref()
-            .map(|c| c.parse::<i64>().map_err(|_| ApiError::bad_input("after", "not a cursor of this connection")))
-            .transpose()?;
+        let before = before_id(after.as_deref())?;
         let with_total = ctx.look_ahead().field("totalCount").exists();
         let (rows, has_next, total) = repo::stats_log::page(ctx.db().conn(), before, first, with_total).await?;
         let mut conn = Connection::with_additional_fields(before.is_some(), has_next, StatsAccessConnectionFields { total_count: total });

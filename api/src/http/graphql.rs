@@ -284,12 +284,9 @@ async fn execute(
 
 /// A request refused before it ran, by a rate limit (429) or an unavailable database (503).
 fn refuse_with(err: &ApiError, rt: ResponseType) -> HttpResponse {
-    let (status, secs) = match err {
-        ApiError::RateLimited { retry_after_secs, .. } => (StatusCode::TOO_MANY_REQUESTS, *retry_after_secs),
-        _ => (StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE_RETRY_AFTER_SECS),
-    };
+    let secs = err.retry_after().unwrap_or(UNAVAILABLE_RETRY_AFTER_SECS);
     let body = json!({ "errors": [{ "message": err.to_string(), "extensions": { "code": err.code(), "retryAfter": secs } }] });
-    HttpResponse::build(status)
+    HttpResponse::build(crate::http::status_of(err))
         .content_type(rt.content_type())
         .insert_header((header::RETRY_AFTER, secs.to_string()))
         .body(body.to_string())
@@ -299,13 +296,19 @@ fn refuse_with(err: &ApiError, rt: ResponseType) -> HttpResponse {
 /// (SERVICE_UNAVAILABLE) gets `Retry-After`, and 429 or 503 when nothing else was answered
 /// (`data` is null); with partial data it stays 200.
 fn respond(response: &async_graphql::Response, rt: ResponseType, body: String) -> HttpResponse {
-    let extension =
-        |e: &async_graphql::ServerError, name: &str| e.extensions.as_ref()?.get(name).and_then(|v| serde_json::to_value(v).ok());
-    let retry_after = response.errors.iter().filter_map(|e| extension(e, "retryAfter")?.as_u64()).max();
+    let extension = |e: &async_graphql::ServerError, name: &str| e.extensions.as_ref().and_then(|x| x.get(name)).cloned();
+    let retry_after = response
+        .errors
+        .iter()
+        .filter_map(|e| match extension(e, "retryAfter") {
+            Some(async_graphql::Value::Number(n)) => n.as_u64(),
+            _ => None,
+        })
+        .max();
     let Some(secs) = retry_after else {
         return HttpResponse::Ok().content_type(rt.content_type()).body(body);
     };
-    let unavailable = response.errors.iter().any(|e| extension(e, "code") == Some(json!("SERVICE_UNAVAILABLE")));
+    let unavailable = response.errors.iter().any(|e| extension(e, "code") == Some(async_graphql::Value::from("SERVICE_UNAVAILABLE")));
     let status = match (response.data == async_graphql::Value::Null, unavailable) {
         (false, _) => StatusCode::OK,
         (true, true) => StatusCode::SERVICE_UNAVAILABLE,

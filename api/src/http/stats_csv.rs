@@ -22,7 +22,7 @@ use tracing_actix_web::RequestId;
 use crate::auth::{Authn, Viewer};
 use crate::config::Settings;
 use crate::domain::input_rules;
-use crate::errors::{ApiError, ApiResult, UNAVAILABLE_RETRY_AFTER_SECS};
+use crate::errors::{ApiError, ApiResult};
 use crate::graphql::stats::{GroupStatsDimension, ReferralStatsDimension};
 use crate::http::graphql::GraphqlState;
 use crate::repo::stats::Dim;
@@ -104,8 +104,11 @@ pub async fn groups(
 /// The rules of every string input (`domain::input_rules`), for the query parameters.
 fn check_params(params: &Params) -> ApiResult<()> {
     for (name, value) in params.iter() {
-        if let Some(why) = input_rules::refusal(name).or_else(|| input_rules::refusal(value)) {
-            let name = if input_rules::refusal(name).is_some() { "parameter" } else { name.as_str() };
+        let refused = match input_rules::refusal(name) {
+            Some(why) => Some(("parameter", why)),
+            None => input_rules::refusal(value).map(|why| (name.as_str(), why)),
+        };
+        if let Some((name, why)) = refused {
             return Err(ApiError::bad_input(name, format!("{name} {why}")));
         }
     }
@@ -204,16 +207,7 @@ fn respond(result: ApiResult<Vec<u8>>, filename: &str, id: &RequestId) -> HttpRe
             .insert_header((header::CACHE_CONTROL, "no-store"))
             .body(body),
         Err(err) => {
-            let status = match err {
-                ApiError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
-                ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
-                ApiError::BadUserInput { .. } => StatusCode::BAD_REQUEST,
-                ApiError::NotFound(_) => StatusCode::NOT_FOUND,
-                ApiError::Conflict(_) => StatusCode::CONFLICT,
-                ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-                ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-                ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            };
+            let status = crate::http::status_of(&err);
             let mut extensions = json!({ "code": err.code() });
             if let ApiError::BadUserInput { field, .. } = &err {
                 extensions["field"] = json!(field);
@@ -229,15 +223,10 @@ fn respond(result: ApiResult<Vec<u8>>, filename: &str, id: &RequestId) -> HttpRe
             if status == StatusCode::UNAUTHORIZED {
                 res.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
             }
-            let retry_after = match &err {
-                ApiError::RateLimited { retry_after_secs, .. } => Some(*retry_after_secs),
-                ApiError::Unavailable(inner) => {
-                    tracing::warn!(request_id = %id, error = %inner, "statistics CSV: database unavailable");
-                    Some(UNAVAILABLE_RETRY_AFTER_SECS)
-                }
-                _ => None,
-            };
-            if let Some(secs) = retry_after {
+            if let ApiError::Unavailable(inner) = &err {
+                tracing::warn!(request_id = %id, error = %inner, "statistics CSV: database unavailable");
+            }
+            if let Some(secs) = err.retry_after() {
                 res.insert_header((header::RETRY_AFTER, secs.to_string()));
                 extensions["retryAfter"] = json!(secs);
             }

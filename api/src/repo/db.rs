@@ -62,12 +62,8 @@ impl Db {
     /// SQLite an exclusive lock on `<database file>.migrate.lock`. A process that waits for
     /// the lock then finds the migrations applied and has nothing to do.
     pub async fn migrate(&self) -> anyhow::Result<()> {
-        let mut opts = ConnectOptions::new(self.url.clone());
-        opts.sqlx_logging(false)
-            .max_connections(1)
-            .min_connections(1)
-            .map_sqlx_sqlite_opts(|o| o.journal_mode(SqliteJournalMode::Wal).busy_timeout(Duration::from_secs(30)).foreign_keys(true));
-        let conn = connect_retrying(opts).await?;
+        // One connection, without a request's statement timeout (a backfill may take minutes).
+        let conn = pool(&self.url, Duration::from_secs(3600), 1, &self.statements).await?;
         let result = match self.backend() {
             DatabaseBackend::Postgres => {
                 let lock = |f: &str| Statement::from_string(DatabaseBackend::Postgres, format!("SELECT {f}({MIGRATION_LOCK_KEY})"));

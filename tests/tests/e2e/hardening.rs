@@ -41,7 +41,7 @@ both_backends!(bad_strings_and_dates_never_reach_the_database, |app: &TestApp| a
     for (query, vars, token, at) in cases {
         let res =
             app.client.post(app.graphql_url()).bearer_auth(token).json(&json!({ "query": query, "variables": vars })).send().await.unwrap();
-        assert!(res.status().is_client_error() || res.status() == 200, "{query}: {}", res.status());
+        assert!(!res.status().is_server_error(), "{query}: {}", res.status());
         let body: Value = res.json().await.unwrap();
         assert_eq!((code(&body), field(&body)), ("BAD_USER_INPUT".to_owned(), at.to_owned()), "{query} {vars}: {body}");
     }
@@ -145,13 +145,8 @@ async fn postgres_stalls_and_outages_are_service_unavailable() {
     let txn = holder.begin().await.unwrap();
     txn.execute_unprepared("LOCK TABLE groups IN ACCESS EXCLUSIVE MODE").await.unwrap();
     let client = reqwest::Client::builder().timeout(Duration::from_secs(20)).build().unwrap();
-    let res = client
-        .post(app.graphql_url())
-        .bearer_auth(&admin)
-        .json(&json!({ "query": "{ groups(first: 1) { totalCount } }" }))
-        .send()
-        .await
-        .unwrap();
+    let ask = || client.post(app.graphql_url()).bearer_auth(&admin).json(&json!({ "query": "{ groups(first: 1) { totalCount } }" })).send();
+    let res = ask().await.unwrap();
     assert_eq!(res.status(), 503);
     assert!(res.headers().contains_key("retry-after"));
     let body: Value = res.json().await.unwrap();
@@ -165,13 +160,7 @@ async fn postgres_stalls_and_outages_are_service_unavailable() {
     let name = url.rsplit('/').next().unwrap().to_owned();
     admin_conn.execute_unprepared(&format!("DROP DATABASE {name} WITH (FORCE)")).await.unwrap();
     admin_conn.close().await.ok();
-    let res = client
-        .post(app.graphql_url())
-        .bearer_auth(&admin)
-        .json(&json!({ "query": "{ groups(first: 1) { totalCount } }" }))
-        .send()
-        .await
-        .unwrap();
+    let res = ask().await.unwrap();
     assert_eq!(res.status(), 503);
     assert_eq!(code(&res.json().await.unwrap()), "SERVICE_UNAVAILABLE");
     assert_eq!(client.get(format!("{}/readyz", app.url)).send().await.unwrap().status(), 503);
