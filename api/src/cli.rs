@@ -1,4 +1,5 @@
-//! The `circles` command line: `serve` (default), `migrate`, `seed-demo`, `token`, `demo`.
+//! The `circles` command line: `serve` (default), `migrate`, `seed-demo`, `token`, `demo`,
+//! `audit verify`, `schema`.
 
 use std::time::Duration;
 
@@ -50,6 +51,8 @@ pub enum Command {
     },
     /// Migrate, seed the demo directory, print a token per role, then serve.
     Demo,
+    /// Print the GraphQL schema (SDL); the committed `schema.graphql` is this output.
+    Schema,
     /// The audit log.
     Audit {
         #[command(subcommand)]
@@ -95,19 +98,70 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
             println!("{}", dev_token(&settings, role, agency, &sub, ttl)?);
         }
         Command::Demo => demo(settings).await?,
-        Command::Audit { command: AuditCommand::Verify } => {
-            let db = Db::connect(&settings.database_url, BATCH_STATEMENT_TIMEOUT).await?;
-            let v = crate::repo::audit::verify(db.conn()).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        Command::Audit { command: AuditCommand::Verify } | Command::Schema => unreachable_command()?,
+    }
+    Ok(())
+}
+
+fn unreachable_command() -> anyhow::Result<()> {
+    bail!("`schema` and `audit verify` run through `run_without_settings`")
+}
+
+/// Whether `cli` runs without `Settings`: `schema` reads nothing, and `audit verify` reads an
+/// existing database only. Neither creates a data directory, a secret or a database.
+pub fn runs_without_settings(cli: &Cli) -> bool {
+    matches!(cli.command, Some(Command::Schema | Command::Audit { .. }))
+}
+
+/// Runs a command of `runs_without_settings`.
+pub async fn run_without_settings(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Some(Command::Schema) => print!("{}", crate::graphql::sdl()),
+        Some(Command::Audit { command: AuditCommand::Verify }) => {
+            let (url, shown) = existing_database()?;
+            let db = Db::connect(&url, BATCH_STATEMENT_TIMEOUT).await.with_context(|| format!("opening the database {shown}"))?;
+            let v = crate::repo::audit::verify(db.conn())
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))
+                .with_context(|| format!("reading the audit log of {shown} (is it a Circles database? `circles migrate` creates one)"))?;
+            db.close().await;
             match v.first_break {
-                None => println!("audit chain OK: {} events verified", v.checked),
+                None => println!("audit chain of {shown} OK: {} events verified", v.checked),
                 Some(b) => {
-                    println!("audit chain BROKEN at seq {}: {} ({} events verified before it)", b.seq, b.reason, v.checked);
+                    println!("audit chain of {shown} BROKEN at seq {}: {} ({} events verified before it)", b.seq, b.reason, v.checked);
                     std::process::exit(1);
                 }
             }
         }
+        _ => bail!("this command needs the settings; run it through `run`"),
     }
     Ok(())
+}
+
+/// The database the settings would name (`DATABASE_URL`, else the SQLite file in
+/// `CIRCLES_DATA_DIR`), opened so that nothing is created: a SQLite file must exist. Returns
+/// the URL and a form safe to print (no password).
+fn existing_database() -> anyhow::Result<(String, String)> {
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    let url = match env("DATABASE_URL") {
+        Some(url) => url,
+        None => {
+            let dir = env("CIRCLES_DATA_DIR").unwrap_or_else(|| "./data".into());
+            format!("sqlite://{}", std::path::Path::new(&dir).join("circles.db").display())
+        }
+    };
+    if !url.starts_with("sqlite") {
+        return Ok((url.clone(), crate::repo::db::redact_url(&url)));
+    }
+    let Some(path) = crate::repo::db::sqlite_file(&url) else { bail!("`audit verify` needs a database file, not {url}") };
+    if !std::path::Path::new(&path).is_file() {
+        bail!(
+            "no database at {path}: set DATABASE_URL or CIRCLES_DATA_DIR to the one the server uses, or run this from the folder \
+             the server runs in (nothing was created)"
+        );
+    }
+    // `mode=rw`: open the file as it is, never create it.
+    Ok((format!("sqlite://{path}?mode=rw"), format!("sqlite://{path}")))
 }
 
 /// Signs a development token with the configured HS256 secret.

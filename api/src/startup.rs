@@ -2,6 +2,7 @@
 //! until it is stopped. `Application::build` binds the port first, so tests can ask for
 //! port 0 and read the real one.
 
+use anyhow::Context;
 use std::net::TcpListener;
 use std::sync::Arc;
 
@@ -34,7 +35,8 @@ impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         let db = Db::connect(&settings.database_url, settings.db_statement_timeout).await?;
         db.migrate().await?;
-        let listener = TcpListener::bind(&settings.bind)?;
+        let listener = TcpListener::bind(&settings.bind)
+            .with_context(|| format!("cannot listen on {} (set CIRCLES_BIND to another address:port)", settings.bind))?;
         let port = listener.local_addr()?.port();
         let limits = Arc::new(Limits::new(settings.rate_limit_per_minute, settings.code_lookups_per_minute));
         let state = web::Data::new(GraphqlState {
@@ -49,7 +51,8 @@ impl Application {
         let settings_data = web::Data::new(settings.clone());
         let metrics_server = match &settings.metrics_bind {
             Some(bind) => {
-                let listener = TcpListener::bind(bind)?;
+                let listener = TcpListener::bind(bind)
+                    .with_context(|| format!("cannot listen on {bind} (set CIRCLES_METRICS_BIND to another address:port)"))?;
                 let port = listener.local_addr()?.port();
                 let (metrics, db) = (metrics.clone(), db_data.clone());
                 let server = HttpServer::new(move || {

@@ -70,3 +70,17 @@ pub fn build_schema(db: Db, settings: Settings, limits: Arc<Limits>) -> CirclesS
 pub fn sdl() -> String {
     Schema::build(QueryRoot::default(), MutationRoot::default(), EmptySubscription).finish().sdl()
 }
+
+#[cfg(test)]
+mod tests {
+    /// The committed `schema.graphql` is what clients are written against: it must be the
+    /// schema this code serves.
+    #[test]
+    fn committed_schema_is_current() {
+        let committed = include_str!("../../../schema.graphql");
+        assert!(
+            committed == super::sdl(),
+            "schema.graphql is stale: run `cargo run -q -- schema > schema.graphql` and review the diff (breaking changes break clients)"
+        );
+    }
+}

@@ -187,10 +187,25 @@ async fn sqlite_migration_lock(url: &str) -> anyhow::Result<Option<std::fs::File
 }
 
 /// The file of a SQLite URL (none for other URLs and in-memory databases).
-fn sqlite_file(url: &str) -> Option<String> {
+/// The file of a SQLite URL (`None` for PostgreSQL and in-memory SQLite).
+pub fn sqlite_file(url: &str) -> Option<String> {
     let rest = url.strip_prefix("sqlite:")?;
     let path = rest.trim_start_matches("//").split('?').next().unwrap_or_default();
     (!path.is_empty() && !path.contains(":memory:")).then(|| path.to_owned())
+}
+
+/// `url` without its password, to print or log.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
 }
 
 /// Makes the SQLite database and its WAL and shared-memory files private (0600); SQLite
@@ -222,5 +237,19 @@ impl std::ops::Deref for WriteTxn {
     type Target = DatabaseTransaction;
     fn deref(&self) -> &DatabaseTransaction {
         &self.txn
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_printed_without_passwords() {
+        assert_eq!(redact_url("postgres://circles:s3cret@db:5432/circles"), "postgres://circles:***@db:5432/circles");
+        assert_eq!(redact_url("postgres://postgres@127.0.0.1/postgres"), "postgres://postgres@127.0.0.1/postgres");
+        assert_eq!(redact_url("sqlite://./data/circles.db?mode=rwc"), "sqlite://./data/circles.db?mode=rwc");
+        assert_eq!(sqlite_file("sqlite://./data/circles.db?mode=rwc").as_deref(), Some("./data/circles.db"));
+        assert_eq!(sqlite_file("postgres://x@y/z"), None);
     }
 }
