@@ -126,9 +126,9 @@ pub async fn run_without_settings(cli: Cli) -> anyhow::Result<()> {
                 .with_context(|| format!("reading the audit log of {shown} (is it a Circles database? `circles migrate` creates one)"))?;
             db.close().await;
             match v.first_break {
-                None => println!("audit chain of {shown} OK: {} events verified", v.checked),
+                None => println!("audit chain OK: {} events verified ({shown})", v.checked),
                 Some(b) => {
-                    println!("audit chain of {shown} BROKEN at seq {}: {} ({} events verified before it)", b.seq, b.reason, v.checked);
+                    println!("audit chain BROKEN at seq {}: {} ({} events verified before it; {shown})", b.seq, b.reason, v.checked);
                     std::process::exit(1);
                 }
             }

@@ -54,6 +54,23 @@ async fn audit_verify_names_the_first_bad_sequence_number() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+#[test]
+fn audit_verify_without_a_database_names_it_and_creates_nothing() {
+    let dir = temp_dir("empty");
+    let data = dir.join("data");
+    let out = circles(&data).args(["audit", "verify"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains(&format!("no database at {}", data.join("circles.db").display())), "{stderr}");
+    assert!(stderr.contains("CIRCLES_DATA_DIR"), "{stderr}");
+    assert!(!data.exists(), "audit verify created {}", data.display());
+    let schema = circles(&data).arg("schema").output().unwrap();
+    assert!(schema.status.success());
+    assert_eq!(String::from_utf8_lossy(&schema.stdout), circles::graphql::sdl());
+    assert!(!data.exists(), "schema created {}", data.display());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[tokio::test]
 async fn logs_hold_no_client_reference_or_token() {
     let dir = temp_dir("logs");

@@ -41,12 +41,23 @@ impl Viewer {
     }
 }
 
+/// Why a token was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// Malformed, badly signed, expired, or with claims that are not allowed.
+    InvalidToken(String),
+    /// A clinician token whose agency is not registered.
+    AgencyNotRegistered,
+}
+
 /// The authentication state of a request. Anonymous and invalid callers still get
 /// `__typename` and introspection; every data field answers UNAUTHENTICATED.
 #[derive(Debug)]
 pub enum Authn {
     Anonymous,
-    Refused { code: &'static str, reason: String },
+    /// A token was given and refused: invalid (UNAUTHENTICATED) or valid for an agency that
+    /// is not registered (FORBIDDEN).
+    Refused(Refusal),
     Viewer(Viewer),
 }
 
@@ -69,8 +80,8 @@ impl Authn {
 
     fn refusal(&self) -> ApiError {
         match self {
-            Authn::Refused { code: "FORBIDDEN", reason } => ApiError::Forbidden(reason.clone()),
-            Authn::Refused { reason, .. } => ApiError::Unauthenticated(reason.clone()),
+            Authn::Refused(Refusal::AgencyNotRegistered) => ApiError::Forbidden("the token's agency is not registered".into()),
+            Authn::Refused(Refusal::InvalidToken(reason)) => ApiError::Unauthenticated(reason.clone()),
             Authn::Anonymous | Authn::Viewer(_) => ApiError::Unauthenticated("a bearer token is required".into()),
         }
     }
@@ -80,7 +91,7 @@ impl Authn {
         let Some(header) = header else {
             return Ok(Authn::Anonymous);
         };
-        let refused = |reason: &str| Ok(Authn::Refused { code: "UNAUTHENTICATED", reason: reason.into() });
+        let refused = |reason: &str| Ok(Authn::Refused(Refusal::InvalidToken(reason.into())));
         let Some(token) = header.strip_prefix("Bearer ").or_else(|| header.strip_prefix("bearer ")) else {
             return refused("the Authorization header must be `Bearer <token>`");
         };
@@ -116,7 +127,7 @@ impl Authn {
                 match registered {
                     Some(id) => Some(id),
                     None => {
-                        return Ok(Authn::Refused { code: "FORBIDDEN", reason: "the token's agency is not registered".into() });
+                        return Ok(Authn::Refused(Refusal::AgencyNotRegistered));
                     }
                 }
             }

@@ -1,10 +1,11 @@
 //! Turns every error of a response into one with a stable `extensions.code`.
 //!
 //! Resolvers return `ApiError`; async-graphql keeps it as the error's `source`, and
-//! `finish_errors` reads it back to set the code (and `field` for BAD_USER_INPUT). Errors
-//! without an `ApiError` source come from async-graphql itself: query limits become
-//! QUERY_TOO_COMPLEX, parse, validation and input-coercion errors BAD_USER_INPUT. Anything
-//! else (a database error that slipped through) is logged and masked.
+//! `finish_errors` reads it back to set the code (and `field` for BAD_USER_INPUT). The depth
+//! and complexity limits are checked by `QueryLimits` from the validation's own figures, as
+//! `ApiError::QueryTooComplex`. Errors without an `ApiError` source come from async-graphql
+//! itself: validation and input-coercion errors, BAD_USER_INPUT. Anything else (an error
+//! that slipped through with another source) is logged and masked.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -12,9 +13,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextValidation};
 use async_graphql::{ServerError, ValidationResult};
 
-use crate::errors::ApiError;
+use crate::errors::{ApiError, Code};
+use crate::graphql::{MAX_COMPLEXITY, MAX_DEPTH};
 
-/// Request data set by `ValidationTracker` when the document failed validation (the
+/// Request data set by `QueryLimits` when the document failed validation (the
 /// GraphQL-over-HTTP handler answers 400 for that under `application/graphql-response+json`).
 #[derive(Default, Clone)]
 pub struct ValidationFailed(pub Arc<AtomicBool>);
@@ -25,20 +27,37 @@ impl ValidationFailed {
     }
 }
 
-pub struct ValidationTracker;
+/// Marks requests that failed validation, and refuses documents deeper than `MAX_DEPTH` or
+/// more complex than `MAX_COMPLEXITY` (async-graphql computes both while validating).
+pub struct QueryLimits;
 
-impl ExtensionFactory for ValidationTracker {
+impl ExtensionFactory for QueryLimits {
     fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(ValidationTrackerExt)
+        Arc::new(QueryLimitsExt)
     }
 }
 
-struct ValidationTrackerExt;
+struct QueryLimitsExt;
 
 #[async_graphql::async_trait::async_trait]
-impl Extension for ValidationTrackerExt {
+impl Extension for QueryLimitsExt {
     async fn validation(&self, ctx: &ExtensionContext<'_>, next: NextValidation<'_>) -> Result<ValidationResult, Vec<ServerError>> {
-        let result = next.run(ctx).await;
+        let result = next.run(ctx).await.and_then(|v| {
+            let refuse = |message: String| {
+                let mut err = ServerError::new(message.clone(), None);
+                err.source = Some(Arc::new(ApiError::QueryTooComplex(message)));
+                Err(vec![err])
+            };
+            match v {
+                v if v.depth > MAX_DEPTH => refuse(format!("the query is nested {} deep; at most {MAX_DEPTH}", v.depth)),
+                v if v.complexity > MAX_COMPLEXITY => refuse(format!(
+                    "the query's complexity is {}; at most {MAX_COMPLEXITY} (a list counts `first` times, a statistics field {})",
+                    v.complexity,
+                    crate::graphql::STATS_COMPLEXITY
+                )),
+                v => Ok(v),
+            }
+        });
         if result.is_err()
             && let Some(flag) = ctx.data_opt::<ValidationFailed>()
         {
@@ -48,39 +67,25 @@ impl Extension for ValidationTrackerExt {
     }
 }
 
-fn is_limit_error(message: &str) -> bool {
-    ["Query is too complex", "Query is nested too deep", "too many directives", "recursion depth of the query", "recursion limit exceeded"]
-        .iter()
-        .any(|m| message.contains(m))
-}
-
 /// Sets `extensions.code` on every error; masks and logs internal ones.
 pub fn finish_errors(errors: &mut [ServerError], request_id: &str) {
     for err in errors.iter_mut() {
         let api = err.source::<ApiError>().or_else(|| err.source::<Arc<ApiError>>().map(|a| a.as_ref()));
         let retry_after = api.and_then(ApiError::retry_after);
-        let (code, field) = match api {
-            Some(ApiError::Internal(inner)) => {
-                tracing::error!(request_id, error = %format!("{inner:#}"), path = ?err.path, "internal error");
-                err.message = format!("internal server error (request id {request_id})");
-                ("INTERNAL_SERVER_ERROR", None)
+        let (code, field) = match api.map(|api| (api.public_message(request_id), api.code(), api.field().map(str::to_owned))) {
+            Some((message, code, field)) => {
+                err.message = message;
+                (code, field)
             }
-            Some(api @ ApiError::Unavailable(inner)) => {
-                tracing::warn!(request_id, error = %inner, path = ?err.path, "database unavailable");
-                (api.code(), None)
-            }
-            Some(api @ ApiError::BadUserInput { field, .. }) => (api.code(), Some(field.clone())),
-            Some(api) => (api.code(), None),
             None if err.source.is_some() => {
                 tracing::error!(request_id, error = %err.message, path = ?err.path, "unmapped error");
                 err.message = format!("internal server error (request id {request_id})");
-                ("INTERNAL_SERVER_ERROR", None)
+                (Code::InternalServerError, None)
             }
-            None if is_limit_error(&err.message) => ("QUERY_TOO_COMPLEX", None),
-            None => ("BAD_USER_INPUT", None),
+            None => (Code::BadUserInput, None),
         };
         let ext = err.extensions.get_or_insert_with(Default::default);
-        ext.set("code", code);
+        ext.set("code", code.as_str());
         if let Some(field) = field {
             ext.set("field", field);
         }

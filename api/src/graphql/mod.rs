@@ -54,12 +54,11 @@ pub type CirclesSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 
 /// Builds the schema with its limits; `db` and `settings` are shared by all requests.
 pub fn build_schema(db: Db, settings: Settings, limits: Arc<Limits>) -> CirclesSchema {
+    // Depth and complexity: `errors::QueryLimits`; nesting and directives: `http::cost`, both
+    // as QUERY_TOO_COMPLEX. async-graphql's own nesting guard stays, deeper than ours.
     Schema::build(QueryRoot::default(), MutationRoot::default(), EmptySubscription)
-        .limit_depth(MAX_DEPTH)
-        .limit_complexity(MAX_COMPLEXITY)
-        .limit_recursive_depth(32)
-        .limit_directives(20)
-        .extension(errors::ValidationTracker)
+        .limit_recursive_depth(2 * crate::http::cost::MAX_NESTING)
+        .extension(errors::QueryLimits)
         .data(db)
         .data(settings)
         .data(limits)

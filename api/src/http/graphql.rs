@@ -17,7 +17,7 @@ use serde_json::{Map, Value, json};
 use tracing_actix_web::RequestId;
 
 use crate::auth::{Authn, TokenVerifier};
-use crate::errors::{ApiError, UNAVAILABLE_RETRY_AFTER_SECS};
+use crate::errors::{ApiError, Code, error_json};
 use crate::graphql::CirclesSchema;
 use crate::graphql::errors::{ValidationFailed, finish_errors};
 use crate::graphql::loaders::DirectoryLoader;
@@ -40,9 +40,9 @@ struct Params {
     extensions: Map<String, Value>,
 }
 
-/// An HTTP-level refusal, answered with one error.
+/// An HTTP-level refusal (BAD_USER_INPUT with an HTTP status of its own), answered with one error.
 fn refuse(status: StatusCode, rt: ResponseType, message: &str) -> HttpResponse {
-    let body = json!({ "errors": [{ "message": message, "extensions": { "code": "BAD_USER_INPUT" } }] });
+    let body = json!({ "errors": [error_json(message.to_owned(), Code::BadUserInput, None, None)] });
     HttpResponse::build(status).content_type(rt.content_type()).body(body.to_string())
 }
 
@@ -174,12 +174,13 @@ async fn execute(
         let status = if rt == ResponseType::GraphqlResponse { StatusCode::BAD_REQUEST } else { StatusCode::OK };
         HttpResponse::build(status).content_type(rt.content_type()).body(json!({ "errors": errors }).to_string())
     };
+    let fail = |err: ApiError| pre_execution_failure(vec![err.to_json(request_id)]);
     let doc = match async_graphql::parser::parse_query(&params.query) {
         Ok(doc) => doc,
-        Err(err) => {
-            let message = format!("the query does not parse: {err}");
-            return pre_execution_failure(vec![json!({ "message": message, "extensions": { "code": "BAD_USER_INPUT" } })]);
+        Err(async_graphql::parser::Error::RecursionLimitExceeded) => {
+            return fail(ApiError::QueryTooComplex("the query is nested deeper than the parser allows".into()));
         }
+        Err(err) => return fail(ApiError::bad_input("query", format!("the query does not parse: {err}"))),
     };
     let op = selected_operation(&doc, params.operation_name.as_deref());
     if let Some(op) = op {
@@ -190,37 +191,28 @@ async fn execute(
         }
         if let Some(name) = missing_required_variable(op, &params.variables) {
             let message = format!("variable ${name} is required (non-null) but was not given");
-            return pre_execution_failure(vec![json!({ "message": message, "extensions": { "code": "BAD_USER_INPUT", "field": name } })]);
+            return fail(ApiError::bad_input(name, message));
         }
     }
     let is_mutation = op.is_some_and(|op| op.ty == OperationType::Mutation);
     if let Err((field, message)) = input_guard::check(&doc, &params.variables) {
-        return pre_execution_failure(vec![json!({ "message": message, "extensions": { "code": "BAD_USER_INPUT", "field": field } })]);
+        return fail(ApiError::bad_input(field, message));
     }
 
     let auth_header = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
     let authn = match Authn::from_header(auth_header, &state.verifier, state.db.conn()).await {
         Ok(a) => a,
-        Err(err @ ApiError::Unavailable(_)) => {
-            tracing::warn!(request_id, error = ?err, "authentication lookup: database unavailable");
-            return refuse_with(&err, rt);
-        }
-        Err(err) => {
-            tracing::error!(request_id, error = ?err, "authentication lookup failed");
-            let message = format!("internal server error (request id {request_id})");
-            let body = json!({ "errors": [{ "message": message, "extensions": { "code": "INTERNAL_SERVER_ERROR" } }] });
-            return HttpResponse::InternalServerError().content_type(rt.content_type()).body(body.to_string());
-        }
+        Err(err) => return err.respond(err.code().status(), rt.content_type(), request_id),
     };
     let caller = match &authn {
         Authn::Viewer(viewer) => viewer.subject.clone(),
         _ => format!("ip:{}", req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default()),
     };
     if let Err(err) = state.limits.request(&caller) {
-        return refuse_with(&err, rt);
+        return err.respond(err.code().status(), rt.content_type(), request_id);
     }
-    if let Err(message) = cost::check(&doc, !matches!(authn, Authn::Viewer(_))) {
-        return pre_execution_failure(vec![json!({ "message": message, "extensions": { "code": "QUERY_TOO_COMPLEX" } })]);
+    if let Err(err) = cost::check(&doc, !matches!(authn, Authn::Viewer(_))) {
+        return fail(err);
     }
     let cache_key = match (&authn, op) {
         (Authn::Viewer(viewer), Some(op)) => state.cache.key_for(
@@ -252,10 +244,7 @@ async fn execute(
     }
     finish_errors(&mut response.errors, request_id);
 
-    let too_complex = response
-        .errors
-        .iter()
-        .any(|e| e.extensions.as_ref().and_then(|x| x.get("code")).is_some_and(|c| *c == async_graphql::Value::from("QUERY_TOO_COMPLEX")));
+    let too_complex = response.errors.iter().any(|e| has_code(e, Code::QueryTooComplex));
     if validation_failed.get() || too_complex {
         let errors = response.errors.iter().map(|e| serde_json::to_value(e).unwrap_or(Value::Null)).collect();
         return pre_execution_failure(errors);
@@ -272,7 +261,7 @@ async fn execute(
     if body.len() > cost::MAX_RESPONSE_BYTES && !is_mutation {
         let message =
             format!("the answer would be larger than {} MiB: ask for fewer fields or smaller pages", cost::MAX_RESPONSE_BYTES >> 20);
-        return pre_execution_failure(vec![json!({ "message": message, "extensions": { "code": "QUERY_TOO_COMPLEX" } })]);
+        return fail(ApiError::QueryTooComplex(message));
     }
     if let Some(key) = cache_key
         && response.errors.is_empty()
@@ -282,14 +271,9 @@ async fn execute(
     respond(&response, rt, body)
 }
 
-/// A request refused before it ran, by a rate limit (429) or an unavailable database (503).
-fn refuse_with(err: &ApiError, rt: ResponseType) -> HttpResponse {
-    let secs = err.retry_after().unwrap_or(UNAVAILABLE_RETRY_AFTER_SECS);
-    let body = json!({ "errors": [{ "message": err.to_string(), "extensions": { "code": err.code(), "retryAfter": secs } }] });
-    HttpResponse::build(crate::http::status_of(err))
-        .content_type(rt.content_type())
-        .insert_header((header::RETRY_AFTER, secs.to_string()))
-        .body(body.to_string())
+/// Whether a finished error carries `code`.
+fn has_code(err: &async_graphql::ServerError, code: Code) -> bool {
+    err.extensions.as_ref().and_then(|x| x.get("code")).is_some_and(|c| *c == async_graphql::Value::from(code.as_str()))
 }
 
 /// The answer: a request refused by a limit (RATE_LIMITED) or by an unavailable database
@@ -308,7 +292,7 @@ fn respond(response: &async_graphql::Response, rt: ResponseType, body: String) -
     let Some(secs) = retry_after else {
         return HttpResponse::Ok().content_type(rt.content_type()).body(body);
     };
-    let unavailable = response.errors.iter().any(|e| extension(e, "code") == Some(async_graphql::Value::from("SERVICE_UNAVAILABLE")));
+    let unavailable = response.errors.iter().any(|e| has_code(e, Code::ServiceUnavailable));
     let status = match (response.data == async_graphql::Value::Null, unavailable) {
         (false, _) => StatusCode::OK,
         (true, true) => StatusCode::SERVICE_UNAVAILABLE,

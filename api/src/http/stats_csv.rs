@@ -12,11 +12,10 @@
 
 use std::collections::HashMap;
 
-use actix_web::http::{StatusCode, header};
+use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use async_graphql::resolver_utils::EnumType;
 use chrono::NaiveDate;
-use serde_json::json;
 use tracing_actix_web::RequestId;
 
 use crate::auth::{Authn, Viewer};
@@ -206,32 +205,7 @@ fn respond(result: ApiResult<Vec<u8>>, filename: &str, id: &RequestId) -> HttpRe
             .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"{filename}\"")))
             .insert_header((header::CACHE_CONTROL, "no-store"))
             .body(body),
-        Err(err) => {
-            let status = crate::http::status_of(&err);
-            let mut extensions = json!({ "code": err.code() });
-            if let ApiError::BadUserInput { field, .. } = &err {
-                extensions["field"] = json!(field);
-            }
-            let message = match &err {
-                ApiError::Internal(source) => {
-                    tracing::error!(request_id = %id, error = ?source, "statistics CSV failed");
-                    format!("internal server error (request id {id})")
-                }
-                other => other.to_string(),
-            };
-            let mut res = HttpResponse::build(status);
-            if status == StatusCode::UNAUTHORIZED {
-                res.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
-            }
-            if let ApiError::Unavailable(inner) = &err {
-                tracing::warn!(request_id = %id, error = %inner, "statistics CSV: database unavailable");
-            }
-            if let Some(secs) = err.retry_after() {
-                res.insert_header((header::RETRY_AFTER, secs.to_string()));
-                extensions["retryAfter"] = json!(secs);
-            }
-            res.json(json!({ "errors": [{ "message": message, "extensions": extensions }] }))
-        }
+        Err(err) => err.respond(err.code().status(), "application/json", &id.to_string()),
     }
 }
 
