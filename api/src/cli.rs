@@ -184,16 +184,25 @@ pub fn dev_token(settings: &Settings, role: Role, agency: Option<String>, sub: &
     sign_hs256(secret, &claims)
 }
 
+/// How many synthetic referrals `demo` loads: enough that researchers' statistics show
+/// numbers rather than withheld cells (about a second to write).
+pub const DEMO_REFERRALS: u64 = 20_000;
+
 async fn demo(settings: Settings) -> anyhow::Result<()> {
     let db = Db::connect(&settings.database_url, BATCH_STATEMENT_TIMEOUT).await?;
     db.migrate().await?;
     seed::seed_demo(&db, 300).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    seed::seed_referrals(&db, &settings, 400).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    seed::seed_referrals(&db, &settings, DEMO_REFERRALS).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    db.close().await;
     let app = Application::build(settings.clone()).await?;
-    let url = format!("http://{}:{}", settings.bind.rsplit_once(':').map(|(h, _)| h).unwrap_or("127.0.0.1"), app.port());
+    let host = settings.bind.rsplit_once(':').map(|(h, _)| h).unwrap_or("127.0.0.1");
+    let url = format!("http://{host}:{}", app.port());
     let day = Duration::from_secs(24 * 3600);
-    println!("\nCircles demo is running on {url} (SQLite, data in {}).", settings.data_dir.display());
-    println!("Open GraphiQL: {url}/graphql  (add the header {{\"Authorization\": \"Bearer <token>\"}})\n");
+    let mut guide = format!(
+        "\nCircles demo is running on {url} (SQLite, data in {}).\n\
+         Paste these lines into another terminal (tokens valid 24 hours):\n\n  export CIRCLES_URL={url}\n",
+        settings.data_dir.display()
+    );
     for (role, agency, sub) in [
         (Role::Clinician, Some("1".to_owned()), "clinician-demo"),
         (Role::Liaison, None, seed::DEMO_LIAISON),
@@ -201,13 +210,39 @@ async fn demo(settings: Settings) -> anyhow::Result<()> {
         (Role::Admin, None, "admin-demo"),
     ] {
         let token = dev_token(&settings, role, agency, sub, day)?;
-        println!("{:<10} token (24h): {token}", role.as_claim());
+        guide += &format!("  export CIRCLES_{}_TOKEN={token}\n", role.as_claim().to_uppercase());
     }
-    println!("\nTry:\n  curl -s {url}/graphql -H 'content-type: application/json' -H \"authorization: Bearer $TOKEN\" \\");
-    println!(
-        "    -d '{{\"query\":\"{{ groups(filter: {{region: \\\"Ontario\\\"}}, first: 3) {{ totalCount edges {{ node {{ name program {{ name }} }} }} }} }}\"}}'"
+    guide += &format!("\nThen try (each line works as pasted):\n\n{}", demo_requests());
+    guide += &format!(
+        "\nGraphiQL: open {url}/graphql in a browser and add the header\n  {{\"Authorization\": \"Bearer <one of the tokens>\"}}\n\
+         More: README.md (recipes per role), examples/ (Python and JavaScript clients), docs/.\n"
     );
-    println!("More tokens: cargo run -- token --role clinician --agency 1 --ttl 8h\n");
+    println!("{guide}");
     app.run_until_stopped().await?;
     Ok(())
+}
+
+/// The curl lines `demo` prints, one per role; they read `CIRCLES_URL` and the token
+/// variables the demo prints just before.
+pub fn demo_requests() -> String {
+    let gql = |token: &str, query: &str| {
+        format!(
+            "  curl -s \"$CIRCLES_URL/graphql\" -H 'content-type: application/json' -H \"authorization: Bearer ${token}\" \\\n    -d '{}'\n",
+            serde_json::json!({ "query": query })
+        )
+    };
+    [
+        "# clinician: groups in Ontario that meet on Thursdays and take new members".to_owned(),
+        gql(
+            "CIRCLES_CLINICIAN_TOKEN",
+            "{ groups(filter: {region: \"Ontario\", meetsOn: THURSDAY, acceptingNewMembers: true}, first: 3) { totalCount edges { node { id name program { name } meetings { weekday startTime durationMinutes } } } } }",
+        ),
+        "# liaison: the groups this liaison keeps".to_owned(),
+        gql("CIRCLES_LIAISON_TOKEN", "{ me { subject role liaisonGroupIds } }"),
+        "# researcher: referrals, attendance and retention by channel (perturbed counts)".to_owned(),
+        gql("CIRCLES_RESEARCHER_TOKEN", "{ referralStats(groupBy: [CHANNEL]) { perturbed rows { channel referred attended retained } } }"),
+        "# admin: the latest audit events".to_owned(),
+        gql("CIRCLES_ADMIN_TOKEN", "{ auditEvents(first: 3) { edges { node { seq at action entityType entityId } } } }"),
+    ]
+    .join("\n")
 }
