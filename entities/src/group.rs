@@ -2,6 +2,8 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::enums::{Category, Format, GroupStatus, Leadership};
+
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "groups")]
 pub struct Model {
@@ -11,9 +13,9 @@ pub struct Model {
     pub program_id: Option<i64>,
     pub description: String,
     /// The group's own category; `None` means "its program's".
-    pub category: Option<String>,
-    pub leadership: String,
-    pub format: String,
+    pub category: Option<Category>,
+    pub leadership: Leadership,
+    pub format: Format,
     pub audience: Option<String>,
     pub city: Option<String>,
     pub region: Option<String>,
@@ -30,7 +32,7 @@ pub struct Model {
     pub accepting_new_members: bool,
     pub veteran_introduction: bool,
     pub public_contact: Option<String>,
-    pub status: String,
+    pub status: GroupStatus,
     pub founded_on: Option<Date>,
     pub closed_on: Option<Date>,
     pub last_verified_at: DateTimeUtc,

@@ -3,6 +3,7 @@
 
 pub mod agency;
 pub mod audit_event;
+pub mod enums;
 pub mod funding_restriction;
 pub mod group;
 pub mod group_focus_tag;

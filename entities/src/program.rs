@@ -2,6 +2,8 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::enums::{Approach, Category, Orientation};
+
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "programs")]
 pub struct Model {
@@ -12,9 +14,9 @@ pub struct Model {
     pub description: String,
     pub founded_year: Option<i32>,
     pub founded_place: Option<String>,
-    pub approach: String,
-    pub category: String,
-    pub orientation: String,
+    pub approach: Approach,
+    pub category: Category,
+    pub orientation: Orientation,
     pub open_to: Option<String>,
     pub website: Option<String>,
     pub created_at: DateTimeUtc,

@@ -2,6 +2,8 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::enums::{Channel, EndReason, ReferralStatus};
+
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "referrals")]
 pub struct Model {
@@ -11,7 +13,7 @@ pub struct Model {
     pub group_id: i64,
     pub agency_id: i64,
     pub clinician_subject: String,
-    pub channel: String,
+    pub channel: Channel,
     pub consent_recorded: bool,
     /// HMAC-SHA-256 of the client reference, scoped to the agency.
     pub client_ref_hash: String,
@@ -20,13 +22,13 @@ pub struct Model {
     /// SHA-256 of the create request, to tell a retry from a reused key.
     pub request_hash: Option<String>,
     /// Derived from the milestones; kept for filtering.
-    pub status: String,
+    pub status: ReferralStatus,
     pub referred_on: Date,
     pub contacted_on: Option<Date>,
     pub attended_on: Option<Date>,
     pub retained_on: Option<Date>,
     pub ended_on: Option<Date>,
-    pub end_reason: Option<String>,
+    pub end_reason: Option<EndReason>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
     /// Derived from `referred_on` (`yyyymm`), for statistics.

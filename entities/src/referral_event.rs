@@ -2,6 +2,8 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::enums::{OutcomeSource, ReferralStatus};
+
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "referral_events")]
 pub struct Model {
@@ -11,10 +13,10 @@ pub struct Model {
     pub at: DateTimeUtc,
     pub actor_subject: String,
     pub actor_role: String,
-    pub from_status: Option<String>,
-    pub to_status: String,
+    pub from_status: Option<ReferralStatus>,
+    pub to_status: ReferralStatus,
     pub occurred_on: Date,
-    pub source: Option<String>,
+    pub source: Option<OutcomeSource>,
     pub note: Option<String>,
 }
 

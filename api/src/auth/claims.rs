@@ -2,8 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
-/// The roles of DESIGN.md; a token with any other role is refused.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, async_graphql::Enum)]
+/// The roles of a token (docs/access.md); a token with any other role is refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Role {
     Clinician,
     Liaison,

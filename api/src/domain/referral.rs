@@ -1,23 +1,12 @@
-//! The referral state machine (DESIGN.md, "Referral transitions"): statuses derived from
+//! The referral state machine (docs/referrals.md): statuses derived from
 //! milestone dates, the allowed transitions, the date rules, and who may assert what.
 
 use chrono::{Datelike, NaiveDate};
 
-/// Where a referral stands; derived from its milestones, never set directly.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, async_graphql::Enum)]
-pub enum ReferralStatus {
-    Referred,
-    Contacted,
-    Attended,
-    Retained,
-    Declined,
-    NoShow,
-    DroppedOut,
-    Withdrawn,
-}
+pub use entities::enums::{EndReason, OutcomeSource, ReferralStatus};
 
 /// What happened next.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, async_graphql::Enum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Outcome {
     Contacted,
     Attended,
@@ -28,36 +17,35 @@ pub enum Outcome {
     Withdrawn,
 }
 
-/// Who asserted an outcome, and how.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, async_graphql::Enum)]
-pub enum OutcomeSource {
-    GroupLiaison,
-    ClientReport,
-    ClinicianFollowUp,
-}
+impl Outcome {
+    pub const ALL: &'static [Outcome] = &[
+        Outcome::Contacted,
+        Outcome::Attended,
+        Outcome::Retained,
+        Outcome::Declined,
+        Outcome::NoShow,
+        Outcome::DroppedOut,
+        Outcome::Withdrawn,
+    ];
 
-/// Why a referral ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, async_graphql::Enum)]
-pub enum EndReason {
-    Declined,
-    NoShow,
-    DroppedOut,
-    Withdrawn,
-}
-
-macro_rules! names {
-    ($ty:ident { $($v:ident => $s:literal),+ $(,)? }) => {
-        impl $ty {
-            pub const ALL: &'static [$ty] = &[$($ty::$v),+];
-            pub fn as_db(self) -> &'static str { match self { $($ty::$v => $s),+ } }
-            pub fn from_db(s: &str) -> Option<Self> { match s { $($s => Some($ty::$v),)+ _ => None } }
+    /// The status this outcome leads to (each outcome names one status).
+    pub fn status(self) -> ReferralStatus {
+        match self {
+            Outcome::Contacted => ReferralStatus::Contacted,
+            Outcome::Attended => ReferralStatus::Attended,
+            Outcome::Retained => ReferralStatus::Retained,
+            Outcome::Declined => ReferralStatus::Declined,
+            Outcome::NoShow => ReferralStatus::NoShow,
+            Outcome::DroppedOut => ReferralStatus::DroppedOut,
+            Outcome::Withdrawn => ReferralStatus::Withdrawn,
         }
-    };
+    }
 }
-names!(ReferralStatus { Referred => "REFERRED", Contacted => "CONTACTED", Attended => "ATTENDED", Retained => "RETAINED", Declined => "DECLINED", NoShow => "NO_SHOW", DroppedOut => "DROPPED_OUT", Withdrawn => "WITHDRAWN" });
-names!(Outcome { Contacted => "CONTACTED", Attended => "ATTENDED", Retained => "RETAINED", Declined => "DECLINED", NoShow => "NO_SHOW", DroppedOut => "DROPPED_OUT", Withdrawn => "WITHDRAWN" });
-names!(OutcomeSource { GroupLiaison => "GROUP_LIAISON", ClientReport => "CLIENT_REPORT", ClinicianFollowUp => "CLINICIAN_FOLLOW_UP" });
-names!(EndReason { Declined => "DECLINED", NoShow => "NO_SHOW", DroppedOut => "DROPPED_OUT", Withdrawn => "WITHDRAWN" });
+
+/// The name of a status or source in messages and audit payloads (the stored and GraphQL name).
+pub fn name<E: sea_orm::ActiveEnum<Value = String>>(value: E) -> String {
+    value.to_value()
+}
 
 /// The milestone dates of a referral.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -99,6 +87,11 @@ impl Milestones {
         self.attended_on.and_then(|a| i32::try_from((a - self.referred_on).num_days()).ok())
     }
 
+    fn end(&mut self, on: NaiveDate, reason: EndReason) {
+        self.ended_on = Some(on);
+        self.end_reason = Some(reason);
+    }
+
     /// The latest milestone date so far (what a new one may not precede).
     fn latest(&self) -> NaiveDate {
         [Some(self.referred_on), self.contacted_on, self.attended_on, self.retained_on, self.ended_on]
@@ -120,17 +113,8 @@ pub enum Refusal {
 
 /// The status `outcome` leads to from `from`, if the state machine allows it.
 pub fn transition(from: ReferralStatus, outcome: Outcome) -> Option<ReferralStatus> {
-    use Outcome as O;
     use ReferralStatus as S;
-    let to = match outcome {
-        O::Contacted => S::Contacted,
-        O::Attended => S::Attended,
-        O::Retained => S::Retained,
-        O::Declined => S::Declined,
-        O::NoShow => S::NoShow,
-        O::DroppedOut => S::DroppedOut,
-        O::Withdrawn => S::Withdrawn,
-    };
+    let to = outcome.status();
     let allowed = match from {
         S::Referred => matches!(to, S::Contacted | S::Attended | S::Declined | S::NoShow | S::Withdrawn),
         S::Contacted => matches!(to, S::Attended | S::Declined | S::NoShow | S::Withdrawn),
@@ -146,7 +130,7 @@ pub fn transition(from: ReferralStatus, outcome: Outcome) -> Option<ReferralStat
 pub fn apply(m: &Milestones, outcome: Outcome, on: NaiveDate, today: NaiveDate, retention_days: u32) -> Result<Milestones, Refusal> {
     let from = m.status();
     let Some(to) = transition(from, outcome) else {
-        return Err(Refusal::Transition { from, to: status_of(outcome) });
+        return Err(Refusal::Transition { from, to: outcome.status() });
     };
     if on > today {
         return Err(Refusal::Date("occurredOn may not be in the future".into()));
@@ -169,22 +153,13 @@ pub fn apply(m: &Milestones, outcome: Outcome, on: NaiveDate, today: NaiveDate, 
             }
             next.retained_on = Some(on);
         }
-        Outcome::Declined | Outcome::NoShow | Outcome::DroppedOut | Outcome::Withdrawn => {
-            next.ended_on = Some(on);
-            next.end_reason = Some(match outcome {
-                Outcome::Declined => EndReason::Declined,
-                Outcome::NoShow => EndReason::NoShow,
-                Outcome::DroppedOut => EndReason::DroppedOut,
-                _ => EndReason::Withdrawn,
-            });
-        }
+        Outcome::Declined => next.end(on, EndReason::Declined),
+        Outcome::NoShow => next.end(on, EndReason::NoShow),
+        Outcome::DroppedOut => next.end(on, EndReason::DroppedOut),
+        Outcome::Withdrawn => next.end(on, EndReason::Withdrawn),
     }
     debug_assert_eq!(next.status(), to);
     Ok(next)
-}
-
-fn status_of(outcome: Outcome) -> ReferralStatus {
-    ReferralStatus::from_db(outcome.as_db()).unwrap_or(ReferralStatus::Referred)
 }
 
 /// How the recorder relates to the referral.
@@ -197,7 +172,7 @@ pub enum Recorder {
     Admin,
 }
 
-/// Whether `recorder` may assert `outcome` with `source` (DESIGN.md: liaisons record as
+/// Whether `recorder` may assert `outcome` with `source` (docs/referrals.md: liaisons record as
 /// GROUP_LIAISON; the referring agency's clinicians as CLIENT_REPORT or
 /// CLINICIAN_FOLLOW_UP and may withdraw; admins may do either).
 pub fn may_record(recorder: Recorder, outcome: Outcome, source: OutcomeSource) -> bool {
@@ -272,11 +247,11 @@ mod tests {
                 let res = apply(&m, *outcome, on, d(1000), 120);
                 if ok.contains(outcome) {
                     let next = res.unwrap_or_else(|e| panic!("{from:?} --{outcome:?}--> refused: {e:?}"));
-                    assert_eq!(next.status().as_db(), outcome.as_db(), "{from:?} --{outcome:?}");
+                    assert_eq!(next.status(), outcome.status(), "{from:?} --{outcome:?}");
                 } else {
                     match res {
                         Err(Refusal::Transition { from: f, to }) => {
-                            assert_eq!((f, to.as_db()), (*from, outcome.as_db()));
+                            assert_eq!((f, to), (*from, outcome.status()));
                         }
                         other => panic!("{from:?} --{outcome:?}--> should be refused, got {other:?}"),
                     }

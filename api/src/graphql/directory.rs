@@ -2,11 +2,11 @@
 
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result, SimpleObject};
 
-use crate::auth::Role;
 use crate::domain::validate;
 use crate::errors::{ApiError, ApiResult};
 use crate::graphql::context::{ContextExt, parse_id};
 use crate::graphql::directory_types::{Agency, FundingRestriction, Program};
+use crate::graphql::enums::Role;
 use crate::graphql::enums::{Approach, Category, Orientation};
 use crate::graphql::referrals::actor;
 use crate::policy::{Operation, Scope};
@@ -114,13 +114,13 @@ fn apply_program_patch(d: &mut ProgramDraft, p: ProgramPatch) -> ApiResult<()> {
         MaybeUndefined::Value(s) => d.website = validate::url("input.website", Some(&s))?,
     }
     if let Some(v) = p.approach {
-        d.approach = v.as_db().into();
+        d.approach = v.into();
     }
     if let Some(v) = p.category {
-        d.category = v.as_db().into();
+        d.category = v.into();
     }
     if let Some(v) = p.orientation {
-        d.orientation = v.as_db().into();
+        d.orientation = v.into();
     }
     Ok(())
 }
@@ -150,7 +150,7 @@ impl DirectoryQueries {
         groups.sort_unstable();
         Ok(Me {
             subject: viewer.subject.clone(),
-            role: viewer.role,
+            role: viewer.role.into(),
             agency,
             liaison_group_ids: groups.into_iter().map(|id| ID(id.to_string())).collect(),
         })
@@ -210,9 +210,9 @@ impl DirectoryMutations {
             description: String::new(),
             founded_year: None,
             founded_place: None,
-            approach: input.approach.as_db().into(),
-            category: input.category.as_db().into(),
-            orientation: input.orientation.as_db().into(),
+            approach: input.approach.into(),
+            category: input.category.into(),
+            orientation: input.orientation.into(),
             open_to: None,
             website: None,
         };

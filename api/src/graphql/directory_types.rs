@@ -60,13 +60,13 @@ impl Program {
         self.0.founded_place.as_deref()
     }
     async fn approach(&self) -> Result<Approach> {
-        Ok(Approach::from_db(&self.0.approach)?)
+        Ok(self.0.approach.into())
     }
     async fn category(&self) -> Result<Category> {
-        Ok(Category::from_db(&self.0.category)?)
+        Ok(self.0.category.into())
     }
     async fn orientation(&self) -> Result<Orientation> {
-        Ok(Orientation::from_db(&self.0.orientation)?)
+        Ok(self.0.orientation.into())
     }
     /// Who the program's groups are open to.
     async fn open_to(&self) -> Option<&str> {

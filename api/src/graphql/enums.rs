@@ -1,57 +1,64 @@
-//! The GraphQL enums of the directory. Each is stored in the database as its GraphQL name
-//! (`TWELVE_STEP`, `MEMBER_LED`, ...), so the mapping is the variant name both ways.
+//! The GraphQL enums. Those stored in the database mirror `entities::enums` (`remote`: the
+//! conversions both ways are derived, so a value cannot be lost between them); the others
+//! mirror domain and auth types, or exist only in the API (`GroupOrder`).
 
-macro_rules! db_enum {
-    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $db:literal),+ $(,)? }) => {
+/// A GraphQL enum that mirrors another type, variant for variant.
+macro_rules! mirror {
+    ($(#[$meta:meta])* $name:ident = $remote:literal { $($(#[$vmeta:meta])* $variant:ident),+ $(,)? }) => {
         $(#[$meta])*
         #[derive(async_graphql::Enum, Copy, Clone, Debug, PartialEq, Eq, Hash)]
+        #[graphql(remote = $remote)]
         pub enum $name { $($(#[$vmeta])* $variant),+ }
-
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-
-            /// The value stored in the database.
-            pub fn as_db(self) -> &'static str {
-                match self { $($name::$variant => $db),+ }
-            }
-
-            /// Reads a stored value; an unknown one is an internal error (the database
-            /// only ever holds values written through `as_db`).
-            pub fn from_db(value: &str) -> crate::errors::ApiResult<Self> {
-                match value {
-                    $($db => Ok($name::$variant),)+
-                    other => Err(crate::errors::ApiError::Internal(anyhow::anyhow!(
-                        concat!("unknown ", stringify!($name), " {:?} in the database"), other
-                    ))),
-                }
-            }
-        }
     };
 }
 
-db_enum!(
+mirror!(
     /// How a program works.
-    Approach { TwelveStep => "TWELVE_STEP", WillTraining => "WILL_TRAINING", EducationalCourse => "EDUCATIONAL_COURSE", TalkingGroup => "TALKING_GROUP", Other => "OTHER" }
+    Approach = "entities::enums::Approach" { TwelveStep, WillTraining, EducationalCourse, TalkingGroup, Other }
 );
-db_enum!(
+mirror!(
     /// Behavior Control groups (AA-like) or Stress Coping groups (support circles).
-    Category { BehaviorControl => "BEHAVIOR_CONTROL", StressCoping => "STRESS_COPING" }
+    Category = "entities::enums::Category" { BehaviorControl, StressCoping }
 );
-db_enum!(Orientation { InnerFocused => "INNER_FOCUSED", OuterFocused => "OUTER_FOCUSED" });
-db_enum!(Leadership { MemberLed => "MEMBER_LED", ProfessionallyInvolved => "PROFESSIONALLY_INVOLVED", ProfessionallyLed => "PROFESSIONALLY_LED" });
-db_enum!(Format { InPerson => "IN_PERSON", Online => "ONLINE", Hybrid => "HYBRID" });
-db_enum!(GroupStatus { Active => "ACTIVE", Paused => "PAUSED", Closed => "CLOSED" });
-db_enum!(Weekday { Monday => "MONDAY", Tuesday => "TUESDAY", Wednesday => "WEDNESDAY", Thursday => "THURSDAY", Friday => "FRIDAY", Saturday => "SATURDAY", Sunday => "SUNDAY" });
-db_enum!(MeetingFrequency { Weekly => "WEEKLY", Biweekly => "BIWEEKLY", Monthly => "MONTHLY", Irregular => "IRREGULAR" });
-db_enum!(
+mirror!(Orientation = "entities::enums::Orientation" { InnerFocused, OuterFocused });
+mirror!(Leadership = "entities::enums::Leadership" { MemberLed, ProfessionallyInvolved, ProfessionallyLed });
+mirror!(Format = "entities::enums::Format" { InPerson, Online, Hybrid });
+mirror!(GroupStatus = "entities::enums::GroupStatus" { Active, Paused, Closed });
+mirror!(Weekday = "entities::enums::Weekday" { Monday, Tuesday, Wednesday, Thursday, Friday, Saturday, Sunday });
+mirror!(MeetingFrequency = "entities::enums::MeetingFrequency" { Weekly, Biweekly, Monthly, Irregular });
+mirror!(
     /// OPEN: anyone may come; CLOSED: only those who share the problem.
-    MeetingAccess { Open => "OPEN", Closed => "CLOSED" }
+    MeetingAccess = "entities::enums::MeetingAccess" { Open, Closed }
+);
+mirror!(
+    /// How the person came to the group: the literature compares these.
+    Channel = "entities::enums::Channel" { ProfessionalReferral, VeteranIntroduction, #[graphql(name = "SELF")] SelfReferral, FamilyOrFriends, Media }
+);
+mirror!(
+    /// Where a referral stands; derived from its milestones, never set directly.
+    ReferralStatus = "entities::enums::ReferralStatus" { Referred, Contacted, Attended, Retained, Declined, NoShow, DroppedOut, Withdrawn }
+);
+mirror!(
+    /// Who asserted an outcome, and how.
+    OutcomeSource = "entities::enums::OutcomeSource" { GroupLiaison, ClientReport, ClinicianFollowUp }
+);
+mirror!(
+    /// Why a referral ended.
+    EndReason = "entities::enums::EndReason" { Declined, NoShow, DroppedOut, Withdrawn }
+);
+mirror!(
+    /// What happened next.
+    Outcome = "crate::domain::referral::Outcome" { Contacted, Attended, Retained, Declined, NoShow, DroppedOut, Withdrawn }
+);
+mirror!(
+    /// The roles of a token (docs/access.md); a token with any other role is refused.
+    Role = "crate::auth::claims::Role" { Clinician, Liaison, Researcher, Admin }
 );
 
-db_enum!(
-    /// How the person came to the group: the literature compares these.
-    Channel { ProfessionalReferral => "PROFESSIONAL_REFERRAL", VeteranIntroduction => "VETERAN_INTRODUCTION", #[graphql(name = "SELF")] SelfReferral => "SELF", FamilyOrFriends => "FAMILY_OR_FRIENDS", Media => "MEDIA" }
-);
+/// Reads a stored enum from the text of a statistics row (a grouped column).
+pub fn stored<S: sea_orm::ActiveEnum<Value = String>>(text: &str) -> crate::errors::ApiResult<S> {
+    S::try_from_value(&text.to_owned()).map_err(|e| crate::errors::ApiError::Internal(anyhow::anyhow!("{e}")))
+}
 
 /// The order of `groups`.
 #[derive(async_graphql::Enum, Copy, Clone, Debug, PartialEq, Eq, Default)]
@@ -64,18 +71,32 @@ pub enum GroupOrder {
     LastVerified,
 }
 
+/// The GraphQL name of an enum value (`SELF`, `PROFESSIONAL_REFERRAL`), for text outside
+/// GraphQL (CSV files).
+pub fn graphql_name<E: async_graphql::InputType>(value: E) -> String {
+    match async_graphql::InputType::to_value(&value) {
+        async_graphql::Value::Enum(name) => name.to_string(),
+        other => other.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use entities::enums as stored;
+    use sea_orm::Iterable;
 
     #[test]
-    fn every_variant_round_trips() {
-        for v in Approach::ALL {
-            assert_eq!(Approach::from_db(v.as_db()).ok(), Some(*v));
+    fn every_stored_value_has_a_graphql_value() {
+        for v in stored::Channel::iter() {
+            assert_eq!(stored::Channel::from(Channel::from(v)), v);
         }
-        for v in Weekday::ALL {
-            assert_eq!(Weekday::from_db(v.as_db()).ok(), Some(*v));
+        for v in stored::ReferralStatus::iter() {
+            assert_eq!(stored::ReferralStatus::from(ReferralStatus::from(v)), v);
         }
-        assert!(GroupStatus::from_db("GONE").is_err());
+        assert_eq!(stored::<stored::Channel>("SELF_REFERRAL").ok(), Some(stored::Channel::SelfReferral));
+        assert!(stored::<stored::GroupStatus>("GONE").is_err());
+        assert_eq!(graphql_name(Channel::SelfReferral), "SELF");
+        assert_eq!(graphql_name(Weekday::Monday), "MONDAY");
     }
 }

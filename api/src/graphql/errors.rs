@@ -7,8 +7,9 @@
 //! itself: validation and input-coercion errors, BAD_USER_INPUT. Anything else (an error
 //! that slipped through with another source) is logged and masked.
 
-use std::sync::Arc;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, LazyLock};
 
 use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextValidation};
 use async_graphql::{ServerError, ValidationResult};
@@ -82,7 +83,12 @@ pub fn finish_errors(errors: &mut [ServerError], request_id: &str) {
                 err.message = format!("internal server error (request id {request_id})");
                 (Code::InternalServerError, None)
             }
-            None => (Code::BadUserInput, None),
+            None => {
+                if let Some((name, values)) = enum_in(&err.message) {
+                    err.message = format!("{} (allowed values of {name}: {})", err.message, values.join(", "));
+                }
+                (Code::BadUserInput, None)
+            }
         };
         let ext = err.extensions.get_or_insert_with(Default::default);
         ext.set("code", code.as_str());
@@ -92,5 +98,50 @@ pub fn finish_errors(errors: &mut [ServerError], request_id: &str) {
         if let Some(secs) = retry_after {
             ext.set("retryAfter", secs);
         }
+    }
+}
+
+/// Every enum of the schema with its values, for error messages.
+static ENUMS: LazyLock<HashMap<String, Vec<String>>> = LazyLock::new(|| {
+    use async_graphql::OutputType;
+    use async_graphql::registry::{MetaType, Registry};
+    let mut registry = Registry::default();
+    <crate::graphql::QueryRoot as OutputType>::create_type_info(&mut registry);
+    <crate::graphql::MutationRoot as OutputType>::create_type_info(&mut registry);
+    registry
+        .types
+        .values()
+        .filter_map(|t| match t {
+            MetaType::Enum { name, enum_values, .. } => Some((name.clone(), enum_values.keys().cloned().collect())),
+            _ => None,
+        })
+        .collect()
+});
+
+/// The enum an input error is about (async-graphql names it in quotes after "enumeration
+/// type" when validating a literal, after "Failed to parse" when coercing a variable), with
+/// its values.
+fn enum_in(message: &str) -> Option<(&str, &'static [String])> {
+    ["enumeration type \"", "Failed to parse \""].iter().find_map(|prefix| {
+        let rest = &message[message.find(prefix)? + prefix.len()..];
+        let name = &rest[..rest.find('"')?];
+        ENUMS.get(name).map(|values| (name, values.as_slice()))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn enum_errors_name_the_allowed_values() {
+        let (name, values) =
+            enum_in(r#"Invalid value for argument "filter.meetsOn", enumeration type "Weekday" does not contain the value "FUNDAY""#)
+                .unwrap_or_else(|| panic!("Weekday is an enum of the schema"));
+        assert_eq!(name, "Weekday");
+        assert_eq!(values.len(), 7);
+        assert!(values.iter().any(|v| v == "MONDAY"));
+        assert!(enum_in(r#"Failed to parse "Channel": Invalid enum value"#).is_some_and(|(_, v)| v.iter().any(|c| c == "SELF")));
+        assert!(enum_in("Unknown field \"x\"").is_none());
     }
 }

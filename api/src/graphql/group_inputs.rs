@@ -137,8 +137,8 @@ pub fn empty_draft() -> GroupDraft {
         program_id: None,
         description: String::new(),
         category: None,
-        leadership: Leadership::MemberLed.as_db().into(),
-        format: Format::InPerson.as_db().into(),
+        leadership: Leadership::MemberLed.into(),
+        format: Format::InPerson.into(),
         audience: None,
         city: None,
         region: None,
@@ -171,12 +171,12 @@ fn text_field(field: &str, v: MaybeUndefined<String>, max: usize, target: &mut O
 fn meeting(i: usize, m: MeetingInput) -> ApiResult<MeetingDraft> {
     let f = |name: &str| format!("input.meetings[{i}].{name}");
     Ok(MeetingDraft {
-        weekday: m.weekday.as_db().into(),
+        weekday: m.weekday.into(),
         start_time: validate::local_time(&f("startTime"), &m.start_time)?,
         duration_minutes: validate::int_in(&f("durationMinutes"), m.duration_minutes, 5..=600)?,
         time_zone: validate::time_zone(&f("timeZone"), &m.time_zone)?,
-        frequency: m.frequency.as_db().into(),
-        access: m.access.as_db().into(),
+        frequency: m.frequency.into(),
+        access: m.access.into(),
         online_url: validate::url(&f("onlineUrl"), m.online_url.as_deref())?,
     })
 }
@@ -203,13 +203,13 @@ pub async fn apply_patch(db: &impl ConnectionTrait, draft: &mut GroupDraft, p: G
     match p.category {
         MaybeUndefined::Undefined => {}
         MaybeUndefined::Null => draft.category = None,
-        MaybeUndefined::Value(c) => draft.category = Some(c.as_db().into()),
+        MaybeUndefined::Value(c) => draft.category = Some(c.into()),
     }
     if let Some(v) = p.leadership {
-        draft.leadership = v.as_db().into();
+        draft.leadership = v.into();
     }
     if let Some(v) = p.format {
-        draft.format = v.as_db().into();
+        draft.format = v.into();
     }
     text_field("input.audience", p.audience, 500, &mut draft.audience)?;
     if let Some(a) = p.address {

@@ -3,6 +3,8 @@
 use async_graphql::{Context, ID, Object, Result};
 use chrono::NaiveDate;
 
+use entities::enums as stored;
+
 use crate::auth::Viewer;
 use crate::errors::{ApiError, ApiResult};
 use crate::graphql::context::{ContextExt, parse_id};
@@ -119,7 +121,7 @@ impl GroupMutations {
         let today = chrono::Utc::now().date_naive();
         let txn = db.begin_write().await?;
         let current = repo::groups::get(&*txn, id).await?.ok_or_else(|| ApiError::not_found("group"))?;
-        if scope != Scope::All && (status == GroupStatus::Closed || current.status == GroupStatus::Closed.as_db()) {
+        if scope != Scope::All && (status == GroupStatus::Closed || current.status == stored::GroupStatus::Closed) {
             return Err(ApiError::Forbidden("closing a group, or reopening a closed one, is for admins".into()).into());
         }
         let closed_on = match (status, closed_on) {
@@ -137,7 +139,7 @@ impl GroupMutations {
             (_, None) => None,
         };
         let version = expected_version.unwrap_or(current.version);
-        let group = repo::groups::set_status(&*txn, id, version, status.as_db(), closed_on).await?;
+        let group = repo::groups::set_status(&*txn, id, version, status.into(), closed_on).await?;
         let payload = json!({ "status": group.status, "closedOn": group.closed_on, "version": group.version });
         audit::append(&*txn, &actor(viewer), "group.set_status", "group", id, payload).await?;
         txn.commit().await?;

@@ -47,7 +47,7 @@ pub struct Meeting {
 #[Object]
 impl Meeting {
     async fn weekday(&self) -> Result<Weekday> {
-        Ok(Weekday::from_db(&self.model.weekday)?)
+        Ok(self.model.weekday.into())
     }
     /// Local start time, HH:MM.
     async fn start_time(&self) -> &str {
@@ -61,10 +61,10 @@ impl Meeting {
         &self.model.time_zone
     }
     async fn frequency(&self) -> Result<MeetingFrequency> {
-        Ok(MeetingFrequency::from_db(&self.model.frequency)?)
+        Ok(self.model.frequency.into())
     }
     async fn access(&self) -> Result<MeetingAccess> {
-        Ok(MeetingAccess::from_db(&self.model.access)?)
+        Ok(self.model.access.into())
     }
     async fn online_url(&self) -> Option<&str> {
         self.model.online_url.as_deref()
@@ -102,22 +102,22 @@ impl Group {
     }
     /// The group's category: its own if set, otherwise its program's.
     async fn category(&self, ctx: &Context<'_>) -> Result<Option<Category>> {
-        if let Some(own) = &self.model.category {
-            return Ok(Some(Category::from_db(own)?));
+        if let Some(own) = self.model.category {
+            return Ok(Some(own.into()));
         }
         let Some(id) = self.model.program_id else {
             return Ok(None);
         };
         match loader(ctx).load_one(ProgramById(id)).await? {
-            Some(p) => Ok(Some(Category::from_db(&p.category)?)),
+            Some(p) => Ok(Some(p.category.into())),
             None => Ok(None),
         }
     }
     async fn leadership(&self) -> Result<Leadership> {
-        Ok(Leadership::from_db(&self.model.leadership)?)
+        Ok(self.model.leadership.into())
     }
     async fn format(&self) -> Result<Format> {
-        Ok(Format::from_db(&self.model.format)?)
+        Ok(self.model.format.into())
     }
     async fn focus(&self, ctx: &Context<'_>) -> Result<Vec<String>> {
         Ok(loader(ctx).load_one(GroupFocus(self.model.id)).await?.unwrap_or_default())
@@ -175,7 +175,7 @@ impl Group {
         self.model.public_contact.as_deref()
     }
     async fn status(&self) -> Result<GroupStatus> {
-        Ok(GroupStatus::from_db(&self.model.status)?)
+        Ok(self.model.status.into())
     }
     async fn founded_on(&self) -> Option<NaiveDate> {
         self.model.founded_on

@@ -6,19 +6,13 @@ use chrono::{DateTime, NaiveDate, Utc};
 use entities::{referral, referral_event};
 
 use crate::auth::Role;
-use crate::domain::referral::{EndReason, OutcomeSource, ReferralStatus};
-use crate::errors::ApiError;
 use crate::graphql::context::ContextExt;
 use crate::graphql::directory_types::Agency;
-use crate::graphql::enums::Channel;
+use crate::graphql::enums::{Channel, EndReason, OutcomeSource, ReferralStatus};
 use crate::graphql::group_types::Group;
 use crate::graphql::loaders::{AgencyById, GroupById, ReferralEvents, RequestLoader};
 
 pub struct Referral(pub referral::Model);
-
-fn internal(what: &str, value: &str) -> ApiError {
-    ApiError::Internal(anyhow::anyhow!("unknown {what} {value:?} in the database"))
-}
 
 /// One change in a referral's history.
 #[derive(SimpleObject)]
@@ -31,16 +25,16 @@ pub struct ReferralEvent {
     pub source: Option<OutcomeSource>,
 }
 
-impl ReferralEvent {
-    fn from_model(e: referral_event::Model) -> Result<Self, ApiError> {
-        Ok(Self {
+impl From<referral_event::Model> for ReferralEvent {
+    fn from(e: referral_event::Model) -> Self {
+        Self {
             at: e.at,
             actor_role: e.actor_role,
-            from_status: e.from_status.as_deref().map(|s| ReferralStatus::from_db(s).ok_or_else(|| internal("status", s))).transpose()?,
-            to_status: ReferralStatus::from_db(&e.to_status).ok_or_else(|| internal("status", &e.to_status))?,
+            from_status: e.from_status.map(Into::into),
+            to_status: e.to_status.into(),
             occurred_on: e.occurred_on,
-            source: e.source.as_deref().map(|s| OutcomeSource::from_db(s).ok_or_else(|| internal("source", s))).transpose()?,
-        })
+            source: e.source.map(Into::into),
+        }
     }
 }
 
@@ -67,8 +61,8 @@ impl Referral {
     async fn clinician_subject(&self, ctx: &Context<'_>) -> Option<&str> {
         (!is_liaison(ctx)).then_some(self.0.clinician_subject.as_str())
     }
-    async fn channel(&self) -> Result<Channel> {
-        Ok(Channel::from_db(&self.0.channel)?)
+    async fn channel(&self) -> Channel {
+        self.0.channel.into()
     }
     async fn consent_recorded(&self) -> bool {
         self.0.consent_recorded
@@ -77,8 +71,8 @@ impl Referral {
     async fn note(&self, ctx: &Context<'_>) -> Option<&str> {
         if is_liaison(ctx) { None } else { self.0.note.as_deref() }
     }
-    async fn status(&self) -> Result<ReferralStatus> {
-        Ok(ReferralStatus::from_db(&self.0.status).ok_or_else(|| internal("status", &self.0.status))?)
+    async fn status(&self) -> ReferralStatus {
+        self.0.status.into()
     }
     async fn referred_on(&self) -> NaiveDate {
         self.0.referred_on
@@ -105,12 +99,12 @@ impl Referral {
     async fn ended_on(&self) -> Option<NaiveDate> {
         self.0.ended_on
     }
-    async fn end_reason(&self) -> Result<Option<EndReason>> {
-        Ok(self.0.end_reason.as_deref().map(|r| EndReason::from_db(r).ok_or_else(|| internal("end reason", r))).transpose()?)
+    async fn end_reason(&self) -> Option<EndReason> {
+        self.0.end_reason.map(Into::into)
     }
     /// Every change, oldest first.
     async fn events(&self, ctx: &Context<'_>) -> Result<Vec<ReferralEvent>> {
         let rows = ctx.data_unchecked::<RequestLoader>().load_one(ReferralEvents(self.0.id)).await?.unwrap_or_default();
-        Ok(rows.into_iter().map(ReferralEvent::from_model).collect::<Result<_, _>>()?)
+        Ok(rows.into_iter().map(ReferralEvent::from).collect())
     }
 }

@@ -1,4 +1,4 @@
-//! Referral queries and mutations: scope per DESIGN.md (a clinician their agency's, a
+//! Referral queries and mutations: scope per docs/access.md (a clinician their agency's, a
 //! liaison those to their groups, admins all, researchers none). A referral the caller may
 //! not see answers NOT_FOUND, so its existence does not leak.
 
@@ -10,11 +10,11 @@ use chrono::{DateTime, NaiveDate, Utc};
 use entities::referral;
 
 use crate::auth::{Role, Viewer};
-use crate::domain::referral::{Outcome, OutcomeSource, Recorder, ReferralStatus};
+use crate::domain::referral::{self as rules, Recorder};
 use crate::domain::{client_ref, referral_code};
 use crate::errors::{ApiError, ApiResult};
 use crate::graphql::context::{ContextExt, page_size, parse_id};
-use crate::graphql::enums::Channel;
+use crate::graphql::enums::{Channel, Outcome, OutcomeSource, ReferralStatus};
 use crate::graphql::referral_types::Referral;
 use crate::http::limits::Limits;
 use crate::policy::{Operation, Scope};
@@ -147,9 +147,9 @@ impl ReferralQueries {
             (Some(_), _) => return Err(ApiError::bad_input("filter.clientRef", "only a referring clinician can look up a person").into()),
         };
         let query = ReferralQuery {
-            status: f.status.map(|s| s.as_db().to_owned()),
+            status: f.status.map(Into::into),
             group_id: f.group_id.as_ref().map(|id| parse_id("filter.groupId", id)).transpose()?,
-            channel: f.channel.map(|c| c.as_db().to_owned()),
+            channel: f.channel.map(Into::into),
             created_from: f.created_from,
             created_to: f.created_to,
             client_ref_hash,
@@ -174,7 +174,7 @@ impl ReferralMutations {
         let input = CreateReferral {
             group_id: parse_id("input.groupId", &input.group_id)?,
             client_ref: input.client_ref,
-            channel: input.channel.as_db().into(),
+            channel: input.channel.into(),
             consent_recorded: input.consent_recorded,
             note: input.note,
             idempotency_key: input.idempotency_key,
@@ -206,7 +206,7 @@ impl ReferralMutations {
         }
         let settings = ctx.settings();
         let today = Utc::now().date_naive();
-        let record = RecordOutcome { outcome, occurred_on, source, note };
+        let record = RecordOutcome { outcome: outcome.into(), occurred_on, source: source.map(Into::into), note };
         let updated =
             service::record_outcome(ctx.db(), &actor(viewer), recorder(scope), current.id, record, today, settings.retention_days).await?;
         Ok(Referral(updated))
@@ -217,8 +217,12 @@ impl ReferralMutations {
         let (current, scope) = find(ctx, Operation::WithdrawReferral, Some(&id), None).await?;
         let viewer = ctx.viewer()?;
         let today = Utc::now().date_naive();
-        let record =
-            RecordOutcome { outcome: Outcome::Withdrawn, occurred_on: today, source: Some(OutcomeSource::ClinicianFollowUp), note: reason };
+        let record = RecordOutcome {
+            outcome: rules::Outcome::Withdrawn,
+            occurred_on: today,
+            source: Some(rules::OutcomeSource::ClinicianFollowUp),
+            note: reason,
+        };
         let settings = ctx.settings();
         let updated =
             service::record_outcome(ctx.db(), &actor(viewer), recorder(scope), current.id, record, today, settings.retention_days).await?;

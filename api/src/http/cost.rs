@@ -101,8 +101,8 @@ mod tests {
         assert!(verdict(&doc, true).is_err_and(|e| e.contains("without a token")), "fragment spreads count each time");
         assert!(verdict(&doc, false).is_ok());
         assert!(verdict("query { ...A } fragment A on Query { ...B } fragment B on Query { ...A }", false).is_err());
-        let nested = format!("{{ {}__typename{} }}", "a: __type(name: \"Query\") { ofType { ".repeat(1), " } }");
-        assert!(verdict(&nested, false).is_ok());
+        let nested = format!("{{ __schema {{ types {{ {}name{} }} }} }}", "ofType { ".repeat(20), " }".repeat(20));
+        assert!(verdict(&nested, false).is_ok(), "GraphiQL's introspection nests about this deep");
         let deep = format!("{{ __schema {{ types {{ {}name{} }} }} }}", "ofType { ".repeat(40), " }".repeat(40));
         assert!(verdict(&deep, false).is_err_and(|e| e.contains("nested")));
         let directives = format!("{{ __typename {} }}", "@include(if: true) ".repeat(21));

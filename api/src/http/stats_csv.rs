@@ -22,6 +22,7 @@ use crate::auth::{Authn, Viewer};
 use crate::config::Settings;
 use crate::domain::input_rules;
 use crate::errors::{ApiError, ApiResult};
+use crate::graphql::enums::{Channel, graphql_name, stored};
 use crate::graphql::stats::{GroupStatsDimension, ReferralStatsDimension};
 use crate::http::graphql::GraphqlState;
 use crate::repo::stats::Dim;
@@ -170,11 +171,16 @@ async fn table<'a>(
     let header = ["row"].iter().copied().chain(group_by.columns.iter().map(String::as_str)).chain(measures.iter().copied());
     out.write_record(header).map_err(fail)?;
     for (kind, key, values) in lines {
-        let keys = group_by.dims.iter().zip(key).map(|(d, v)| match (d, v.as_deref()) {
-            (_, None) => String::new(),
-            (Dim::Program, Some(id)) => programs.get(id).cloned().unwrap_or_else(|| id.to_owned()),
-            (_, Some(v)) => v.to_owned(),
+        let keys = group_by.dims.iter().zip(key).map(|(d, v)| {
+            Ok(match (d, v.as_deref()) {
+                (_, None) => String::new(),
+                (Dim::Program, Some(id)) => programs.get(id).cloned().unwrap_or_else(|| id.to_owned()),
+                // The API's name (`SELF`), not the stored one (`SELF_REFERRAL`).
+                (Dim::Channel, Some(v)) => graphql_name(Channel::from(stored::<entities::enums::Channel>(v)?)),
+                (_, Some(v)) => v.to_owned(),
+            })
         });
+        let keys = keys.collect::<ApiResult<Vec<String>>>()?;
         let record: Vec<String> = std::iter::once(kind.to_owned()).chain(keys).chain(values).map(spreadsheet_safe).collect();
         out.write_record(&record).map_err(fail)?;
     }

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use entities::enums::{MeetingAccess, MeetingFrequency, Weekday};
 use entities::{group_focus_tag, group_language, group_meeting};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 
@@ -11,24 +12,24 @@ use crate::errors::ApiResult;
 /// A validated meeting.
 #[derive(Clone, Debug, PartialEq)]
 pub struct MeetingDraft {
-    pub weekday: String,
+    pub weekday: Weekday,
     pub start_time: String,
     pub duration_minutes: i32,
     pub time_zone: String,
-    pub frequency: String,
-    pub access: String,
+    pub frequency: MeetingFrequency,
+    pub access: MeetingAccess,
     pub online_url: Option<String>,
 }
 
 impl From<&group_meeting::Model> for MeetingDraft {
     fn from(m: &group_meeting::Model) -> Self {
         Self {
-            weekday: m.weekday.clone(),
+            weekday: m.weekday,
             start_time: m.start_time.clone(),
             duration_minutes: m.duration_minutes,
             time_zone: m.time_zone.clone(),
-            frequency: m.frequency.clone(),
-            access: m.access.clone(),
+            frequency: m.frequency,
+            access: m.access,
             online_url: m.online_url.clone(),
         }
     }
@@ -83,12 +84,12 @@ pub async fn replace(
     if !meetings.is_empty() {
         let rows = meetings.iter().map(|m| group_meeting::ActiveModel {
             group_id: Set(group_id),
-            weekday: Set(m.weekday.clone()),
+            weekday: Set(m.weekday),
             start_time: Set(m.start_time.clone()),
             duration_minutes: Set(m.duration_minutes),
             time_zone: Set(m.time_zone.clone()),
-            frequency: Set(m.frequency.clone()),
-            access: Set(m.access.clone()),
+            frequency: Set(m.frequency),
+            access: Set(m.access),
             online_url: Set(m.online_url.clone()),
             ..Default::default()
         });

@@ -7,6 +7,7 @@
 //! over candidates bounded by the (capped) radius.
 
 use chrono::{DateTime, Utc};
+use entities::enums::{Category, Format, GroupStatus, Leadership, Weekday};
 use entities::{
     group, group_focus_tag, group_funding_restriction as group_flag, group_language, group_meeting, program,
     program_funding_restriction as program_flag,
@@ -31,19 +32,19 @@ pub struct GroupQuery {
     pub text: Option<String>,
     pub program_id: Option<i64>,
     pub program_slug: Option<String>,
-    pub category: Option<String>,
-    pub leadership: Option<String>,
-    pub format: Option<String>,
+    pub category: Option<Category>,
+    pub leadership: Option<Leadership>,
+    pub format: Option<Format>,
     pub focus: Vec<String>,
     pub language: Option<String>,
     pub city: Option<String>,
     pub region: Option<String>,
     pub postal_code: Option<String>,
     pub near: Option<Near>,
-    pub meets_on: Option<String>,
+    pub meets_on: Option<Weekday>,
     pub accepting_new_members: Option<bool>,
     pub veteran_introduction: Option<bool>,
-    pub status: Option<String>,
+    pub status: Option<GroupStatus>,
     pub with_flag_ids: Vec<i64>,
     pub without_flag_ids: Vec<i64>,
     pub verified_since: Option<DateTime<Utc>>,
@@ -107,8 +108,8 @@ fn without_flag_condition(flag_id: i64) -> Condition {
 /// Every filter as one SQL condition (the radius itself is checked afterwards).
 pub fn condition(q: &GroupQuery) -> Condition {
     let mut c = Condition::all();
-    if let Some(status) = &q.status {
-        c = c.add(group::Column::Status.eq(status.as_str()));
+    if let Some(status) = q.status {
+        c = c.add(group::Column::Status.eq(status));
     }
     if let Some(t) = &q.text {
         for word in t.split_whitespace() {
@@ -123,23 +124,20 @@ pub fn condition(q: &GroupQuery) -> Condition {
             Query::select().column(program::Column::Id).from(program::Entity).and_where(program::Column::Slug.eq(slug.as_str())).to_owned();
         c = c.add(group::Column::ProgramId.in_subquery(ids));
     }
-    if let Some(category) = &q.category {
-        let programs = Query::select()
-            .column(program::Column::Id)
-            .from(program::Entity)
-            .and_where(program::Column::Category.eq(category.as_str()))
-            .to_owned();
+    if let Some(category) = q.category {
+        let programs =
+            Query::select().column(program::Column::Id).from(program::Entity).and_where(program::Column::Category.eq(category)).to_owned();
         c = c.add(
             Condition::any()
-                .add(group::Column::Category.eq(category.as_str()))
+                .add(group::Column::Category.eq(category))
                 .add(Condition::all().add(group::Column::Category.is_null()).add(group::Column::ProgramId.in_subquery(programs))),
         );
     }
-    if let Some(v) = &q.leadership {
-        c = c.add(group::Column::Leadership.eq(v.as_str()));
+    if let Some(v) = q.leadership {
+        c = c.add(group::Column::Leadership.eq(v));
     }
-    if let Some(v) = &q.format {
-        c = c.add(group::Column::Format.eq(v.as_str()));
+    if let Some(v) = q.format {
+        c = c.add(group::Column::Format.eq(v));
     }
     if !q.focus.is_empty() {
         let ids = Query::select()
@@ -170,11 +168,11 @@ pub fn condition(q: &GroupQuery) -> Condition {
     if let Some(v) = &q.postal_code {
         c = c.add(group::Column::PostalKey.eq(text::postal_key(v)));
     }
-    if let Some(day) = &q.meets_on {
+    if let Some(day) = q.meets_on {
         let ids = Query::select()
             .column(group_meeting::Column::GroupId)
             .from(group_meeting::Entity)
-            .and_where(group_meeting::Column::Weekday.eq(day.as_str()))
+            .and_where(group_meeting::Column::Weekday.eq(day))
             .to_owned();
         c = c.add(group::Column::Id.in_subquery(ids));
     }

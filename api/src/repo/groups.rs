@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
+use entities::enums::{Category, Format, GroupStatus, Leadership};
 use entities::group;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
@@ -22,9 +23,9 @@ pub struct GroupDraft {
     pub name: String,
     pub program_id: Option<i64>,
     pub description: String,
-    pub category: Option<String>,
-    pub leadership: String,
-    pub format: String,
+    pub category: Option<Category>,
+    pub leadership: Leadership,
+    pub format: Format,
     pub audience: Option<String>,
     pub city: Option<String>,
     pub region: Option<String>,
@@ -60,9 +61,9 @@ impl GroupDraft {
         m.name = Set(self.name.clone());
         m.program_id = Set(self.program_id);
         m.description = Set(self.description.clone());
-        m.category = Set(self.category.clone());
-        m.leadership = Set(self.leadership.clone());
-        m.format = Set(self.format.clone());
+        m.category = Set(self.category);
+        m.leadership = Set(self.leadership);
+        m.format = Set(self.format);
         m.audience = Set(self.audience.clone());
         m.city = Set(self.city.clone());
         m.region = Set(self.region.clone());
@@ -105,9 +106,9 @@ pub async fn draft_of(db: &impl ConnectionTrait, m: &group::Model) -> ApiResult<
         name: m.name.clone(),
         program_id: m.program_id,
         description: m.description.clone(),
-        category: m.category.clone(),
-        leadership: m.leadership.clone(),
-        format: m.format.clone(),
+        category: m.category,
+        leadership: m.leadership,
+        format: m.format,
         audience: m.audience.clone(),
         city: m.city.clone(),
         region: m.region.clone(),
@@ -132,7 +133,7 @@ pub async fn draft_of(db: &impl ConnectionTrait, m: &group::Model) -> ApiResult<
 pub async fn create(db: &impl ConnectionTrait, draft: &GroupDraft) -> ApiResult<group::Model> {
     let now = Utc::now();
     let mut m = group::ActiveModel {
-        status: Set("ACTIVE".into()),
+        status: Set(GroupStatus::Active),
         version: Set(1),
         created_at: Set(now),
         closed_on: Set(None),
@@ -162,11 +163,10 @@ pub async fn set_status(
     db: &impl ConnectionTrait,
     id: i64,
     expected_version: i32,
-    status: &str,
+    status: GroupStatus,
     closed_on: Option<NaiveDate>,
 ) -> ApiResult<group::Model> {
-    let m =
-        group::ActiveModel { status: Set(status.to_owned()), closed_on: Set(closed_on), updated_at: Set(Utc::now()), ..Default::default() };
+    let m = group::ActiveModel { status: Set(status), closed_on: Set(closed_on), updated_at: Set(Utc::now()), ..Default::default() };
     bump_version(db, id, expected_version, m).await?;
     get(db, id).await?.ok_or_else(|| ApiError::not_found("group"))
 }

@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 
+use entities::enums::{Approach, Category, Orientation};
 use entities::program;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set};
 
@@ -15,9 +16,9 @@ pub struct ProgramDraft {
     pub description: String,
     pub founded_year: Option<i32>,
     pub founded_place: Option<String>,
-    pub approach: String,
-    pub category: String,
-    pub orientation: String,
+    pub approach: Approach,
+    pub category: Category,
+    pub orientation: Orientation,
     pub open_to: Option<String>,
     pub website: Option<String>,
 }
@@ -30,9 +31,9 @@ impl From<&program::Model> for ProgramDraft {
             description: m.description.clone(),
             founded_year: m.founded_year,
             founded_place: m.founded_place.clone(),
-            approach: m.approach.clone(),
-            category: m.category.clone(),
-            orientation: m.orientation.clone(),
+            approach: m.approach,
+            category: m.category,
+            orientation: m.orientation,
             open_to: m.open_to.clone(),
             website: m.website.clone(),
         }

@@ -7,10 +7,11 @@ use sea_orm::{
     SqlErr,
 };
 
-use crate::domain::referral::{EndReason, Milestones, ReferralStatus};
+use crate::domain::referral::{Milestones, OutcomeSource, ReferralStatus};
 use crate::domain::{perturbation, referral_code};
 use crate::errors::{ApiError, ApiResult};
 use crate::repo::audit::Actor;
+use entities::enums::Channel;
 
 /// A validated new referral.
 #[derive(Clone, Debug)]
@@ -18,7 +19,7 @@ pub struct NewReferral {
     pub group_id: i64,
     pub agency_id: i64,
     pub clinician_subject: String,
-    pub channel: String,
+    pub channel: Channel,
     pub client_ref_hash: String,
     pub note: Option<String>,
     pub idempotency_key: Option<String>,
@@ -58,13 +59,13 @@ pub async fn insert(db: &impl ConnectionTrait, r: &NewReferral, now: DateTime<Ut
             group_id: Set(r.group_id),
             agency_id: Set(r.agency_id),
             clinician_subject: Set(r.clinician_subject.clone()),
-            channel: Set(r.channel.clone()),
+            channel: Set(r.channel),
             consent_recorded: Set(true),
             client_ref_hash: Set(r.client_ref_hash.clone()),
             note: Set(r.note.clone()),
             idempotency_key: Set(r.idempotency_key.clone()),
             request_hash: Set(Some(r.request_hash.clone())),
-            status: Set(ReferralStatus::Referred.as_db().into()),
+            status: Set(ReferralStatus::Referred),
             referred_on: Set(r.referred_on),
             contacted_on: Set(None),
             attended_on: Set(None),
@@ -99,21 +100,21 @@ pub fn milestones(m: &referral::Model) -> Milestones {
         attended_on: m.attended_on,
         retained_on: m.retained_on,
         ended_on: m.ended_on,
-        end_reason: m.end_reason.as_deref().and_then(EndReason::from_db),
+        end_reason: m.end_reason,
     }
 }
 
 /// Writes new milestones if the referral is still in `expected` status (a concurrent change
 /// makes this a CONFLICT rather than a lost update).
 pub async fn update_milestones(db: &impl ConnectionTrait, current: &referral::Model, next: &Milestones) -> ApiResult<referral::Model> {
-    let expected = current.status.clone();
+    let expected = current.status;
     let changes = referral::ActiveModel {
-        status: Set(next.status().as_db().into()),
+        status: Set(next.status()),
         contacted_on: Set(next.contacted_on),
         attended_on: Set(next.attended_on),
         retained_on: Set(next.retained_on),
         ended_on: Set(next.ended_on),
-        end_reason: Set(next.end_reason.map(|r| r.as_db().to_owned())),
+        end_reason: Set(next.end_reason),
         days_to_attend: Set(next.days_to_attend()),
         updated_at: Set(Utc::now()),
         ..Default::default()
@@ -121,7 +122,7 @@ pub async fn update_milestones(db: &impl ConnectionTrait, current: &referral::Mo
     let res = referral::Entity::update_many()
         .set(changes)
         .filter(referral::Column::Id.eq(current.id))
-        .filter(referral::Column::Status.eq(expected.as_str()))
+        .filter(referral::Column::Status.eq(expected))
         .exec(db)
         .await?;
     if res.rows_affected != 1 {
@@ -139,7 +140,7 @@ pub async fn append_event(
     from: Option<ReferralStatus>,
     to: ReferralStatus,
     occurred_on: NaiveDate,
-    source: Option<&str>,
+    source: Option<OutcomeSource>,
     note: Option<String>,
 ) -> ApiResult<()> {
     let event = referral_event::ActiveModel {
@@ -147,10 +148,10 @@ pub async fn append_event(
         at: Set(Utc::now()),
         actor_subject: Set(actor.subject.clone()),
         actor_role: Set(actor.role.clone()),
-        from_status: Set(from.map(|s| s.as_db().to_owned())),
-        to_status: Set(to.as_db().into()),
+        from_status: Set(from),
+        to_status: Set(to),
         occurred_on: Set(occurred_on),
-        source: Set(source.map(str::to_owned)),
+        source: Set(source),
         note: Set(note),
         ..Default::default()
     };
@@ -185,9 +186,9 @@ pub enum Visible {
 /// Filters of `referrals`.
 #[derive(Clone, Debug, Default)]
 pub struct ReferralQuery {
-    pub status: Option<String>,
+    pub status: Option<ReferralStatus>,
     pub group_id: Option<i64>,
-    pub channel: Option<String>,
+    pub channel: Option<Channel>,
     pub created_from: Option<DateTime<Utc>>,
     pub created_to: Option<DateTime<Utc>>,
     pub client_ref_hash: Option<String>,
@@ -220,14 +221,14 @@ pub async fn page(
     with_total: bool,
 ) -> ApiResult<(Vec<referral::Model>, bool, u64)> {
     let mut c = scope_condition(visible);
-    if let Some(v) = &q.status {
-        c = c.add(referral::Column::Status.eq(v.as_str()));
+    if let Some(v) = q.status {
+        c = c.add(referral::Column::Status.eq(v));
     }
     if let Some(v) = q.group_id {
         c = c.add(referral::Column::GroupId.eq(v));
     }
-    if let Some(v) = &q.channel {
-        c = c.add(referral::Column::Channel.eq(v.as_str()));
+    if let Some(v) = q.channel {
+        c = c.add(referral::Column::Channel.eq(v));
     }
     if let Some(v) = q.created_from {
         c = c.add(referral::Column::CreatedAt.gte(v));

@@ -16,6 +16,9 @@
 use chrono::NaiveDate;
 use sea_orm::{ConnectionTrait, DatabaseBackend, QueryResult, Statement, Value};
 
+use entities::enums::{GroupStatus, ReferralStatus};
+use sea_orm::ActiveEnum;
+
 use crate::errors::ApiResult;
 
 /// A dimension a statistic can be broken down by.
@@ -171,7 +174,7 @@ pub async fn referral_buckets(db: &impl ConnectionTrait, q: &ReferralCount, rang
         from.push_str(" LEFT JOIN programs p ON p.id = g.program_id");
     }
 
-    let mut filter = vec!["r.status <> 'WITHDRAWN'".to_owned()];
+    let mut filter = vec![format!("r.status <> {}", p.push(ReferralStatus::Withdrawn))];
     if let Some(GroupRange(lo, hi)) = range {
         filter.push(format!("r.group_id BETWEEN {} AND {}", p.push(lo), p.push(hi)));
     }
@@ -225,7 +228,7 @@ pub async fn referral_buckets(db: &impl ConnectionTrait, q: &ReferralCount, rang
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GroupBucket {
     pub key: Vec<Option<String>>,
-    pub status: String,
+    pub status: GroupStatus,
     /// Days from founding to closing, for closed groups whose dates are known.
     pub lifespan_days: Option<i64>,
     pub groups: i64,
@@ -241,7 +244,8 @@ pub async fn group_buckets(db: &impl ConnectionTrait, dims: &[Dim]) -> ApiResult
         DatabaseBackend::Postgres => "g.closed_on - g.founded_on",
         _ => "CAST(julianday(g.closed_on) - julianday(g.founded_on) AS INTEGER)",
     };
-    let lifespan = format!("CASE WHEN g.status = 'CLOSED' THEN {lifespan} END");
+    // A literal, not a parameter: the expression must be the same in SELECT and GROUP BY.
+    let lifespan = format!("CASE WHEN g.status = '{}' THEN {lifespan} END", GroupStatus::Closed.to_value());
     let mut select: Vec<String> = dims.iter().enumerate().map(|(i, d)| format!("{} AS k{i}", d.select_expr())).collect();
     select.push("g.status AS status".into());
     select.push(format!("CAST({lifespan} AS BIGINT) AS lifespan"));

@@ -3,6 +3,7 @@
 //! Idempotent: what exists already is kept; only missing rows are added. Deterministic:
 //! group `i` is always the same group.
 
+use entities::enums::{Approach, Category, Format, GroupStatus, Leadership, MeetingAccess, MeetingFrequency, Orientation, Weekday};
 use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
@@ -16,6 +17,9 @@ use crate::repo::{self, Db};
 
 mod referrals;
 pub use referrals::seed_referrals;
+
+const WEEKDAYS: [Weekday; 7] =
+    [Weekday::Monday, Weekday::Tuesday, Weekday::Wednesday, Weekday::Thursday, Weekday::Friday, Weekday::Saturday, Weekday::Sunday];
 
 pub const DEMO_LIAISON: &str = "liaison-demo";
 
@@ -34,9 +38,9 @@ struct ProgramFact {
     name: &'static str,
     year: Option<i32>,
     place: Option<&'static str>,
-    approach: &'static str,
-    category: &'static str,
-    orientation: &'static str,
+    approach: Approach,
+    category: Category,
+    orientation: Orientation,
     open_to: &'static str,
     website: Option<&'static str>,
     flags: &'static [&'static str],
@@ -49,9 +53,9 @@ const PROGRAMS: &[ProgramFact] = &[
         name: "GROW",
         year: Some(1957),
         place: Some("Sydney, Australia"),
-        approach: "TWELVE_STEP",
-        category: "STRESS_COPING",
-        orientation: "INNER_FOCUSED",
+        approach: Approach::TwelveStep,
+        category: Category::StressCoping,
+        orientation: Orientation::InnerFocused,
         open_to: "Anyone with mental-health problems; no referral needed",
         website: Some("https://grow.org.au"),
         flags: &[],
@@ -62,9 +66,9 @@ const PROGRAMS: &[ProgramFact] = &[
         name: "Emotions Anonymous",
         year: Some(1971),
         place: Some("Saint Paul, Minnesota, USA"),
-        approach: "TWELVE_STEP",
-        category: "BEHAVIOR_CONTROL",
-        orientation: "INNER_FOCUSED",
+        approach: Approach::TwelveStep,
+        category: Category::BehaviorControl,
+        orientation: Orientation::InnerFocused,
         open_to: "Anyone who wants to become well emotionally",
         website: Some("https://emotionsanonymous.org"),
         flags: &["NO_OUTSIDE_CONTRIBUTIONS"],
@@ -75,9 +79,9 @@ const PROGRAMS: &[ProgramFact] = &[
         name: "Recovery International",
         year: Some(1937),
         place: Some("Chicago, Illinois, USA"),
-        approach: "WILL_TRAINING",
-        category: "STRESS_COPING",
-        orientation: "INNER_FOCUSED",
+        approach: Approach::WillTraining,
+        category: Category::StressCoping,
+        orientation: Orientation::InnerFocused,
         open_to: "Adults with nervous symptoms, fears, anger or depression",
         website: Some("https://recoveryinternational.org"),
         flags: &[],
@@ -88,9 +92,9 @@ const PROGRAMS: &[ProgramFact] = &[
         name: "NAMI Peer-to-Peer",
         year: Some(1979),
         place: Some("Madison, Wisconsin, USA"),
-        approach: "EDUCATIONAL_COURSE",
-        category: "STRESS_COPING",
-        orientation: "OUTER_FOCUSED",
+        approach: Approach::EducationalCourse,
+        category: Category::StressCoping,
+        orientation: Orientation::OuterFocused,
         open_to: "Adults living with a mental-health condition",
         website: Some("https://www.nami.org"),
         flags: &[],
@@ -101,9 +105,9 @@ const PROGRAMS: &[ProgramFact] = &[
         name: "Neurotics Anonymous",
         year: Some(1964),
         place: Some("Washington, D.C., USA"),
-        approach: "TWELVE_STEP",
-        category: "BEHAVIOR_CONTROL",
-        orientation: "INNER_FOCUSED",
+        approach: Approach::TwelveStep,
+        category: Category::BehaviorControl,
+        orientation: Orientation::InnerFocused,
         open_to: "Anyone with emotional or mental illness",
         website: None,
         flags: &["NO_OUTSIDE_CONTRIBUTIONS"],
@@ -114,9 +118,9 @@ const PROGRAMS: &[ProgramFact] = &[
         name: "Schizophrenics Anonymous",
         year: Some(1985),
         place: Some("Michigan, USA"),
-        approach: "OTHER",
-        category: "STRESS_COPING",
-        orientation: "INNER_FOCUSED",
+        approach: Approach::Other,
+        category: Category::StressCoping,
+        orientation: Orientation::InnerFocused,
         open_to: "People with schizophrenia or related disorders",
         website: None,
         flags: &[],
@@ -127,9 +131,9 @@ const PROGRAMS: &[ProgramFact] = &[
         name: "Talking Groups (Gesprächsgruppen)",
         year: None,
         place: Some("Germany"),
-        approach: "TALKING_GROUP",
-        category: "STRESS_COPING",
-        orientation: "INNER_FOCUSED",
+        approach: Approach::TalkingGroup,
+        category: Category::StressCoping,
+        orientation: Orientation::InnerFocused,
         open_to: "Anyone affected",
         website: None,
         flags: &[],
@@ -253,7 +257,6 @@ const PLACES: &[Place] = &[
 ];
 
 const FOCUS: &[&str] = &["depression", "anxiety", "bipolar", "families", "schizophrenia", "grief", "panic", "ocd", "trauma", "loneliness"];
-const WEEKDAYS: &[&str] = &["MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY"];
 const TONES: &[&str] = &["peer support", "mutual support", "recovery", "coping skills", "sharing circle", "friendship"];
 
 /// Seeds the directory; returns how many groups were added.
@@ -285,9 +288,9 @@ pub async fn seed_demo(db: &Db, groups: u64) -> ApiResult<u64> {
             description: p.description.into(),
             founded_year: p.year,
             founded_place: p.place.map(Into::into),
-            approach: p.approach.into(),
-            category: p.category.into(),
-            orientation: p.orientation.into(),
+            approach: p.approach,
+            category: p.category,
+            orientation: p.orientation,
             open_to: Some(p.open_to.into()),
             website: p.website.map(Into::into),
         };
@@ -325,8 +328,8 @@ pub async fn seed_demo(db: &Db, groups: u64) -> ApiResult<u64> {
                 repo::liaisons::assign(&*txn, group.id, DEMO_LIAISON).await?;
             } else if let Some(closed_on) = demo_closing(&mut rng, group.founded_on) {
                 // One group in six has closed since: `groupStats` studies lifespans.
-                repo::groups::set_status(&*txn, group.id, group.version, "CLOSED", Some(closed_on)).await?;
-                let payload = serde_json::json!({ "status": "CLOSED", "closedOn": closed_on, "demo": true });
+                repo::groups::set_status(&*txn, group.id, group.version, GroupStatus::Closed, Some(closed_on)).await?;
+                let payload = serde_json::json!({ "status": GroupStatus::Closed, "closedOn": closed_on, "demo": true });
                 repo::audit::append(&*txn, &repo::audit::Actor::system("seed-demo"), "group.status", "group", group.id, payload).await?;
             }
             added += 1;
@@ -349,26 +352,26 @@ fn demo_group(rng: &mut StdRng, i: u64, programs: &[entities::program::Model], i
     let program = if rng.random_ratio(1, 8) { None } else { programs.choose(rng) };
     let how_many = rng.random_range(1..=3);
     let focus: Vec<String> = FOCUS.choose_multiple(rng, how_many).map(|s| (*s).to_owned()).collect();
-    let format = *["IN_PERSON", "IN_PERSON", "ONLINE", "HYBRID"].choose(rng).unwrap_or(&"IN_PERSON");
+    let format = *[Format::InPerson, Format::InPerson, Format::Online, Format::Hybrid].choose(rng).unwrap_or(&Format::InPerson);
     let tone = *TONES.choose(rng).unwrap_or(&"peer support");
-    let weekday = *WEEKDAYS.choose(rng).unwrap_or(&"MONDAY");
+    let weekday = *WEEKDAYS.choose(rng).unwrap_or(&Weekday::Monday);
     let label = program.map(|p| p.name.as_str()).unwrap_or("Community circle");
     let leadership = if program.is_none() && rng.random_ratio(1, 3) {
-        "PROFESSIONALLY_INVOLVED"
+        Leadership::ProfessionallyInvolved
     } else if rng.random_ratio(1, 10) {
-        "PROFESSIONALLY_LED"
+        Leadership::ProfessionallyLed
     } else {
-        "MEMBER_LED"
+        Leadership::MemberLed
     };
     let jitter = |rng: &mut StdRng| rng.random_range(-0.15..0.15);
-    let online = format != "IN_PERSON";
+    let online = format != Format::InPerson;
     GroupDraft {
         name: format!("{label} {} #{}", place.city, i + 1),
         program_id: program.map(|p| p.id),
         description: format!("A {tone} group in {} for people living with {}.", place.city, focus.join(", ")),
         category: None,
-        leadership: leadership.into(),
-        format: format.into(),
+        leadership,
+        format,
         audience: Some(if focus.contains(&"families".to_owned()) { "Family members and friends".into() } else { "Adults".into() }),
         city: Some(place.city.into()),
         region: Some(place.region.into()),
@@ -383,12 +386,12 @@ fn demo_group(rng: &mut StdRng, i: u64, programs: &[entities::program::Model], i
         public_contact: Some(format!("group{}@example.org", i + 1)),
         founded_on: chrono::NaiveDate::from_ymd_opt(1990 + (i % 35) as i32, 1 + (i % 12) as u32, 1 + (i % 28) as u32),
         meetings: vec![MeetingDraft {
-            weekday: weekday.into(),
+            weekday,
             start_time: format!("{:02}:{}", rng.random_range(9..21), if rng.random_bool(0.5) { "00" } else { "30" }),
             duration_minutes: *[60, 90, 120].choose(rng).unwrap_or(&90),
             time_zone: place.tz.into(),
-            frequency: if rng.random_ratio(1, 5) { "BIWEEKLY".into() } else { "WEEKLY".into() },
-            access: if rng.random_ratio(1, 4) { "CLOSED".into() } else { "OPEN".into() },
+            frequency: if rng.random_ratio(1, 5) { MeetingFrequency::Biweekly } else { MeetingFrequency::Weekly },
+            access: if rng.random_ratio(1, 4) { MeetingAccess::Closed } else { MeetingAccess::Open },
             online_url: online.then(|| format!("https://meet.example.org/circles-{}", i + 1)),
         }],
         focus,

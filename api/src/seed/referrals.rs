@@ -18,19 +18,27 @@ use sea_orm::{
 
 use super::DEMO_LIAISON;
 use crate::config::Settings;
-use crate::domain::referral::{Milestones, Outcome, OutcomeSource, apply};
+use crate::domain::referral::{Milestones, Outcome, OutcomeSource, ReferralStatus, apply};
 use crate::domain::referral_code::{ALPHABET, LEN};
 use crate::domain::{client_ref, perturbation};
 use crate::errors::ApiResult;
 use crate::repo::audit::{self, Actor};
 use crate::repo::{self, Db};
+use entities::enums::{Approach, Channel, GroupStatus};
 
 /// Referrals per transaction (and per audit event).
 const BATCH: u64 = 5_000;
 /// Rows per INSERT statement: 1,000 × 22 columns stays under both databases' bind limits.
 const ROWS_PER_INSERT: usize = 1_000;
 
-const CHANNELS: &[&str] = &["PROFESSIONAL_REFERRAL", "PROFESSIONAL_REFERRAL", "VETERAN_INTRODUCTION", "SELF", "FAMILY_OR_FRIENDS", "MEDIA"];
+const CHANNELS: &[Channel] = &[
+    Channel::ProfessionalReferral,
+    Channel::ProfessionalReferral,
+    Channel::VeteranIntroduction,
+    Channel::SelfReferral,
+    Channel::FamilyOrFriends,
+    Channel::Media,
+];
 
 /// A group a referral may go to: its id and whether its program keeps no attendance records.
 struct Target {
@@ -109,13 +117,13 @@ async fn targets(db: &Db) -> ApiResult<Vec<Target>> {
     let no_records: Vec<i64> = repo::programs::list(db.conn())
         .await?
         .into_iter()
-        .filter(|p| p.approach == "TWELVE_STEP" && p.slug != "grow")
+        .filter(|p| p.approach == Approach::TwelveStep && p.slug != "grow")
         .map(|p| p.id)
         .collect();
     let groups: Vec<(i64, Option<i64>)> = group::Entity::find()
         .select_only()
         .columns([group::Column::Id, group::Column::ProgramId])
-        .filter(group::Column::Status.eq("ACTIVE"))
+        .filter(group::Column::Status.eq(GroupStatus::Active))
         .filter(group::Column::AcceptingNewMembers.eq(true))
         .into_tuple()
         .all(db.conn())
@@ -136,24 +144,26 @@ fn synthetic(
     let today = now.date_naive();
     let target = &targets[rng.random_range(0..targets.len())];
     let agency = agencies[rng.random_range(0..agencies.len())];
-    let channel = *CHANNELS.choose(&mut rng).unwrap_or(&"SELF");
+    let channel = *CHANNELS.choose(&mut rng).unwrap_or(&Channel::SelfReferral);
     let clinician = format!("clinician-demo-{agency}");
     let referred_on = today - Duration::days(rng.random_range(0..730));
     let steps = outcomes(&mut rng, channel, referred_on, today, settings.retention_days);
 
-    let event = |from: Option<&str>, to: &str, on: NaiveDate, source: Option<&str>, actor: (&str, &str)| referral_event::ActiveModel {
-        referral_id: Set(id),
-        at: Set(now),
-        actor_subject: Set(actor.0.to_owned()),
-        actor_role: Set(actor.1.to_owned()),
-        from_status: Set(from.map(str::to_owned)),
-        to_status: Set(to.to_owned()),
-        occurred_on: Set(on),
-        source: Set(source.map(str::to_owned)),
-        note: Set(None),
-        ..Default::default()
+    let event = |from: Option<ReferralStatus>, to: ReferralStatus, on: NaiveDate, source: Option<OutcomeSource>, actor: (&str, &str)| {
+        referral_event::ActiveModel {
+            referral_id: Set(id),
+            at: Set(now),
+            actor_subject: Set(actor.0.to_owned()),
+            actor_role: Set(actor.1.to_owned()),
+            from_status: Set(from),
+            to_status: Set(to),
+            occurred_on: Set(on),
+            source: Set(source),
+            note: Set(None),
+            ..Default::default()
+        }
     };
-    let mut events = vec![event(None, "REFERRED", referred_on, None, (&clinician, "clinician"))];
+    let mut events = vec![event(None, ReferralStatus::Referred, referred_on, None, (&clinician, "clinician"))];
     let mut m = Milestones::new(referred_on);
     for (outcome, on) in steps {
         // Twelve-tradition groups keep no attendance records: outcomes come from follow-ups.
@@ -163,7 +173,7 @@ fn synthetic(
             ((DEMO_LIAISON, "liaison"), OutcomeSource::GroupLiaison)
         };
         let Ok(next) = apply(&m, outcome, on, today, settings.retention_days) else { break };
-        events.push(event(Some(m.status().as_db()), next.status().as_db(), on, Some(source.as_db()), actor));
+        events.push(event(Some(m.status()), next.status(), on, Some(source), actor));
         m = next;
     }
     let client_ref = format!("DEMO-{agency}-{}", rng.random_range(100_000..999_999));
@@ -173,19 +183,19 @@ fn synthetic(
         group_id: Set(target.id),
         agency_id: Set(agency),
         clinician_subject: Set(clinician),
-        channel: Set(channel.to_owned()),
+        channel: Set(channel),
         consent_recorded: Set(true),
         client_ref_hash: Set(client_ref::hash(&settings.client_ref_key, agency, &client_ref)),
         note: Set(None),
         idempotency_key: Set(Some(format!("seed-{index}"))),
         request_hash: Set(None),
-        status: Set(m.status().as_db().to_owned()),
+        status: Set(m.status()),
         referred_on: Set(m.referred_on),
         contacted_on: Set(m.contacted_on),
         attended_on: Set(m.attended_on),
         retained_on: Set(m.retained_on),
         ended_on: Set(m.ended_on),
-        end_reason: Set(m.end_reason.map(|r| r.as_db().to_owned())),
+        end_reason: Set(m.end_reason),
         created_at: Set(now),
         updated_at: Set(now),
         cohort_month: Set(m.cohort_month()),
@@ -198,14 +208,14 @@ fn synthetic(
 
 /// What became of a referral: veteran introductions go far more often than professional
 /// referrals, and about a third of those who go stay past the retention window.
-fn outcomes(rng: &mut StdRng, channel: &str, referred_on: NaiveDate, today: NaiveDate, window: u32) -> Vec<(Outcome, NaiveDate)> {
+fn outcomes(rng: &mut StdRng, channel: Channel, referred_on: NaiveDate, today: NaiveDate, window: u32) -> Vec<(Outcome, NaiveDate)> {
     let days = Duration::days;
     if (today - referred_on).num_days() < 14 {
         return Vec::new();
     }
     let uptake = match channel {
-        "VETERAN_INTRODUCTION" => 0.45,
-        "PROFESSIONAL_REFERRAL" => 0.17,
+        Channel::VeteranIntroduction => 0.45,
+        Channel::ProfessionalReferral => 0.17,
         _ => 0.3,
     };
     let mut steps = Vec::new();

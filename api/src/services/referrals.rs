@@ -6,18 +6,19 @@ use entities::referral;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use crate::domain::referral::{self as rules, Outcome, OutcomeSource, Recorder, ReferralStatus, Refusal};
+use crate::domain::referral::{self as rules, Outcome, OutcomeSource, Recorder, ReferralStatus, Refusal, name};
 use crate::domain::{client_ref, validate};
 use crate::errors::{ApiError, ApiResult};
 use crate::repo::audit::{self, Actor};
 use crate::repo::referrals::{self, Inserted, NewReferral};
 use crate::repo::{self, Db};
+use entities::enums::{Channel, GroupStatus};
 
 /// A referral as a clinician sends it.
 pub struct CreateReferral {
     pub group_id: i64,
     pub client_ref: String,
-    pub channel: String,
+    pub channel: Channel,
     pub consent_recorded: bool,
     pub note: Option<String>,
     pub idempotency_key: Option<String>,
@@ -40,7 +41,16 @@ fn referral_day(referred_on: Option<NaiveDate>, today: NaiveDate) -> ApiResult<N
 }
 
 /// `on` is the `referredOn` as sent (`None`: today), so that a retry after midnight still matches.
-fn request_hash(agency_id: i64, group_id: i64, client_hash: &str, channel: &str, note: &Option<String>, on: Option<NaiveDate>) -> String {
+/// The channel hashes as its GraphQL name (`SELF`, not the stored `SELF_REFERRAL`), as it
+/// always has: a retry of a referral made before the rename still matches.
+fn request_hash(
+    agency_id: i64,
+    group_id: i64,
+    client_hash: &str,
+    channel: Channel,
+    note: &Option<String>,
+    on: Option<NaiveDate>,
+) -> String {
     let canonical = json!({ "agency": agency_id, "group": group_id, "client": client_hash, "channel": channel, "note": note, "on": on });
     hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
 }
@@ -72,7 +82,7 @@ pub async fn create(
     let key = validate::optional_text("input.idempotencyKey", input.idempotency_key.as_deref(), 200)?;
     let client_hash = client_ref::hash(client_ref_key, agency_id, &client_ref);
     let referred_on = referral_day(input.referred_on, now.date_naive())?;
-    let hash = request_hash(agency_id, input.group_id, &client_hash, &input.channel, &note, input.referred_on);
+    let hash = request_hash(agency_id, input.group_id, &client_hash, input.channel, &note, input.referred_on);
 
     let txn = db.begin_write().await?;
     if let Some(key) = &key
@@ -81,8 +91,8 @@ pub async fn create(
         return replay(existing, &hash);
     }
     let group = repo::groups::get(&*txn, input.group_id).await?.ok_or_else(|| ApiError::not_found("group"))?;
-    if group.status != "ACTIVE" {
-        return Err(ApiError::Conflict(format!("the group is {}: it takes no referrals", group.status.to_lowercase())));
+    if group.status != GroupStatus::Active {
+        return Err(ApiError::Conflict(format!("the group is {}: it takes no referrals", name(group.status).to_lowercase())));
     }
     if !group.accepting_new_members {
         return Err(ApiError::Conflict("the group is not accepting new members".into()));
@@ -91,7 +101,7 @@ pub async fn create(
         group_id: group.id,
         agency_id,
         clinician_subject: actor.subject.clone(),
-        channel: input.channel.clone(),
+        channel: input.channel,
         client_ref_hash: client_hash,
         note,
         idempotency_key: key.clone(),
@@ -140,23 +150,23 @@ pub async fn record_outcome(
         None => return Err(ApiError::bad_input("source", "say how the outcome is known (source)")),
     };
     if !rules::may_record(recorder, r.outcome, source) {
-        return Err(ApiError::Forbidden(format!("you may not record {} as {}", r.outcome.as_db(), source.as_db())));
+        return Err(ApiError::Forbidden(format!("you may not record {} as {}", name(r.outcome.status()), name(source))));
     }
     let note = validate::optional_text("note", r.note.as_deref(), 2000)?;
     let txn = db.begin_write().await?;
     let current = referrals::get(&*txn, id).await?.ok_or_else(|| ApiError::not_found("referral"))?;
-    let from = rules::ReferralStatus::from_db(&current.status).unwrap_or(ReferralStatus::Referred);
+    let from = current.status;
     let next = match rules::apply(&referrals::milestones(&current), r.outcome, r.occurred_on, today, retention_days) {
         Ok(next) => next,
         Err(Refusal::Transition { from, to }) => {
-            return Err(ApiError::Conflict(format!("a referral cannot go from {} to {}", from.as_db(), to.as_db())));
+            return Err(ApiError::Conflict(format!("a referral cannot go from {} to {}", name(from), name(to))));
         }
         Err(Refusal::Date(message)) => return Err(ApiError::bad_input("occurredOn", message)),
     };
     let updated = referrals::update_milestones(&*txn, &current, &next).await?;
     let to = next.status();
-    referrals::append_event(&*txn, id, actor, Some(from), to, r.occurred_on, Some(source.as_db()), note).await?;
-    let payload = json!({ "from": from.as_db(), "to": to.as_db(), "occurredOn": r.occurred_on, "source": source.as_db() });
+    referrals::append_event(&*txn, id, actor, Some(from), to, r.occurred_on, Some(source), note).await?;
+    let payload = json!({ "from": from, "to": to, "occurredOn": r.occurred_on, "source": source });
     audit::append(&*txn, actor, "referral.outcome", "referral", id, payload).await?;
     txn.commit().await?;
     Ok(updated)

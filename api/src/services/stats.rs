@@ -10,6 +10,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::NaiveDate;
 
+use entities::enums::GroupStatus;
+
 use crate::auth::Viewer;
 use crate::config::Settings;
 use crate::domain::perturbation::{PTable, cell_key, clamped_rate};
@@ -320,10 +322,10 @@ pub async fn group_stats(db: &Db, settings: &Settings, viewer: &Viewer, dims: Ve
     let mut cells: BTreeMap<Vec<Option<String>>, GroupCell> = BTreeMap::new();
     let mut total = GroupCell::default();
     for b in &buckets {
-        let column = match b.status.as_str() {
-            "ACTIVE" => 0,
-            "PAUSED" => 1,
-            _ => 2,
+        let column = match b.status {
+            GroupStatus::Active => 0,
+            GroupStatus::Paused => 1,
+            GroupStatus::Closed => 2,
         };
         let n = b.groups.max(0) as u64;
         for cell in [cells.entry(b.key.clone()).or_default(), &mut total] {

@@ -106,16 +106,10 @@ impl TestApp {
         Self { url, client: reqwest::Client::new(), db, backend, settings, metrics_port, pg_admin_url, pg_database, dir }
     }
 
-    /// Drops the test database (PostgreSQL) or its directory (SQLite).
+    /// Closes the pools while the test's runtime still runs (their maintenance tasks would
+    /// otherwise spin while it shuts down); `Drop` then removes the database.
     pub async fn cleanup(self) {
         self.db.close().await;
-        if let (Some(admin), Some(name)) = (&self.pg_admin_url, &self.pg_database)
-            && let Ok(conn) = Database::connect(admin).await
-        {
-            let _ = conn.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
-            conn.close().await.ok();
-        }
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 
     /// The data directory (the SQLite file lives here).
@@ -154,6 +148,29 @@ impl TestApp {
 
     pub fn admin(&self) -> String {
         self.token("admin", None, "admin-1")
+    }
+}
+
+/// Drops the test database (PostgreSQL) and removes the data directory (SQLite): also when
+/// the test panicked, so that a failing test leaves nothing behind.
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let (admin, name, dir) = (self.pg_admin_url.take(), self.pg_database.take(), self.dir.clone());
+        // A runtime of its own on a thread of its own: Drop may run inside the test's runtime.
+        let dropped = std::thread::spawn(move || {
+            if let (Some(admin), Some(name)) = (admin, name)
+                && let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build()
+            {
+                rt.block_on(async {
+                    if let Ok(conn) = Database::connect(&admin).await {
+                        let _ = conn.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
+                        conn.close().await.ok();
+                    }
+                });
+            }
+            let _ = std::fs::remove_dir_all(&dir);
+        });
+        let _ = dropped.join();
     }
 }
 

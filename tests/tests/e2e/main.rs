@@ -8,6 +8,7 @@ pub mod fixtures;
 mod access;
 mod audit;
 mod auth;
+mod consolidation;
 mod group_filters;
 mod group_writes;
 mod hardening;
