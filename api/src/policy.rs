@@ -1,10 +1,18 @@
-//! Who may do what: one deny-by-default table (DESIGN.md, "Who may do what").
-//!
-//! `scope(role, operation)` answers how far a role may go; resolvers ask it first and then
-//! apply the scope (a liaison's own groups, a clinician's own agency) through the repo.
+//! Who may do what (docs/access.md): one deny-by-default table, `scope(role, operation)`,
+//! and the record-level rules that apply a scope to a record: which referrals a viewer
+//! reaches (`referral_reach`, `may_see_referral`), which groups it may change
+//! (`may_update_group`, `may_change_classification`, `may_set_group_status`), and in which
+//! capacity it records outcomes (`recorder`). Resolvers and services ask here; nothing else
+//! decides access.
+
+use entities::enums::GroupStatus;
+use entities::referral;
 
 use crate::auth::{Role, Viewer};
+use crate::domain::referral::Recorder;
 use crate::errors::{ApiError, ApiResult};
+use crate::repo::Db;
+use crate::repo::referrals::Visible;
 
 /// Every operation the API guards.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -49,8 +57,23 @@ pub fn scope(role: Role, op: Operation) -> Option<Scope> {
     use Role::*;
     match (role, op) {
         (_, ReadDirectory | ReadGroupStats) => Some(Scope::All),
+        // Admins run the directory and read everything; they do not refer people (a referral
+        // comes from an agency). Each operation is listed: a new one is denied until added.
+        (
+            Admin,
+            WriteDirectory
+            | UpdateGroup
+            | ManageLiaisons
+            | ReadAgencies
+            | CreateAgency
+            | ReadReferrals
+            | RecordReferralOutcome
+            | WithdrawReferral
+            | ReadAudit
+            | ReadReferralStats
+            | ReadStatsAccessLog,
+        ) => Some(Scope::All),
         (Admin, CreateReferral) => None,
-        (Admin, _) => Some(Scope::All),
         (Liaison, UpdateGroup) => Some(Scope::OwnGroups),
         (Clinician, ReadAgencies | CreateReferral | ReadReferrals | RecordReferralOutcome | WithdrawReferral) => Some(Scope::OwnAgency),
         (Liaison, ReadReferrals | RecordReferralOutcome) => Some(Scope::OwnGroups),
@@ -76,6 +99,66 @@ pub fn perturbs_referral_stats(role: Role) -> bool {
 /// The viewer's scope for `op`, or FORBIDDEN.
 pub fn authorize(viewer: &Viewer, op: Operation) -> ApiResult<Scope> {
     scope(viewer.role, op).ok_or_else(ApiError::forbidden)
+}
+
+/// The referrals `viewer` reaches under `scope`: all, its agency's, or those to its groups.
+pub async fn referral_reach(db: &Db, viewer: &Viewer, scope: Scope) -> ApiResult<Visible> {
+    Ok(match scope {
+        Scope::All => Visible::All,
+        Scope::OwnAgency => Visible::Agency(viewer.agency_id.ok_or_else(ApiError::forbidden)?),
+        Scope::OwnGroups => Visible::Groups(viewer.assigned_groups(db.conn()).await?.iter().copied().collect()),
+    })
+}
+
+/// Whether a viewer with `reach` may see this referral.
+pub fn may_see_referral(reach: &Visible, r: &referral::Model) -> bool {
+    match reach {
+        Visible::All => true,
+        Visible::Agency(id) => r.agency_id == *id,
+        Visible::Groups(ids) => ids.contains(&r.group_id),
+    }
+}
+
+/// In which capacity a viewer with `scope` records an outcome.
+pub fn recorder(scope: Scope) -> Recorder {
+    match scope {
+        Scope::All => Recorder::Admin,
+        Scope::OwnAgency => Recorder::ReferringClinician,
+        Scope::OwnGroups => Recorder::GroupLiaison,
+    }
+}
+
+/// Whether `viewer` (with `scope` for UpdateGroup) may change group `group_id`: admins any,
+/// liaisons those assigned to them.
+pub async fn may_update_group(db: &Db, viewer: &Viewer, scope: Scope, group_id: i64) -> ApiResult<()> {
+    match scope {
+        Scope::All => Ok(()),
+        Scope::OwnGroups if viewer.assigned_groups(db.conn()).await?.contains(&group_id) => Ok(()),
+        _ => Err(ApiError::Forbidden("you are not a liaison of this group".into())),
+    }
+}
+
+/// A group's classification (program, category, leadership, funding restrictions) is for
+/// admins: FORBIDDEN naming the first such field a liaison tried to set.
+pub fn may_change_classification(scope: Scope, fields_set: &[(&str, bool)]) -> ApiResult<()> {
+    match fields_set.iter().find(|(_, set)| *set) {
+        Some((field, _)) if scope != Scope::All => {
+            Err(ApiError::Forbidden(format!("{field}: a group's program, category, leadership and funding restrictions are set by admins")))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Liaisons may pause and resume their groups; closing a group, and reopening a closed one,
+/// is for admins.
+pub fn may_set_group_status(scope: Scope, current: GroupStatus, new: GroupStatus) -> ApiResult<()> {
+    match scope {
+        Scope::All => Ok(()),
+        _ if new == GroupStatus::Closed || current == GroupStatus::Closed => {
+            Err(ApiError::Forbidden("closing a group, or reopening a closed one, is for admins".into()))
+        }
+        _ => Ok(()),
+    }
 }
 
 #[cfg(test)]
@@ -109,6 +192,30 @@ mod tests {
                 assert_eq!(scope(role, *op), *want, "{role:?} × {op:?}");
             }
         }
+    }
+
+    #[test]
+    fn record_level_rules() {
+        use GroupStatus as G;
+        // (scope, current, new) -> allowed
+        let status_cases = [
+            (Scope::OwnGroups, G::Active, G::Paused, true),
+            (Scope::OwnGroups, G::Paused, G::Active, true),
+            (Scope::OwnGroups, G::Active, G::Closed, false),
+            (Scope::OwnGroups, G::Closed, G::Active, false),
+            (Scope::All, G::Active, G::Closed, true),
+            (Scope::All, G::Closed, G::Active, true),
+        ];
+        for (scope, current, new, ok) in status_cases {
+            assert_eq!(may_set_group_status(scope, current, new).is_ok(), ok, "{scope:?} {current:?} -> {new:?}");
+        }
+        let program_set = [("input.programId", true), ("input.category", false)];
+        assert!(may_change_classification(Scope::All, &program_set).is_ok());
+        assert!(may_change_classification(Scope::OwnGroups, &program_set).is_err_and(|e| e.to_string().starts_with("input.programId")));
+        assert!(may_change_classification(Scope::OwnGroups, &[("input.category", false)]).is_ok());
+        assert_eq!(recorder(Scope::OwnGroups), Recorder::GroupLiaison);
+        assert_eq!(recorder(Scope::OwnAgency), Recorder::ReferringClinician);
+        assert_eq!(recorder(Scope::All), Recorder::Admin);
     }
 
     #[test]

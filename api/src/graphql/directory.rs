@@ -11,9 +11,8 @@ use crate::graphql::enums::{Approach, Category, Orientation};
 use crate::graphql::referrals::actor;
 use crate::policy::{Operation, Scope};
 use crate::repo;
-use crate::repo::audit;
 use crate::repo::programs::ProgramDraft;
-use serde_json::json;
+use crate::services::directory::{self, FlagChoice};
 
 /// The caller, as the token and the database tell.
 #[derive(SimpleObject)]
@@ -125,14 +124,6 @@ fn apply_program_patch(d: &mut ProgramDraft, p: ProgramPatch) -> ApiResult<()> {
     Ok(())
 }
 
-async fn flag_ids(db: &impl sea_orm::ConnectionTrait, codes: &[String]) -> ApiResult<Vec<i64>> {
-    let codes = codes.iter().map(|c| validate::flag_code("input.fundingRestrictions", c)).collect::<ApiResult<Vec<_>>>()?;
-    let mut ids = repo::flags::ids_of_codes(db, "input.fundingRestrictions", &codes).await?;
-    ids.sort_unstable();
-    ids.dedup();
-    Ok(ids)
-}
-
 #[derive(Default)]
 pub struct DirectoryQueries;
 
@@ -189,17 +180,18 @@ impl DirectoryQueries {
 #[derive(Default)]
 pub struct DirectoryMutations;
 
+/// The flags a program input names, resolved (unknown codes are BAD_USER_INPUT).
+async fn flags(ctx: &Context<'_>, codes: Vec<String>) -> ApiResult<FlagChoice> {
+    Ok(FlagChoice { ids: directory::flag_ids(ctx.db().conn(), "input.fundingRestrictions", &codes).await?, codes })
+}
+
 #[Object]
 impl DirectoryMutations {
     /// Registers a referring agency (admins). Its id goes in clinicians' `agency` claim.
     async fn create_agency(&self, ctx: &Context<'_>, input: AgencyInput) -> Result<Agency> {
         let (viewer, _) = ctx.authorize(Operation::CreateAgency)?;
         let name = validate::required_text("input.name", &input.name, 200)?;
-        let txn = ctx.db().begin_write().await?;
-        let agency = repo::agencies::create(&*txn, name).await?;
-        audit::append(&*txn, &actor(viewer), "agency.create", "agency", agency.id, json!({ "name": agency.name })).await?;
-        txn.commit().await?;
-        Ok(agency.into())
+        Ok(directory::create_agency(ctx.db(), &actor(viewer), name).await?.into())
     }
 
     async fn create_program(&self, ctx: &Context<'_>, input: ProgramInput) -> Result<Program> {
@@ -216,7 +208,6 @@ impl DirectoryMutations {
             open_to: None,
             website: None,
         };
-        let codes = input.funding_restrictions.clone();
         apply_program_patch(
             &mut draft,
             ProgramPatch {
@@ -230,32 +221,18 @@ impl DirectoryMutations {
                 ..Default::default()
             },
         )?;
-        let txn = ctx.db().begin_write().await?;
-        let ids = flag_ids(&*txn, &codes).await?;
-        let program = repo::programs::create(&*txn, draft).await?;
-        repo::flags::set_for_program(&*txn, program.id, &ids).await?;
-        let payload = json!({ "slug": program.slug, "name": program.name, "fundingRestrictions": codes });
-        audit::append(&*txn, &actor(viewer), "program.create", "program", program.id, payload).await?;
-        txn.commit().await?;
-        Ok(Program(program))
+        let flags = flags(ctx, input.funding_restrictions).await?;
+        Ok(Program(directory::create_program(ctx.db(), &actor(viewer), draft, flags).await?))
     }
 
     async fn update_program(&self, ctx: &Context<'_>, id: ID, input: ProgramPatch) -> Result<Program> {
         let (viewer, _) = ctx.authorize(Operation::WriteDirectory)?;
         let id = parse_id("id", &id)?;
-        let txn = ctx.db().begin_write().await?;
-        let current = repo::programs::get(&*txn, id).await?.ok_or_else(|| ApiError::not_found("program"))?;
-        let mut draft = ProgramDraft::from(&current);
-        let codes = input.funding_restrictions.clone();
-        apply_program_patch(&mut draft, input)?;
-        if let Some(codes) = &codes {
-            let ids = flag_ids(&*txn, codes).await?;
-            repo::flags::set_for_program(&*txn, id, &ids).await?;
-        }
-        let program = repo::programs::update(&*txn, current, draft).await?;
-        let payload = json!({ "slug": program.slug, "name": program.name, "fundingRestrictions": codes });
-        audit::append(&*txn, &actor(viewer), "program.update", "program", program.id, payload).await?;
-        txn.commit().await?;
+        let flags = match input.funding_restrictions.clone() {
+            Some(codes) => Some(flags(ctx, codes).await?),
+            None => None,
+        };
+        let program = directory::update_program(ctx.db(), &actor(viewer), id, |draft| apply_program_patch(draft, input), flags).await?;
         Ok(Program(program))
     }
 
@@ -264,11 +241,6 @@ impl DirectoryMutations {
         let code = validate::flag_code("input.code", &input.code)?;
         let label = validate::required_text("input.label", &input.label, 200)?;
         let description = validate::optional_text("input.description", Some(&input.description), 2000)?.unwrap_or_default();
-        let txn = ctx.db().begin_write().await?;
-        let flag = repo::flags::create(&*txn, code, label, description).await?;
-        audit::append(&*txn, &actor(viewer), "funding_restriction.create", "funding_restriction", flag.id, json!({ "code": flag.code }))
-            .await?;
-        txn.commit().await?;
-        Ok(flag.into())
+        Ok(directory::create_flag(ctx.db(), &actor(viewer), code, label, description).await?.into())
     }
 }

@@ -280,11 +280,7 @@ pub async fn apply_patch(db: &impl ConnectionTrait, draft: &mut GroupDraft, p: G
         MaybeUndefined::Value(d) => draft.founded_on = Some(d),
     }
     if let Some(codes) = p.funding_restrictions {
-        let codes = codes.iter().map(|c| validate::flag_code("input.fundingRestrictions", c)).collect::<ApiResult<Vec<_>>>()?;
-        let mut ids = repo::flags::ids_of_codes(db, "input.fundingRestrictions", &codes).await?;
-        ids.sort_unstable();
-        ids.dedup();
-        draft.flag_ids = ids;
+        draft.flag_ids = crate::services::directory::flag_ids(db, "input.fundingRestrictions", &codes).await?;
     }
     if draft.latitude.is_some() != draft.longitude.is_some() {
         return Err(ApiError::bad_input("input.latitude", "give latitude and longitude together"));

@@ -116,8 +116,8 @@ impl GroupFilter {
             accepting_new_members: self.accepting_new_members,
             veteran_introduction: self.veteran_introduction,
             status: self.status.map(Into::into),
-            with_flag_ids: repo::flags::ids_of_codes(db.conn(), "filter.withFundingRestrictions", &with_codes).await?,
-            without_flag_ids: repo::flags::ids_of_codes(db.conn(), "filter.withoutFundingRestrictions", &without_codes).await?,
+            with_flag_ids: crate::services::directory::flag_ids(db.conn(), "filter.withFundingRestrictions", &with_codes).await?,
+            without_flag_ids: crate::services::directory::flag_ids(db.conn(), "filter.withoutFundingRestrictions", &without_codes).await?,
             verified_since: self.verified_since,
             only_ids: None,
         })

@@ -10,17 +10,17 @@ use chrono::{DateTime, NaiveDate, Utc};
 use entities::referral;
 
 use crate::auth::{Role, Viewer};
-use crate::domain::referral::{self as rules, Recorder};
+use crate::domain::referral as rules;
 use crate::domain::{client_ref, referral_code};
 use crate::errors::{ApiError, ApiResult};
 use crate::graphql::context::{ContextExt, page_size, parse_id};
 use crate::graphql::enums::{Channel, Outcome, OutcomeSource, ReferralStatus};
 use crate::graphql::referral_types::Referral;
 use crate::http::limits::Limits;
-use crate::policy::{Operation, Scope};
+use crate::policy::{self, Operation, Scope};
+use crate::repo;
 use crate::repo::audit::Actor;
 use crate::repo::referrals::{ReferralQuery, Visible};
-use crate::repo::{self, Db};
 use crate::services::referrals::{self as service, CreateReferral, RecordOutcome};
 
 #[derive(InputObject)]
@@ -61,15 +61,6 @@ pub fn actor(viewer: &Viewer) -> Actor {
     Actor { subject: viewer.subject.clone(), role: viewer.role.as_claim().into() }
 }
 
-/// The referrals this viewer may see under `scope`.
-async fn visible(db: &Db, viewer: &Viewer, scope: Scope) -> ApiResult<Visible> {
-    Ok(match scope {
-        Scope::All => Visible::All,
-        Scope::OwnAgency => Visible::Agency(viewer.agency_id.ok_or_else(ApiError::forbidden)?),
-        Scope::OwnGroups => Visible::Groups(viewer.assigned_groups(db.conn()).await?.iter().copied().collect()),
-    })
-}
-
 /// A referral by id or code, if the viewer may see it; NOT_FOUND otherwise.
 async fn find(ctx: &Context<'_>, op: Operation, id: Option<&ID>, code: Option<&str>) -> ApiResult<(referral::Model, Scope)> {
     let (viewer, scope) = ctx.authorize(op)?;
@@ -83,9 +74,9 @@ async fn find(ctx: &Context<'_>, op: Operation, id: Option<&ID>, code: Option<&s
                 Some(code) => repo::referrals::by_code(db.conn(), &code).await?,
                 None => return Err(ApiError::bad_input("code", "a referral code has 8 characters")),
             };
-            let visible = visible(db, viewer, scope).await?;
+            let visible = policy::referral_reach(db, viewer, scope).await?;
             return match found {
-                Some(r) if repo::referrals::is_visible(&visible, &r) => Ok((r, scope)),
+                Some(r) if policy::may_see_referral(&visible, &r) => Ok((r, scope)),
                 _ => {
                     limits.failed_code_lookup(&viewer.subject);
                     Err(ApiError::not_found("referral"))
@@ -94,18 +85,10 @@ async fn find(ctx: &Context<'_>, op: Operation, id: Option<&ID>, code: Option<&s
         }
         _ => return Err(ApiError::bad_input("referralId", "give either referralId or code")),
     };
-    let visible = visible(db, viewer, scope).await?;
+    let visible = policy::referral_reach(db, viewer, scope).await?;
     match found {
-        Some(r) if repo::referrals::is_visible(&visible, &r) => Ok((r, scope)),
+        Some(r) if policy::may_see_referral(&visible, &r) => Ok((r, scope)),
         _ => Err(ApiError::not_found("referral")),
-    }
-}
-
-fn recorder(scope: Scope) -> Recorder {
-    match scope {
-        Scope::All => Recorder::Admin,
-        Scope::OwnAgency => Recorder::ReferringClinician,
-        Scope::OwnGroups => Recorder::GroupLiaison,
     }
 }
 
@@ -140,7 +123,7 @@ impl ReferralQueries {
             Some(c) => Some(c.parse::<i64>().map_err(|_| ApiError::bad_input("after", "not a cursor of this connection"))?),
         };
         let f = filter.unwrap_or_default();
-        let visible = visible(db, viewer, scope).await?;
+        let visible = policy::referral_reach(db, viewer, scope).await?;
         let client_ref_hash = match (&f.client_ref, &visible) {
             (None, _) => None,
             (Some(raw), Visible::Agency(agency)) => Some(client_ref::hash(&ctx.settings().client_ref_key, *agency, raw)),
@@ -208,7 +191,8 @@ impl ReferralMutations {
         let today = Utc::now().date_naive();
         let record = RecordOutcome { outcome: outcome.into(), occurred_on, source: source.map(Into::into), note };
         let updated =
-            service::record_outcome(ctx.db(), &actor(viewer), recorder(scope), current.id, record, today, settings.retention_days).await?;
+            service::record_outcome(ctx.db(), &actor(viewer), policy::recorder(scope), current.id, record, today, settings.retention_days)
+                .await?;
         Ok(Referral(updated))
     }
 
@@ -225,7 +209,8 @@ impl ReferralMutations {
         };
         let settings = ctx.settings();
         let updated =
-            service::record_outcome(ctx.db(), &actor(viewer), recorder(scope), current.id, record, today, settings.retention_days).await?;
+            service::record_outcome(ctx.db(), &actor(viewer), policy::recorder(scope), current.id, record, today, settings.retention_days)
+                .await?;
         Ok(Referral(updated))
     }
 }

@@ -21,10 +21,10 @@ pub async fn create(db: &impl ConnectionTrait, code: String, label: String, desc
     Ok(flag::ActiveModel { code: Set(code), label: Set(label), description: Set(description), ..Default::default() }.insert(db).await?)
 }
 
-/// The ids of the given codes; an unknown code is BAD_USER_INPUT on `field`.
-pub async fn ids_of_codes(db: &impl ConnectionTrait, field: &str, codes: &[String]) -> ApiResult<Vec<i64>> {
+/// The ids of the flags with these codes; codes no flag has are missing from the map.
+pub async fn ids_by_code(db: &impl ConnectionTrait, codes: &[String]) -> ApiResult<HashMap<String, i64>> {
     if codes.is_empty() {
-        return Ok(Vec::new());
+        return Ok(HashMap::new());
     }
     let rows: Vec<(i64, String)> = flag::Entity::find()
         .select_only()
@@ -33,11 +33,7 @@ pub async fn ids_of_codes(db: &impl ConnectionTrait, field: &str, codes: &[Strin
         .into_tuple()
         .all(db)
         .await?;
-    let known: HashMap<String, i64> = rows.into_iter().map(|(id, code)| (code, id)).collect();
-    codes
-        .iter()
-        .map(|c| known.get(c).copied().ok_or_else(|| ApiError::bad_input(field, format!("unknown funding restriction code {c:?}"))))
-        .collect()
+    Ok(rows.into_iter().map(|(id, code)| (code, id)).collect())
 }
 
 /// Own flags of each group.

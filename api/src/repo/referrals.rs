@@ -202,15 +202,6 @@ fn scope_condition(visible: &Visible) -> Condition {
     }
 }
 
-/// Whether `visible` covers this referral.
-pub fn is_visible(visible: &Visible, r: &referral::Model) -> bool {
-    match visible {
-        Visible::All => true,
-        Visible::Agency(id) => r.agency_id == *id,
-        Visible::Groups(ids) => ids.contains(&r.group_id),
-    }
-}
-
 /// A page of referrals, newest first, before the id `before`.
 pub async fn page(
     db: &impl ConnectionTrait,

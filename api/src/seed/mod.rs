@@ -298,7 +298,7 @@ pub async fn seed_demo(db: &Db, groups: u64) -> ApiResult<u64> {
         let payload = serde_json::json!({ "slug": program.slug, "demo": true });
         repo::audit::append(&*txn, &repo::audit::Actor::system("seed-demo"), "program.create", "program", program.id, payload).await?;
         let codes: Vec<String> = p.flags.iter().map(|c| (*c).into()).collect();
-        let ids = repo::flags::ids_of_codes(&*txn, "flags", &codes).await?;
+        let ids = crate::services::directory::flag_ids(&*txn, "flags", &codes).await?;
         repo::flags::set_for_program(&*txn, program.id, &ids).await?;
     }
     for name in ["Riverside Community Mental Health", "Northgate Family Clinic", "Harbour Primary Care"] {
@@ -311,7 +311,7 @@ pub async fn seed_demo(db: &Db, groups: u64) -> ApiResult<u64> {
     txn.commit().await?;
 
     let programs = repo::programs::list(db.conn()).await?;
-    let industry = repo::flags::ids_of_codes(db.conn(), "flags", &["NO_INDUSTRY_FUNDING".to_owned()]).await?;
+    let industry = crate::services::directory::flag_ids(db.conn(), "flags", &["NO_INDUSTRY_FUNDING".to_owned()]).await?;
     let have = entities::group::Entity::find().count(db.conn()).await?;
     let mut added = 0;
     let mut index = have;

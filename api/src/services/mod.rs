@@ -1,8 +1,12 @@
-//! What the API does, between the transports and the database: the referral workflows,
-//! which span the domain rules, the repositories and the audit log in one transaction, and
+//! What the API does, between the transports and the database. Every write goes through
+//! here, as one transaction with its audit event (`audited`): the directory's reference data
+//! (`directory`), groups (`groups`) and the referral workflows (`referrals`). Also
 //! the statistics reports, which the GraphQL fields and the CSV route share, with the
 //! researchers' month grid, budget and access log (`stats_access`).
 
+pub mod audited;
+pub mod directory;
+pub mod groups;
 pub mod referrals;
 pub mod stats;
 pub mod stats_access;

@@ -1,5 +1,5 @@
 //! Creating referrals (idempotently) and recording their outcomes: every change writes the
-//! referral, one referral event and one audit event in the same transaction.
+//! referral, one referral event and one audit event in the same transaction (`audited`).
 
 use chrono::{DateTime, NaiveDate, Utc};
 use entities::referral;
@@ -9,9 +9,10 @@ use sha2::{Digest, Sha256};
 use crate::domain::referral::{self as rules, Outcome, OutcomeSource, Recorder, ReferralStatus, Refusal, name};
 use crate::domain::{client_ref, validate};
 use crate::errors::{ApiError, ApiResult};
-use crate::repo::audit::{self, Actor};
+use crate::repo::audit::Actor;
 use crate::repo::referrals::{self, Inserted, NewReferral};
 use crate::repo::{self, Db};
+use crate::services::audited::{self, Change};
 use entities::enums::{Channel, GroupStatus};
 
 /// A referral as a clinician sends it.
@@ -122,8 +123,7 @@ pub async fn create(
     };
     referrals::append_event(&*txn, created.id, actor, None, ReferralStatus::Referred, created.referred_on, None, None).await?;
     let payload = json!({ "groupId": created.group_id, "agencyId": agency_id, "channel": created.channel, "code": created.code });
-    audit::append(&*txn, actor, "referral.create", "referral", created.id, payload).await?;
-    txn.commit().await?;
+    audited::commit(txn, actor, Change::new("referral.create", "referral", created.id, payload)).await?;
     Ok(created)
 }
 
@@ -167,7 +167,6 @@ pub async fn record_outcome(
     let to = next.status();
     referrals::append_event(&*txn, id, actor, Some(from), to, r.occurred_on, Some(source), note).await?;
     let payload = json!({ "from": from, "to": to, "occurredOn": r.occurred_on, "source": source });
-    audit::append(&*txn, actor, "referral.outcome", "referral", id, payload).await?;
-    txn.commit().await?;
+    audited::commit(txn, actor, Change::new("referral.outcome", "referral", id, payload)).await?;
     Ok(updated)
 }

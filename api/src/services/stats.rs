@@ -318,6 +318,9 @@ impl GroupCell {
 pub async fn group_stats(db: &Db, settings: &Settings, viewer: &Viewer, dims: Vec<Dim>) -> ApiResult<GroupReport> {
     policy::authorize(viewer, Operation::ReadGroupStats)?;
     check_dims(&dims)?;
+    if dims.iter().any(|d| d.of_referral()) {
+        return Err(ApiError::bad_input("groupBy", "groups have no channel or cohort month"));
+    }
     let buckets = stats::group_buckets(db.conn(), &dims).await?;
     let mut cells: BTreeMap<Vec<Option<String>>, GroupCell> = BTreeMap::new();
     let mut total = GroupCell::default();
