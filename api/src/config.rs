@@ -10,6 +10,7 @@ use anyhow::{Context, bail};
 use jsonwebtoken::{Algorithm, DecodingKey};
 use rand::RngCore;
 
+use crate::domain::client_ref::ClientRefKey;
 use crate::domain::perturbation::PTable;
 
 /// How incoming JWTs are verified. The algorithm comes from here, never from the token.
@@ -34,8 +35,6 @@ pub struct Settings {
     pub bind: String,
     pub data_dir: PathBuf,
     pub jwt: JwtSettings,
-    /// Largest `first` a connection accepts.
-    pub max_page_size: u64,
     pub retention_days: u32,
     /// k: researchers' published counts are never in 1..k−1 (`CIRCLES_MIN_CELL_SIZE`, 11);
     /// also the small-cell threshold of `groupStats`.
@@ -47,7 +46,7 @@ pub struct Settings {
     pub stats_daily_queries: u32,
     /// HMAC key for client references (`CIRCLES_CLIENT_REF_KEY`, else generated and kept in
     /// the data directory). Never logged.
-    pub client_ref_key: Vec<u8>,
+    pub client_ref_key: ClientRefKey,
     /// How long a directory query response may be served from memory (0: never).
     pub directory_cache_ttl: std::time::Duration,
     /// PostgreSQL statement and lock timeout (`CIRCLES_DB_STATEMENT_TIMEOUT_MS`, 5000).
@@ -97,6 +96,7 @@ impl Settings {
             Some(key) => key.into_bytes(),
             None => load_or_create_secret(&data_dir, "client-ref-key")?,
         };
+        let client_ref_key = ClientRefKey::new(&client_ref_key).map_err(|e| anyhow::anyhow!("CIRCLES_CLIENT_REF_KEY: {e}"))?;
         let small = |name: &str, v: u64| u32::try_from(v).map_err(|_| anyhow::anyhow!("{name} is too large: {v}"));
         let min_cell_size = small("CIRCLES_MIN_CELL_SIZE", parse_env("CIRCLES_MIN_CELL_SIZE", 11)?)?;
         if !PTable::K_RANGE.contains(&u64::from(min_cell_size)) {
@@ -116,7 +116,6 @@ impl Settings {
             bind: env("CIRCLES_BIND").unwrap_or_else(|| "127.0.0.1:8080".into()),
             jwt: JwtSettings { keys, issuer: env("CIRCLES_JWT_ISSUER"), audience: env("CIRCLES_JWT_AUDIENCE") },
             data_dir,
-            max_page_size: 100,
             retention_days: small("CIRCLES_RETENTION_DAYS", parse_env("CIRCLES_RETENTION_DAYS", 120)?)?,
             min_cell_size,
             max_noise,

@@ -5,7 +5,8 @@ use async_graphql::{Context, InputObject, Json, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use entities::audit_event;
 
-use crate::graphql::context::{ContextExt, before_id, page_size};
+use crate::graphql::context::ContextExt;
+use crate::graphql::pagination;
 use crate::policy::Operation;
 use crate::repo;
 use crate::repo::audit::AuditQuery;
@@ -74,7 +75,7 @@ pub struct AuditQueries;
 #[Object]
 impl AuditQueries {
     /// Audit events, newest first (admins).
-    #[graphql(complexity = "(*first.as_ref().unwrap_or(&20)).clamp(1, 100) as usize * child_complexity + 1")]
+    #[graphql(complexity = "crate::graphql::pagination::list_complexity(first, child_complexity)")]
     async fn audit_events(
         &self,
         ctx: &Context<'_>,
@@ -83,8 +84,8 @@ impl AuditQueries {
         after: Option<String>,
     ) -> Result<Connection<String, AuditEvent, AuditConnectionFields, EmptyFields>> {
         ctx.authorize(Operation::ReadAudit)?;
-        let first = page_size(first, ctx.settings().max_page_size)?;
-        let before = before_id(after.as_deref())?;
+        let first = pagination::page_size(first)?;
+        let before = pagination::decode_id(after.as_deref())?;
         let f = filter.unwrap_or_default();
         let q = AuditQuery {
             entity_type: f.entity_type,
@@ -97,7 +98,7 @@ impl AuditQueries {
         let with_total = ctx.look_ahead().field("totalCount").exists();
         let (rows, has_next, total) = repo::audit::page(ctx.db().conn(), &q, before, first, with_total).await?;
         let mut conn = Connection::with_additional_fields(before.is_some(), has_next, AuditConnectionFields { total_count: total });
-        conn.edges.extend(rows.into_iter().map(|e| Edge::new(e.seq.to_string(), AuditEvent::from(e))));
+        conn.edges.extend(rows.into_iter().map(|e| Edge::new(pagination::encode_id(e.seq), AuditEvent::from(e))));
         Ok(conn)
     }
 

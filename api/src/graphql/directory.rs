@@ -150,7 +150,11 @@ impl DirectoryQueries {
     /// Registered agencies (admins: all; clinicians: their own).
     async fn agencies(&self, ctx: &Context<'_>) -> Result<Vec<Agency>> {
         let (viewer, scope) = ctx.authorize(Operation::ReadAgencies)?;
-        let only = if scope == Scope::All { None } else { Some(viewer.agency_id.unwrap_or(0)) };
+        let only = match scope {
+            Scope::All => None,
+            // A clinician's token always names its agency (`Authn` refuses one without).
+            _ => Some(viewer.agency_id.ok_or_else(ApiError::forbidden)?),
+        };
         Ok(repo::agencies::list(ctx.db().conn(), only).await?.into_iter().map(Agency::from).collect())
     }
 

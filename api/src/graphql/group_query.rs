@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::{text, validate};
 use crate::errors::{ApiError, ApiResult};
-use crate::graphql::context::{ContextExt, page_size, parse_id};
+use crate::graphql::context::{ContextExt, parse_id};
 use crate::graphql::enums::{Category, Format, GroupOrder, GroupStatus, Leadership, Weekday};
 use crate::graphql::group_types::Group;
 use crate::graphql::loaders::{
@@ -197,7 +197,7 @@ impl GroupQueries {
     }
 
     /// Search the directory. `orderBy` defaults to NAME; `first` to 20, at most 100.
-    #[graphql(complexity = "(*first.as_ref().unwrap_or(&20)).clamp(1, 100) as usize * child_complexity + 1")]
+    #[graphql(complexity = "crate::graphql::pagination::list_complexity(first, child_complexity)")]
     async fn groups(
         &self,
         ctx: &Context<'_>,
@@ -208,7 +208,7 @@ impl GroupQueries {
     ) -> Result<GroupConnection> {
         ctx.authorize(Operation::ReadDirectory)?;
         let db = ctx.db();
-        let first = page_size(first, ctx.settings().max_page_size)?;
+        let first = pagination::page_size(first)?;
         let filter = filter.unwrap_or_else(GroupFilter::active);
         let query = filter.into_query(db).await?;
         let order = match order_by.unwrap_or_default() {

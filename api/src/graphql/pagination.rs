@@ -1,4 +1,12 @@
-//! Opaque Relay cursors for `groups`: the order's key and the id of a row, as base64 JSON.
+//! The one cursor format and page-size rule of every connection (`groups`, `referrals`,
+//! `auditEvents`, `statsAccessLog`).
+//!
+//! A cursor is opaque to clients: base64url of a small JSON object naming what it continues
+//! (`o`: an order of `groups`, or `id` for the newest-first lists) with the last row's sort
+//! key and id. A cursor of another connection or order is BAD_USER_INPUT on `after`.
+//!
+//! Page size: `first`, default `DEFAULT_PAGE_SIZE`, from 1 to `MAX_PAGE_SIZE`; a connection
+//! weighs `first` times its selection in the query's complexity (`list_complexity`).
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -7,6 +15,26 @@ use serde::{Deserialize, Serialize};
 
 use crate::errors::{ApiError, ApiResult};
 use crate::repo::group_search::{After, Order};
+
+pub const DEFAULT_PAGE_SIZE: u64 = 20;
+pub const MAX_PAGE_SIZE: u64 = 100;
+
+/// The page size of a connection: `first` (default 20) from 1 to 100, else BAD_USER_INPUT
+/// on `first`.
+pub fn page_size(first: Option<i32>) -> ApiResult<u64> {
+    match first {
+        None => Ok(DEFAULT_PAGE_SIZE),
+        Some(n) if n >= 1 && (n as u64) <= MAX_PAGE_SIZE => Ok(n as u64),
+        Some(_) => Err(ApiError::bad_input("first", format!("first must be between 1 and {MAX_PAGE_SIZE}"))),
+    }
+}
+
+/// The complexity of a connection field: `first` (as the page size would be, within bounds)
+/// times its selection, plus one.
+pub fn list_complexity(first: Option<i32>, child_complexity: usize) -> usize {
+    let first = first.map_or(DEFAULT_PAGE_SIZE as i64, i64::from).clamp(1, MAX_PAGE_SIZE as i64);
+    first as usize * child_complexity + 1
+}
 
 #[derive(Serialize, Deserialize)]
 #[serde(tag = "o")]
@@ -17,26 +45,41 @@ enum Raw {
     Distance { k: f64, id: i64 },
     #[serde(rename = "v")]
     LastVerified { k: DateTime<Utc>, id: i64 },
+    /// A newest-first list (referrals, audit events, statistics requests): the last id seen.
+    #[serde(rename = "id")]
+    Id { id: i64 },
 }
 
+fn encode_raw(raw: &Raw) -> String {
+    // A cursor is built from integers, strings and timestamps: serialising it cannot fail.
+    let json = serde_json::to_string(raw).unwrap_or_else(|e| unreachable!("cursor JSON: {e}"));
+    URL_SAFE_NO_PAD.encode(json)
+}
+
+fn decode_raw(cursor: &str) -> ApiResult<Raw> {
+    let bytes = URL_SAFE_NO_PAD.decode(cursor.trim()).map_err(|_| not_a_cursor())?;
+    serde_json::from_slice(&bytes).map_err(|_| not_a_cursor())
+}
+
+fn not_a_cursor() -> ApiError {
+    ApiError::bad_input("after", "not a cursor of this connection")
+}
+
+/// The cursor after a row of `groups` in its order.
 pub fn encode(after: &After) -> String {
-    let raw = match after.clone() {
+    encode_raw(&match after.clone() {
         After::Name(k, id) => Raw::Name { k, id },
         After::Distance(k, id) => Raw::Distance { k, id },
         After::LastVerified(k, id) => Raw::LastVerified { k, id },
-    };
-    URL_SAFE_NO_PAD.encode(serde_json::to_vec(&raw).unwrap_or_default())
+    })
 }
 
-/// Reads an `after` cursor; it must come from a page in the same order.
+/// Reads an `after` cursor of `groups`; it must come from a page in the same order.
 pub fn decode(cursor: &str, order: Order) -> ApiResult<After> {
-    let bad = || ApiError::bad_input("after", "not a cursor of this connection");
-    let bytes = URL_SAFE_NO_PAD.decode(cursor.trim()).map_err(|_| bad())?;
-    let raw: Raw = serde_json::from_slice(&bytes).map_err(|_| bad())?;
-    let after = match raw {
+    let after = match decode_raw(cursor)? {
         Raw::Name { k, id } => After::Name(k, id),
         Raw::Distance { k, id } if k.is_finite() => After::Distance(k, id),
-        Raw::Distance { .. } => return Err(bad()),
+        Raw::Distance { .. } | Raw::Id { .. } => return Err(not_a_cursor()),
         Raw::LastVerified { k, id } => After::LastVerified(k, id),
     };
     let matches = matches!(
@@ -44,6 +87,21 @@ pub fn decode(cursor: &str, order: Order) -> ApiResult<After> {
         (After::Name(..), Order::Name) | (After::Distance(..), Order::Distance) | (After::LastVerified(..), Order::LastVerified)
     );
     if matches { Ok(after) } else { Err(ApiError::bad_input("after", "this cursor belongs to another orderBy")) }
+}
+
+/// The cursor after the row with this id in a newest-first list.
+pub fn encode_id(id: i64) -> String {
+    encode_raw(&Raw::Id { id })
+}
+
+/// Reads the `after` cursor of a newest-first list: the id to continue below.
+pub fn decode_id(after: Option<&str>) -> ApiResult<Option<i64>> {
+    after
+        .map(|cursor| match decode_raw(cursor)? {
+            Raw::Id { id } => Ok(id),
+            _ => Err(not_a_cursor()),
+        })
+        .transpose()
 }
 
 #[cfg(test)]
@@ -59,5 +117,21 @@ mod tests {
         assert!(decode(&URL_SAFE_NO_PAD.encode(b"{\"o\":\"z\"}"), Order::Name).is_err());
         let d = After::Distance(1.5, 7);
         assert_eq!(decode(&encode(&d), Order::Distance).ok(), Some(d));
+        // Lists and groups do not take each other's cursors.
+        assert_eq!(decode_id(Some(&encode_id(17))).ok(), Some(Some(17)));
+        assert!(decode_id(Some(&encode(&a))).is_err());
+        assert!(decode(&encode_id(17), Order::Name).is_err());
+        assert!(decode_id(Some("17")).is_err(), "a bare number is not a cursor");
+        assert_eq!(decode_id(None).ok(), Some(None));
+    }
+
+    #[test]
+    fn page_sizes_and_their_weight() {
+        assert_eq!(page_size(None).ok(), Some(20));
+        assert_eq!(page_size(Some(100)).ok(), Some(100));
+        assert!(page_size(Some(0)).is_err() && page_size(Some(101)).is_err());
+        assert_eq!(list_complexity(None, 3), 61);
+        assert_eq!(list_complexity(Some(1000), 2), 201);
+        assert_eq!(list_complexity(Some(-5), 2), 3);
     }
 }

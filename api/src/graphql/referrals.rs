@@ -11,10 +11,11 @@ use entities::referral;
 
 use crate::auth::{Role, Viewer};
 use crate::domain::referral as rules;
-use crate::domain::{client_ref, referral_code};
+use crate::domain::referral_code;
 use crate::errors::{ApiError, ApiResult};
-use crate::graphql::context::{ContextExt, page_size, parse_id};
+use crate::graphql::context::{ContextExt, parse_id};
 use crate::graphql::enums::{Channel, Outcome, OutcomeSource, ReferralStatus};
+use crate::graphql::pagination;
 use crate::graphql::referral_types::Referral;
 use crate::http::limits::Limits;
 use crate::policy::{self, Operation, Scope};
@@ -107,7 +108,7 @@ impl ReferralQueries {
     }
 
     /// Referrals the caller may see, newest first. `first` defaults to 20, at most 100.
-    #[graphql(complexity = "(*first.as_ref().unwrap_or(&20)).clamp(1, 100) as usize * child_complexity + 1")]
+    #[graphql(complexity = "crate::graphql::pagination::list_complexity(first, child_complexity)")]
     async fn referrals(
         &self,
         ctx: &Context<'_>,
@@ -117,16 +118,13 @@ impl ReferralQueries {
     ) -> Result<ReferralConnection> {
         let (viewer, scope) = ctx.authorize(Operation::ReadReferrals)?;
         let db = ctx.db();
-        let first = page_size(first, ctx.settings().max_page_size)?;
-        let before = match after.as_deref() {
-            None => None,
-            Some(c) => Some(c.parse::<i64>().map_err(|_| ApiError::bad_input("after", "not a cursor of this connection"))?),
-        };
+        let first = pagination::page_size(first)?;
+        let before = pagination::decode_id(after.as_deref())?;
         let f = filter.unwrap_or_default();
         let visible = policy::referral_reach(db, viewer, scope).await?;
         let client_ref_hash = match (&f.client_ref, &visible) {
             (None, _) => None,
-            (Some(raw), Visible::Agency(agency)) => Some(client_ref::hash(&ctx.settings().client_ref_key, *agency, raw)),
+            (Some(raw), Visible::Agency(agency)) => Some(ctx.settings().client_ref_key.hash(*agency, raw)),
             (Some(_), _) => return Err(ApiError::bad_input("filter.clientRef", "only a referring clinician can look up a person").into()),
         };
         let query = ReferralQuery {
@@ -140,7 +138,7 @@ impl ReferralQueries {
         let with_total = ctx.look_ahead().field("totalCount").exists();
         let (rows, has_next, total) = repo::referrals::page(db.conn(), &visible, &query, before, first, with_total).await?;
         let mut conn = Connection::with_additional_fields(before.is_some(), has_next, ReferralConnectionFields { total_count: total });
-        conn.edges.extend(rows.into_iter().map(|r| Edge::new(r.id.to_string(), Referral(r))));
+        conn.edges.extend(rows.into_iter().map(|r| Edge::new(pagination::encode_id(r.id), Referral(r))));
         Ok(conn)
     }
 }

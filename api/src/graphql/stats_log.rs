@@ -5,7 +5,8 @@ use async_graphql::{Context, Json, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use entities::stats_access_log;
 
-use crate::graphql::context::{ContextExt, before_id, page_size};
+use crate::graphql::context::ContextExt;
+use crate::graphql::pagination;
 use crate::policy::Operation;
 use crate::repo;
 
@@ -53,7 +54,7 @@ pub struct StatsLogQueries;
 #[Object]
 impl StatsLogQueries {
     /// Researchers' statistics requests, newest first (admins).
-    #[graphql(complexity = "(*first.as_ref().unwrap_or(&20)).clamp(1, 100) as usize * child_complexity + 1")]
+    #[graphql(complexity = "crate::graphql::pagination::list_complexity(first, child_complexity)")]
     async fn stats_access_log(
         &self,
         ctx: &Context<'_>,
@@ -61,12 +62,12 @@ impl StatsLogQueries {
         after: Option<String>,
     ) -> Result<Connection<String, StatsAccess, StatsAccessConnectionFields, EmptyFields>> {
         ctx.authorize(Operation::ReadStatsAccessLog)?;
-        let first = page_size(first, ctx.settings().max_page_size)?;
-        let before = before_id(after.as_deref())?;
+        let first = pagination::page_size(first)?;
+        let before = pagination::decode_id(after.as_deref())?;
         let with_total = ctx.look_ahead().field("totalCount").exists();
         let (rows, has_next, total) = repo::stats_log::page(ctx.db().conn(), before, first, with_total).await?;
         let mut conn = Connection::with_additional_fields(before.is_some(), has_next, StatsAccessConnectionFields { total_count: total });
-        conn.edges.extend(rows.into_iter().map(|m| Edge::new(m.id.to_string(), StatsAccess::from(m))));
+        conn.edges.extend(rows.into_iter().map(|m| Edge::new(pagination::encode_id(m.id), StatsAccess::from(m))));
         Ok(conn)
     }
 }

@@ -18,9 +18,9 @@ use sea_orm::{
 
 use super::DEMO_LIAISON;
 use crate::config::Settings;
+use crate::domain::perturbation;
 use crate::domain::referral::{Milestones, Outcome, OutcomeSource, ReferralStatus, apply};
 use crate::domain::referral_code::{ALPHABET, LEN};
-use crate::domain::{client_ref, perturbation};
 use crate::errors::ApiResult;
 use crate::repo::audit::{self, Actor};
 use crate::repo::{self, Db};
@@ -185,7 +185,7 @@ fn synthetic(
         clinician_subject: Set(clinician),
         channel: Set(channel),
         consent_recorded: Set(true),
-        client_ref_hash: Set(client_ref::hash(&settings.client_ref_key, agency, &client_ref)),
+        client_ref_hash: Set(settings.client_ref_key.hash(agency, &client_ref)),
         note: Set(None),
         idempotency_key: Set(Some(format!("seed-{index}"))),
         request_hash: Set(None),

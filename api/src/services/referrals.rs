@@ -6,8 +6,9 @@ use entities::referral;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
+use crate::domain::client_ref::ClientRefKey;
 use crate::domain::referral::{self as rules, Outcome, OutcomeSource, Recorder, ReferralStatus, Refusal, name};
-use crate::domain::{client_ref, validate};
+use crate::domain::validate;
 use crate::errors::{ApiError, ApiResult};
 use crate::repo::audit::Actor;
 use crate::repo::referrals::{self, Inserted, NewReferral};
@@ -69,7 +70,7 @@ fn replay(existing: referral::Model, hash: &str) -> ApiResult<referral::Model> {
 /// idempotency key created. `now` is the referral time (the present, except in `seed-demo`).
 pub async fn create(
     db: &Db,
-    client_ref_key: &[u8],
+    client_ref_key: &ClientRefKey,
     actor: &Actor,
     agency_id: i64,
     input: CreateReferral,
@@ -81,7 +82,7 @@ pub async fn create(
     let client_ref = validate::required_text("input.clientRef", &input.client_ref, 200)?;
     let note = validate::optional_text("input.note", input.note.as_deref(), 2000)?;
     let key = validate::optional_text("input.idempotencyKey", input.idempotency_key.as_deref(), 200)?;
-    let client_hash = client_ref::hash(client_ref_key, agency_id, &client_ref);
+    let client_hash = client_ref_key.hash(agency_id, &client_ref);
     let referred_on = referral_day(input.referred_on, now.date_naive())?;
     let hash = request_hash(agency_id, input.group_id, &client_hash, input.channel, &note, input.referred_on);
 
