@@ -14,10 +14,10 @@
 //! connections (`GroupRange`) and adds up their buckets.
 
 use chrono::NaiveDate;
-use sea_orm::{ConnectionTrait, DatabaseBackend, QueryResult, Statement, Value};
-
 use entities::enums::{GroupStatus, ReferralStatus};
-use sea_orm::ActiveEnum;
+use entities::{group, program, referral};
+use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Func, JoinType, Query, SelectStatement};
+use sea_orm::{ConnectionTrait, DatabaseBackend, QueryResult, Statement};
 
 use crate::errors::ApiResult;
 
@@ -50,25 +50,24 @@ impl Dim {
     }
 
     /// The expression grouped by.
-    fn group_expr(self) -> &'static str {
+    fn group_expr(self) -> Expr {
         match self {
-            Dim::Channel => "r.channel",
-            Dim::Program => "g.program_id",
-            Dim::Category => "COALESCE(g.category, p.category)",
-            Dim::Leadership => "g.leadership",
-            Dim::Affiliated => "(g.program_id IS NOT NULL)",
-            Dim::Format => "g.format",
-            Dim::Region => "g.region",
-            Dim::CohortMonth => "r.cohort_month",
+            Dim::Channel => r(referral::Column::Channel),
+            Dim::Program => g(group::Column::ProgramId),
+            Dim::Category => Func::coalesce([g(group::Column::Category), p(program::Column::Category)]).into(),
+            Dim::Leadership => g(group::Column::Leadership),
+            Dim::Affiliated => g(group::Column::ProgramId).is_not_null(),
+            Dim::Format => g(group::Column::Format),
+            Dim::Region => g(group::Column::Region),
+            Dim::CohortMonth => r(referral::Column::CohortMonth),
         }
     }
 
     /// The same value as text (or NULL), as selected.
-    fn select_expr(self) -> &'static str {
+    fn select_expr(self) -> Expr {
         match self {
-            Dim::Program => "CAST(g.program_id AS TEXT)",
-            Dim::Affiliated => "CASE WHEN (g.program_id IS NOT NULL) THEN 'true' ELSE 'false' END",
-            Dim::CohortMonth => "CAST(r.cohort_month AS TEXT)",
+            Dim::Program | Dim::CohortMonth => self.group_expr().cast_as(Alias::new("TEXT")),
+            Dim::Affiliated => Expr::case(self.group_expr(), "true").finally("false").into(),
             other => other.group_expr(),
         }
     }
@@ -77,6 +76,33 @@ impl Dim {
     pub fn of_referral(self) -> bool {
         matches!(self, Dim::Channel | Dim::CohortMonth)
     }
+}
+
+fn r(col: referral::Column) -> Expr {
+    Expr::col((Alias::new("r"), col))
+}
+fn g(col: group::Column) -> Expr {
+    Expr::col((Alias::new("g"), col))
+}
+fn p(col: program::Column) -> Expr {
+    Expr::col((Alias::new("p"), col))
+}
+fn bigint(e: Expr) -> Expr {
+    e.cast_as(Alias::new("BIGINT"))
+}
+/// `SUM(CASE WHEN cond THEN then ELSE 0 END)` as BIGINT.
+fn sum_if(cond: Expr, then: Expr) -> Expr {
+    bigint(Expr::expr(Expr::case(cond, then).finally(0)).sum())
+}
+
+/// Runs `q` on `db`'s backend, with its values bound.
+async fn query_all(db: &impl ConnectionTrait, q: &SelectStatement) -> ApiResult<Vec<QueryResult>> {
+    let backend = db.get_database_backend();
+    let (sql, values) = match backend {
+        DatabaseBackend::Postgres => q.build(sea_orm::sea_query::PostgresQueryBuilder),
+        _ => q.build(sea_orm::sea_query::SqliteQueryBuilder),
+    };
+    Ok(db.query_all_raw(Statement::from_sql_and_values(backend, sql, values)).await?)
 }
 
 /// Whose referrals count.
@@ -121,22 +147,6 @@ pub struct ReferralBucket {
     pub keys: [i64; 3],
 }
 
-/// Bound values with the placeholders of the backend (`?` or `$n`).
-struct Params {
-    backend: DatabaseBackend,
-    values: Vec<Value>,
-}
-
-impl Params {
-    fn push(&mut self, v: impl Into<Value>) -> String {
-        self.values.push(v.into());
-        match self.backend {
-            DatabaseBackend::Postgres => format!("${}", self.values.len()),
-            _ => "?".to_owned(),
-        }
-    }
-}
-
 fn keys(row: &QueryResult, n: usize) -> ApiResult<Vec<Option<String>>> {
     (0..n).map(|i| Ok(row.try_get_by_index::<Option<String>>(i)?)).collect()
 }
@@ -148,62 +158,18 @@ pub async fn max_group_id(db: &impl ConnectionTrait) -> ApiResult<i64> {
     Ok(row.map(|r| r.try_get::<Option<i64>>("", "m")).transpose()?.flatten().unwrap_or(0))
 }
 
+/// The dimension columns are selected as `k0`, `k1`, …; rows are grouped by them (by name:
+/// the same expressions in SELECT and GROUP BY).
+fn select_dims(sel: &mut SelectStatement, dims: &[Dim]) {
+    for (i, d) in dims.iter().enumerate() {
+        sel.expr_as(d.select_expr(), Alias::new(format!("k{i}")));
+        sel.add_group_by([d.group_expr()]);
+    }
+}
+
 /// Counts referrals (withdrawn ones apart) by `q.dims` and days to first attendance.
 pub async fn referral_buckets(db: &impl ConnectionTrait, q: &ReferralCount, range: Option<GroupRange>) -> ApiResult<Vec<ReferralBucket>> {
-    let backend = db.get_database_backend();
-    let mut p = Params { backend, values: Vec::new() };
-    let eligible = p.push(q.eligible_by);
-    let mut select: Vec<String> = q.dims.iter().enumerate().map(|(i, d)| format!("{} AS k{i}", d.select_expr())).collect();
-    select.push("CAST(r.days_to_attend AS BIGINT) AS days".into());
-    select.push("COUNT(*) AS referred".into());
-    select.push("COUNT(r.retained_on) AS retained".into());
-    select.push(format!("CAST(SUM(CASE WHEN r.attended_on <= {eligible} THEN 1 ELSE 0 END) AS BIGINT) AS eligible"));
-    if q.cell_keys {
-        select.push("CAST(SUM(r.record_key) AS BIGINT) AS referred_keys".into());
-        select.push("CAST(SUM(CASE WHEN r.retained_on IS NOT NULL THEN r.record_key ELSE 0 END) AS BIGINT) AS retained_keys".into());
-        // A placeholder of its own: SQLite's `?` cannot be reused as PostgreSQL's `$1` can.
-        let eligible = p.push(q.eligible_by);
-        select.push(format!("CAST(SUM(CASE WHEN r.attended_on <= {eligible} THEN r.record_key ELSE 0 END) AS BIGINT) AS eligible_keys"));
-    }
-
-    let needs_groups = q.dims.iter().any(|d| !d.of_referral()) || q.program_id.is_some() || q.region_key.is_some();
-    let mut from = "referrals r".to_owned();
-    if needs_groups {
-        from.push_str(" JOIN groups g ON g.id = r.group_id");
-    }
-    if q.dims.contains(&Dim::Category) {
-        from.push_str(" LEFT JOIN programs p ON p.id = g.program_id");
-    }
-
-    let mut filter = vec![format!("r.status <> {}", p.push(ReferralStatus::Withdrawn))];
-    if let Some(GroupRange(lo, hi)) = range {
-        filter.push(format!("r.group_id BETWEEN {} AND {}", p.push(lo), p.push(hi)));
-    }
-    match &q.reach {
-        Reach::All => {}
-        Reach::Agency(id) => filter.push(format!("r.agency_id = {}", p.push(*id))),
-        Reach::Groups(ids) => {
-            let list: Vec<String> = ids.iter().map(|id| p.push(*id)).collect();
-            filter.push(format!("r.group_id IN ({})", list.join(", ")));
-        }
-    }
-    if let Some(day) = q.referred_from {
-        filter.push(format!("r.referred_on >= {}", p.push(day)));
-    }
-    if let Some(day) = q.referred_to {
-        filter.push(format!("r.referred_on <= {}", p.push(day)));
-    }
-    if let Some(id) = q.program_id {
-        filter.push(format!("g.program_id = {}", p.push(id)));
-    }
-    if let Some(region) = &q.region_key {
-        filter.push(format!("g.region_key = {}", p.push(region.clone())));
-    }
-    let mut group_by: Vec<&str> = q.dims.iter().map(|d| d.group_expr()).collect();
-    group_by.push("r.days_to_attend");
-    let sql = format!("SELECT {} FROM {from} WHERE {} GROUP BY {}", select.join(", "), filter.join(" AND "), group_by.join(", "));
-
-    let rows = db.query_all_raw(Statement::from_sql_and_values(backend, sql, p.values)).await?;
+    let rows = query_all(db, &referral_select(q, range)).await?;
     rows.iter()
         .map(|row| {
             Ok(ReferralBucket {
@@ -225,6 +191,71 @@ pub async fn referral_buckets(db: &impl ConnectionTrait, q: &ReferralCount, rang
         .collect()
 }
 
+/// The statement of `referral_buckets`.
+fn referral_select(q: &ReferralCount, range: Option<GroupRange>) -> SelectStatement {
+    let mut sel = Query::select();
+    sel.from_as(referral::Entity, Alias::new("r"));
+    select_dims(&mut sel, &q.dims);
+    let eligible = || r(referral::Column::AttendedOn).lte(q.eligible_by);
+    let retained = || r(referral::Column::RetainedOn).is_not_null();
+    sel.expr_as(bigint(r(referral::Column::DaysToAttend)), Alias::new("days"))
+        .expr_as(Expr::col(Asterisk).count(), Alias::new("referred"))
+        .expr_as(r(referral::Column::RetainedOn).count(), Alias::new("retained"))
+        .expr_as(sum_if(eligible(), Expr::val(1)), Alias::new("eligible"));
+    if q.cell_keys {
+        let key = || r(referral::Column::RecordKey);
+        sel.expr_as(bigint(key().sum()), Alias::new("referred_keys"))
+            .expr_as(sum_if(retained(), key()), Alias::new("retained_keys"))
+            .expr_as(sum_if(eligible(), key()), Alias::new("eligible_keys"));
+    }
+
+    let needs_groups = q.dims.iter().any(|d| !d.of_referral()) || q.program_id.is_some() || q.region_key.is_some();
+    if needs_groups {
+        sel.join_as(
+            JoinType::InnerJoin,
+            group::Entity,
+            Alias::new("g"),
+            g(group::Column::Id).equals((Alias::new("r"), referral::Column::GroupId)),
+        );
+    }
+    if q.dims.contains(&Dim::Category) {
+        sel.join_as(
+            JoinType::LeftJoin,
+            program::Entity,
+            Alias::new("p"),
+            p(program::Column::Id).equals((Alias::new("g"), group::Column::ProgramId)),
+        );
+    }
+
+    sel.and_where(r(referral::Column::Status).ne(ReferralStatus::Withdrawn));
+    if let Some(GroupRange(lo, hi)) = range {
+        sel.and_where(r(referral::Column::GroupId).between(lo, hi));
+    }
+    match &q.reach {
+        Reach::All => {}
+        Reach::Agency(id) => {
+            sel.and_where(r(referral::Column::AgencyId).eq(*id));
+        }
+        Reach::Groups(ids) => {
+            sel.and_where(r(referral::Column::GroupId).is_in(ids.iter().copied()));
+        }
+    }
+    if let Some(day) = q.referred_from {
+        sel.and_where(r(referral::Column::ReferredOn).gte(day));
+    }
+    if let Some(day) = q.referred_to {
+        sel.and_where(r(referral::Column::ReferredOn).lte(day));
+    }
+    if let Some(id) = q.program_id {
+        sel.and_where(g(group::Column::ProgramId).eq(id));
+    }
+    if let Some(region) = &q.region_key {
+        sel.and_where(g(group::Column::RegionKey).eq(region.as_str()));
+    }
+    sel.add_group_by([r(referral::Column::DaysToAttend)]);
+    sel
+}
+
 /// The groups of one cell with one status and one lifespan.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GroupBucket {
@@ -238,26 +269,32 @@ pub struct GroupBucket {
 /// Counts groups by `dims`, status and lifespan.
 pub async fn group_buckets(db: &impl ConnectionTrait, dims: &[Dim]) -> ApiResult<Vec<GroupBucket>> {
     debug_assert!(!dims.iter().any(|d| d.of_referral()), "the service refuses referral dimensions for groups");
-    let backend = db.get_database_backend();
-    let lifespan = match backend {
-        DatabaseBackend::Postgres => "g.closed_on - g.founded_on",
-        _ => "CAST(julianday(g.closed_on) - julianday(g.founded_on) AS INTEGER)",
+    let days = match db.get_database_backend() {
+        DatabaseBackend::Postgres => g(group::Column::ClosedOn).sub(g(group::Column::FoundedOn)),
+        _ => {
+            let julian = |c: group::Column| Expr::from(Func::cust(Alias::new("julianday")).arg(g(c)));
+            julian(group::Column::ClosedOn).sub(julian(group::Column::FoundedOn)).cast_as(Alias::new("INTEGER"))
+        }
     };
-    // A literal, not a parameter: the expression must be the same in SELECT and GROUP BY.
-    let lifespan = format!("CASE WHEN g.status = '{}' THEN {lifespan} END", GroupStatus::Closed.to_value());
-    let mut select: Vec<String> = dims.iter().enumerate().map(|(i, d)| format!("{} AS k{i}", d.select_expr())).collect();
-    select.push("g.status AS status".into());
-    select.push(format!("CAST({lifespan} AS BIGINT) AS lifespan"));
-    select.push("COUNT(*) AS n".into());
-    let mut from = "groups g".to_owned();
+    let mut sel = Query::select();
+    sel.from_as(group::Entity, Alias::new("g"));
     if dims.contains(&Dim::Category) {
-        from.push_str(" LEFT JOIN programs p ON p.id = g.program_id");
+        sel.join_as(
+            JoinType::LeftJoin,
+            program::Entity,
+            Alias::new("p"),
+            p(program::Column::Id).equals((Alias::new("g"), group::Column::ProgramId)),
+        );
     }
-    let mut group_by: Vec<String> = dims.iter().map(|d| d.group_expr().to_owned()).collect();
-    group_by.push("g.status".into());
-    group_by.push(lifespan);
-    let sql = format!("SELECT {} FROM {from} GROUP BY {}", select.join(", "), group_by.join(", "));
-    let rows = db.query_all_raw(Statement::from_string(backend, sql)).await?;
+    select_dims(&mut sel, dims);
+    // Grouped by its alias: a bound CLOSED in SELECT and again in GROUP BY would be two
+    // different expressions to PostgreSQL.
+    let lifespan = Expr::case(g(group::Column::Status).eq(GroupStatus::Closed), days);
+    sel.expr_as(g(group::Column::Status), Alias::new("status"))
+        .expr_as(bigint(lifespan.into()), Alias::new("lifespan"))
+        .expr_as(Expr::col(Asterisk).count(), Alias::new("n"))
+        .add_group_by([g(group::Column::Status), Expr::col(Alias::new("lifespan"))]);
+    let rows = query_all(db, &sel).await?;
     rows.iter()
         .map(|row| {
             Ok(GroupBucket {
@@ -268,4 +305,39 @@ pub async fn group_buckets(db: &impl ConnectionTrait, dims: &[Dim]) -> ApiResult
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn referral_sql(q: &ReferralCount, range: Option<GroupRange>) -> String {
+        let (sql, _) = referral_select(q, range).build(sea_orm::sea_query::PostgresQueryBuilder);
+        sql
+    }
+
+    #[test]
+    fn one_statement_with_bound_values_and_the_same_grouping_as_selection() {
+        let q = ReferralCount {
+            dims: vec![Dim::Category, Dim::CohortMonth],
+            reach: Reach::Groups(vec![3, 4]),
+            referred_from: NaiveDate::from_ymd_opt(2026, 1, 1),
+            referred_to: None,
+            program_id: None,
+            region_key: Some("ontario".into()),
+            eligible_by: NaiveDate::from_ymd_opt(2026, 6, 1).unwrap_or_default(),
+            cell_keys: true,
+        };
+        let sql = referral_sql(&q, Some(GroupRange(1, 500)));
+        println!("{sql}");
+        assert!(sql.contains(r#"COALESCE("g"."category", "p"."category") AS "k0""#), "{sql}");
+        assert!(sql.contains(r#"CAST("r"."cohort_month" AS TEXT) AS "k1""#), "{sql}");
+        assert!(sql.contains(r#"GROUP BY COALESCE("g"."category", "p"."category"), "r"."cohort_month", "r"."days_to_attend""#), "{sql}");
+        assert!(sql.contains(r#""r"."status" <> $"#) && !sql.contains("WITHDRAWN"), "values are bound: {sql}");
+        assert!(sql.contains(r#"LEFT JOIN "programs" AS "p""#) && sql.contains(r#"INNER JOIN "groups" AS "g""#), "{sql}");
+        assert!(sql.contains("referred_keys") && sql.contains("eligible_keys"), "{sql}");
+        let exact = ReferralCount { dims: vec![Dim::Channel], region_key: None, cell_keys: false, reach: Reach::All, ..q };
+        let sql = referral_sql(&exact, None);
+        assert!(!sql.contains("JOIN") && !sql.contains("record_key"), "a referral dimension alone reads the referrals only: {sql}");
+    }
 }
