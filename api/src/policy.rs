@@ -194,6 +194,40 @@ mod tests {
         }
     }
 
+    /// The whole matrix as a table, snapshotted: a change to who may do what shows up in
+    /// review as a diff of `snapshots/circles__policy__tests__access_matrix.snap`.
+    #[test]
+    fn access_matrix() {
+        let ops = [
+            ReadDirectory,
+            WriteDirectory,
+            UpdateGroup,
+            ManageLiaisons,
+            ReadAgencies,
+            CreateAgency,
+            CreateReferral,
+            ReadReferrals,
+            RecordReferralOutcome,
+            WithdrawReferral,
+            ReadAudit,
+            ReadReferralStats,
+            ReadGroupStats,
+            ReadStatsAccessLog,
+        ];
+        let mut table = String::from("| operation | clinician | liaison | researcher | admin |\n|---|---|---|---|---|\n");
+        for op in ops {
+            let cells: Vec<String> = Role::ALL
+                .iter()
+                .map(|role| match scope(*role, op) {
+                    None => "-".to_owned(),
+                    Some(s) => format!("{s:?}"),
+                })
+                .collect();
+            table += &format!("| {op:?} | {} |\n", cells.join(" | "));
+        }
+        insta::assert_snapshot!(table);
+    }
+
     #[test]
     fn record_level_rules() {
         use GroupStatus as G;

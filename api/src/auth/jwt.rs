@@ -1,4 +1,4 @@
-//! JWT validation exactly as DESIGN.md says: the algorithm comes from the configuration
+//! JWT validation as docs/access.md says: the algorithm comes from the configuration
 //! (HS256 secret, or RS256/ES256 public keys), never from the token; `exp` is required,
 //! `nbf` is checked, `iss`/`aud` when configured; `none` can never match.
 

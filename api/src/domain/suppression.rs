@@ -1,4 +1,4 @@
-//! Small-cell suppression for published statistics (DESIGN.md, "Statistics").
+//! Small-cell suppression for published statistics (docs/statistics.md).
 //!
 //! A count from 1 to k−1 is withheld (primary suppression). A withheld count must not be
 //! recoverable by subtraction either: whenever a *line* of the table — a set of cells whose

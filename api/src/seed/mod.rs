@@ -1,4 +1,4 @@
-//! `circles seed-demo`: the programs of DESIGN.md with their founding facts and funding
+//! `circles seed-demo`: the programs of docs/data-model.md with their founding facts and funding
 //! flags, a few agencies, and `n` synthetic groups across regions, formats and focus tags.
 //! Idempotent: what exists already is kept; only missing rows are added. Deterministic:
 //! group `i` is always the same group.

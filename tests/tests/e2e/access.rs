@@ -1,4 +1,4 @@
-//! The directory rows of DESIGN.md's access matrix, as a table: each role × each operation
+//! The directory rows of the access matrix (docs/access.md), as a table: each role × each operation
 //! is allowed or answers exactly one error code.
 
 use serde_json::{Value, json};

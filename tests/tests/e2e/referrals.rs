@@ -1,4 +1,4 @@
-//! Closed-loop referrals over HTTP: the access rows of DESIGN.md, the lifecycle with its
+//! Closed-loop referrals over HTTP: the access rows of docs/access.md, the lifecycle with its
 //! refusals (nothing changes on a refusal), idempotent creation under concurrency, and the
 //! guarantee that a raw client reference never comes back.
 
