@@ -41,6 +41,29 @@ pub enum Operation {
     ReadStatsAccessLog,
 }
 
+impl Operation {
+    /// Every operation, in the order of the access matrix (docs/access.md).
+    pub const ALL: [Operation; 14] = {
+        use Operation::*;
+        [
+            ReadDirectory,
+            WriteDirectory,
+            UpdateGroup,
+            ManageLiaisons,
+            ReadAgencies,
+            CreateAgency,
+            CreateReferral,
+            ReadReferrals,
+            RecordReferralOutcome,
+            WithdrawReferral,
+            ReadAudit,
+            ReadReferralStats,
+            ReadGroupStats,
+            ReadStatsAccessLog,
+        ]
+    };
+}
+
 /// How far an allowed operation reaches.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Scope {
@@ -187,6 +210,7 @@ mod tests {
             (ReadGroupStats, [all, all, all, all]),
             (ReadStatsAccessLog, [None, None, None, all]),
         ];
+        assert_eq!(cases.len(), Operation::ALL.len(), "every operation has a row");
         for (op, expected) in cases {
             for (role, want) in [Clinician, Liaison, Researcher, Admin].into_iter().zip(expected) {
                 assert_eq!(scope(role, *op), *want, "{role:?} × {op:?}");
@@ -198,24 +222,8 @@ mod tests {
     /// review as a diff of `snapshots/circles__policy__tests__access_matrix.snap`.
     #[test]
     fn access_matrix() {
-        let ops = [
-            ReadDirectory,
-            WriteDirectory,
-            UpdateGroup,
-            ManageLiaisons,
-            ReadAgencies,
-            CreateAgency,
-            CreateReferral,
-            ReadReferrals,
-            RecordReferralOutcome,
-            WithdrawReferral,
-            ReadAudit,
-            ReadReferralStats,
-            ReadGroupStats,
-            ReadStatsAccessLog,
-        ];
         let mut table = String::from("| operation | clinician | liaison | researcher | admin |\n|---|---|---|---|---|\n");
-        for op in ops {
+        for op in Operation::ALL {
             let cells: Vec<String> = Role::ALL
                 .iter()
                 .map(|role| match scope(*role, op) {

@@ -71,6 +71,20 @@ fn audit_verify_without_a_database_names_it_and_creates_nothing() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+#[test]
+fn a_taken_address_is_named_with_its_variable_and_logs_carry_no_colour_codes() {
+    let dir = temp_dir("bind");
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let out = circles(&dir).env("CIRCLES_BIND", &addr).env("RUST_LOG", "info").arg("serve").output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(!out.status.success(), "{stderr}");
+    assert!(stderr.contains(&format!("cannot listen on {addr}")) && stderr.contains("CIRCLES_BIND"), "{stderr}");
+    assert!(!stderr.contains('\u{1b}'), "no ANSI escape codes when stderr is not a terminal: {stderr:?}");
+    drop(taken);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[tokio::test]
 async fn logs_hold_no_client_reference_or_token() {
     let dir = temp_dir("logs");
