@@ -87,15 +87,18 @@ if command -v wrk >/dev/null; then
 fi
 
 # The plan of the last counting statement the server ran (its SQL from the statement log,
-# with the bound values filled in: the retention cut-off day (twice: the count and its cell
-# key), then the group-id range on SQLite).
-sql="$(sed 's/\x1b\[[0-9;]*m//g' "$work/server.log" | grep -o 'sql=SELECT .* FROM referrals r.*' | tail -1 | sed 's/^sql=//')"
+# with the bound values filled in, in the order sea-query binds them for a researcher's
+# query: the retention cut-off day, the 1 and 0 of its CASE, the 0 of the retained key sum,
+# the cut-off and 0 of the eligible key sum, the excluded status, then the group-id range on
+# SQLite).
+sql="$(sed 's/\x1b\[[0-9;]*m//g' "$work/server.log" | grep -o 'sql=SELECT .* FROM "referrals" AS "r".*' | tail -1 | sed 's/^sql=//')"
 cutoff="$(date -d '-120 days' +%F)"
+values="'$cutoff' 1 0 0 '$cutoff' 0 'WITHDRAWN'"
 echo; echo "query plan of: $sql"
 if [[ "$backend" == "sqlite" ]]; then
-  sql="$(python3 -c "import sys; s = sys.argv[1]; [s := s.replace('?', v, 1) for v in (\"'$cutoff'\", \"'$cutoff'\", '-9223372036854775808', '5000')]; print(s)" "$sql")"
+  sql="$(python3 -c 'import sys; s = sys.argv[1]; [s := s.replace("?", v, 1) for v in sys.argv[2].split() + ["-9223372036854775808", "5000"]]; print(s)' "$sql" "$values")"
   sqlite3 "$db" "EXPLAIN QUERY PLAN $sql"
 else
-  sql="$(python3 -c "import sys; print(sys.argv[1].replace('\$1', \"'$cutoff'\").replace('\$2', \"'$cutoff'\"))" "$sql")"
+  sql="$(python3 -c 'import re, sys; v = sys.argv[2].split(); print(re.sub(r"[$](\d+)", lambda m: v[int(m.group(1)) - 1], sys.argv[1]))' "$sql" "$values")"
   psql -X -q -d circles_bench_stats -c "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) $sql"
 fi
