@@ -73,9 +73,21 @@ fn parse_role(value: &str) -> Result<Role, String> {
 /// The statement timeout of batch commands (seeding, verifying the whole audit chain).
 const BATCH_STATEMENT_TIMEOUT: Duration = Duration::from_secs(3600);
 
-/// Runs the chosen command.
-pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
-    match cli.command.unwrap_or(Command::Serve) {
+/// Runs the chosen command. `schema` reads nothing and `audit verify` an existing database
+/// only: neither reads the settings, so neither creates a data directory, a secret or a
+/// database. Every other command reads the settings from the environment first.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let command = cli.command.unwrap_or(Command::Serve);
+    match command {
+        Command::Schema => {
+            print!("{}", crate::graphql::sdl());
+            return Ok(());
+        }
+        Command::Audit { command: AuditCommand::Verify } => return verify_audit_chain().await,
+        _ => {}
+    }
+    let settings = Settings::from_env()?;
+    match command {
         Command::Serve => Application::build(settings).await?.run_until_stopped().await?,
         Command::Migrate => {
             Db::connect(&settings.database_url, settings.db_statement_timeout).await?.migrate().await?;
@@ -98,42 +110,27 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
             println!("{}", dev_token(&settings, role, agency, &sub, ttl)?);
         }
         Command::Demo => demo(settings).await?,
-        Command::Audit { command: AuditCommand::Verify } | Command::Schema => unreachable_command()?,
+        Command::Schema | Command::Audit { .. } => {}
     }
     Ok(())
 }
 
-fn unreachable_command() -> anyhow::Result<()> {
-    bail!("`schema` and `audit verify` run through `run_without_settings`")
-}
-
-/// Whether `cli` runs without `Settings`: `schema` reads nothing, and `audit verify` reads an
-/// existing database only. Neither creates a data directory, a secret or a database.
-pub fn runs_without_settings(cli: &Cli) -> bool {
-    matches!(cli.command, Some(Command::Schema | Command::Audit { .. }))
-}
-
-/// Runs a command of `runs_without_settings`.
-pub async fn run_without_settings(cli: Cli) -> anyhow::Result<()> {
-    match cli.command {
-        Some(Command::Schema) => print!("{}", crate::graphql::sdl()),
-        Some(Command::Audit { command: AuditCommand::Verify }) => {
-            let (url, shown) = existing_database()?;
-            let db = Db::connect(&url, BATCH_STATEMENT_TIMEOUT).await.with_context(|| format!("opening the database {shown}"))?;
-            let v = crate::repo::audit::verify(db.conn())
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))
-                .with_context(|| format!("reading the audit log of {shown} (is it a Circles database? `circles migrate` creates one)"))?;
-            db.close().await;
-            match v.first_break {
-                None => println!("audit chain OK: {} events verified ({shown})", v.checked),
-                Some(b) => {
-                    println!("audit chain BROKEN at seq {}: {} ({} events verified before it; {shown})", b.seq, b.reason, v.checked);
-                    std::process::exit(1);
-                }
-            }
+/// `circles audit verify`: re-reads the chain of an existing database; exit 1 naming the
+/// first bad sequence number.
+async fn verify_audit_chain() -> anyhow::Result<()> {
+    let (url, shown) = existing_database()?;
+    let db = Db::connect(&url, BATCH_STATEMENT_TIMEOUT).await.with_context(|| format!("opening the database {shown}"))?;
+    let v = crate::repo::audit::verify(db.conn())
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))
+        .with_context(|| format!("reading the audit log of {shown} (is it a Circles database? `circles migrate` creates one)"))?;
+    db.close().await;
+    match v.first_break {
+        None => println!("audit chain OK: {} events verified ({shown})", v.checked),
+        Some(b) => {
+            println!("audit chain BROKEN at seq {}: {} ({} events verified before it; {shown})", b.seq, b.reason, v.checked);
+            std::process::exit(1);
         }
-        _ => bail!("this command needs the settings; run it through `run`"),
     }
     Ok(())
 }

@@ -174,10 +174,10 @@ impl ApiError {
         error_json(self.public_message(request_id), self.code(), self.field(), self.retry_after())
     }
 
-    /// An answer that is this error alone, with `status` (usually `code().status()`), the
-    /// content type of the negotiated response, and `Retry-After` / `WWW-Authenticate`
-    /// where they apply.
-    pub fn respond(&self, status: StatusCode, content_type: &str, request_id: &str) -> HttpResponse {
+    /// An answer that is this error alone: its code's HTTP status, the content type of the
+    /// negotiated response, and `Retry-After` / `WWW-Authenticate` where they apply.
+    pub fn respond(&self, content_type: &str, request_id: &str) -> HttpResponse {
+        let status = self.code().status();
         let mut res = HttpResponse::build(status);
         res.content_type(content_type);
         if let Some(secs) = self.retry_after() {
@@ -210,7 +210,7 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        self.respond(self.status_code(), "application/json", "-")
+        self.respond("application/json", "-")
     }
 }
 impl From<DbErr> for ApiError {

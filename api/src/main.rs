@@ -1,4 +1,4 @@
-//! The `circles` binary: load `.env`, read settings, run the chosen command.
+//! The `circles` binary: load `.env`, set up logging, run the chosen command.
 
 use clap::Parser;
 
@@ -6,11 +6,5 @@ use clap::Parser;
 async fn main() -> anyhow::Result<()> {
     let _ = dotenvy::dotenv();
     circles::telemetry::init();
-    let cli = circles::cli::Cli::parse();
-    // Commands that read nothing and must create nothing (no data directory, no secrets).
-    if circles::cli::runs_without_settings(&cli) {
-        return circles::cli::run_without_settings(cli).await;
-    }
-    let settings = circles::config::Settings::from_env()?;
-    circles::cli::run(cli, settings).await
+    circles::cli::run(circles::cli::Cli::parse()).await
 }

@@ -74,16 +74,19 @@ async function graphql(role, query, variables = {}) {
     },
     body: JSON.stringify({ query, variables }),
   });
-  const text = await response.text();
-  let payload;
-  try {
-    payload = JSON.parse(text);
-  } catch {
-    throw new CirclesError(`HTTP_${response.status}`, text.slice(0, 200), undefined, response.status);
-  }
+  const payload = parseJson(response, await response.text());
   raiseErrors(payload, response.status);
   if (!payload.data) throw new NoData(`HTTP ${response.status}: an answer without data`);
   return payload.data;
+}
+
+/** The JSON body of `response`, or a CirclesError naming its HTTP status when it is not JSON. */
+function parseJson(response, text) {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new CirclesError(`HTTP_${response.status}`, text.slice(0, 200), undefined, response.status);
+  }
 }
 
 /** GETs a CSV route (`/stats/referrals.csv`) as `role`; errors come as JSON. */
@@ -92,13 +95,7 @@ async function download(role, path, params) {
   const response = await send(url, { headers: { Authorization: `Bearer ${token(role)}` } });
   const text = await response.text();
   if (!response.ok) {
-    let payload;
-    try {
-      payload = JSON.parse(text);
-    } catch {
-      throw new CirclesError(`HTTP_${response.status}`, text.slice(0, 200), undefined, response.status);
-    }
-    raiseErrors(payload, response.status);
+    raiseErrors(parseJson(response, text), response.status);
     throw new CirclesError(`HTTP_${response.status}`, text.slice(0, 200), undefined, response.status);
   }
   return text;

@@ -56,7 +56,7 @@ mirror!(
 );
 
 /// Reads a stored enum from the text of a statistics row (a grouped column).
-pub fn stored<S: sea_orm::ActiveEnum<Value = String>>(text: &str) -> crate::errors::ApiResult<S> {
+pub fn parse_stored<S: sea_orm::ActiveEnum<Value = String>>(text: &str) -> crate::errors::ApiResult<S> {
     S::try_from_value(&text.to_owned()).map_err(|e| crate::errors::ApiError::Internal(anyhow::anyhow!("{e}")))
 }
 
@@ -94,8 +94,8 @@ mod tests {
         for v in stored::ReferralStatus::iter() {
             assert_eq!(stored::ReferralStatus::from(ReferralStatus::from(v)), v);
         }
-        assert_eq!(stored::<stored::Channel>("SELF_REFERRAL").ok(), Some(stored::Channel::SelfReferral));
-        assert!(stored::<stored::GroupStatus>("GONE").is_err());
+        assert_eq!(parse_stored::<stored::Channel>("SELF_REFERRAL").ok(), Some(stored::Channel::SelfReferral));
+        assert!(parse_stored::<stored::GroupStatus>("GONE").is_err());
         assert_eq!(graphql_name(Channel::SelfReferral), "SELF");
         assert_eq!(graphql_name(Weekday::Monday), "MONDAY");
     }

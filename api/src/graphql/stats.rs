@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 
 use crate::graphql::context::{ContextExt, parse_id};
 use crate::graphql::directory_types::Program;
-use crate::graphql::enums::{Category, Channel, Format, Leadership, stored};
+use crate::graphql::enums::{Category, Channel, Format, Leadership, parse_stored};
 use crate::graphql::loaders::{ProgramById, RequestLoader};
 use crate::repo::stats::Dim;
 use crate::services::stats::{self as service, GroupReport, GroupRow, ReferralReport, ReferralRow, ReferralStatsRequest, Route};
@@ -174,23 +174,26 @@ pub struct ReferralStatsRow<'a> {
 #[Object]
 impl ReferralStatsRow<'_> {
     async fn channel(&self) -> Result<Option<Channel>> {
-        Ok(value(self.dims, &self.row.key, Dim::Channel).map(stored::<entities::enums::Channel>).transpose()?.map(Channel::from))
+        Ok(value(self.dims, &self.row.key, Dim::Channel).map(parse_stored::<entities::enums::Channel>).transpose()?.map(Channel::from))
     }
     /// The program (null for unaffiliated groups, or when not grouped by PROGRAM).
     async fn program(&self, ctx: &Context<'_>) -> Result<Option<Program>> {
         program_of(ctx, value(self.dims, &self.row.key, Dim::Program)).await
     }
     async fn category(&self) -> Result<Option<Category>> {
-        Ok(value(self.dims, &self.row.key, Dim::Category).map(stored::<entities::enums::Category>).transpose()?.map(Category::from))
+        Ok(value(self.dims, &self.row.key, Dim::Category).map(parse_stored::<entities::enums::Category>).transpose()?.map(Category::from))
     }
     async fn leadership(&self) -> Result<Option<Leadership>> {
-        Ok(value(self.dims, &self.row.key, Dim::Leadership).map(stored::<entities::enums::Leadership>).transpose()?.map(Leadership::from))
+        Ok(value(self.dims, &self.row.key, Dim::Leadership)
+            .map(parse_stored::<entities::enums::Leadership>)
+            .transpose()?
+            .map(Leadership::from))
     }
     async fn affiliated(&self) -> Option<bool> {
         value(self.dims, &self.row.key, Dim::Affiliated).map(|v| v == "true")
     }
     async fn format(&self) -> Result<Option<Format>> {
-        Ok(value(self.dims, &self.row.key, Dim::Format).map(stored::<entities::enums::Format>).transpose()?.map(Format::from))
+        Ok(value(self.dims, &self.row.key, Dim::Format).map(parse_stored::<entities::enums::Format>).transpose()?.map(Format::from))
     }
     async fn region(&self) -> Option<&str> {
         value(self.dims, &self.row.key, Dim::Region)
@@ -261,10 +264,13 @@ impl GroupStatsRow<'_> {
         value(self.dims, &self.row.key, Dim::Affiliated).map(|v| v == "true")
     }
     async fn leadership(&self) -> Result<Option<Leadership>> {
-        Ok(value(self.dims, &self.row.key, Dim::Leadership).map(stored::<entities::enums::Leadership>).transpose()?.map(Leadership::from))
+        Ok(value(self.dims, &self.row.key, Dim::Leadership)
+            .map(parse_stored::<entities::enums::Leadership>)
+            .transpose()?
+            .map(Leadership::from))
     }
     async fn category(&self) -> Result<Option<Category>> {
-        Ok(value(self.dims, &self.row.key, Dim::Category).map(stored::<entities::enums::Category>).transpose()?.map(Category::from))
+        Ok(value(self.dims, &self.row.key, Dim::Category).map(parse_stored::<entities::enums::Category>).transpose()?.map(Category::from))
     }
     async fn program(&self, ctx: &Context<'_>) -> Result<Option<Program>> {
         program_of(ctx, value(self.dims, &self.row.key, Dim::Program)).await

@@ -202,14 +202,14 @@ async fn execute(
     let auth_header = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
     let authn = match Authn::from_header(auth_header, &state.verifier, state.db.conn()).await {
         Ok(a) => a,
-        Err(err) => return err.respond(err.code().status(), rt.content_type(), request_id),
+        Err(err) => return err.respond(rt.content_type(), request_id),
     };
     let caller = match &authn {
         Authn::Viewer(viewer) => viewer.subject.clone(),
         _ => format!("ip:{}", req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default()),
     };
     if let Err(err) = state.limits.request(&caller) {
-        return err.respond(err.code().status(), rt.content_type(), request_id);
+        return err.respond(rt.content_type(), request_id);
     }
     if let Err(err) = cost::check(&doc, !matches!(authn, Authn::Viewer(_))) {
         return fail(err);

@@ -22,7 +22,7 @@ use crate::auth::{Authn, Viewer};
 use crate::config::Settings;
 use crate::domain::input_rules;
 use crate::errors::{ApiError, ApiResult};
-use crate::graphql::enums::{Channel, graphql_name, stored};
+use crate::graphql::enums::{Channel, graphql_name, parse_stored};
 use crate::graphql::stats::{GroupStatsDimension, ReferralStatsDimension};
 use crate::http::graphql::GraphqlState;
 use crate::repo::stats::Dim;
@@ -176,7 +176,7 @@ async fn table<'a>(
                 (_, None) => String::new(),
                 (Dim::Program, Some(id)) => programs.get(id).cloned().unwrap_or_else(|| id.to_owned()),
                 // The API's name (`SELF`), not the stored one (`SELF_REFERRAL`).
-                (Dim::Channel, Some(v)) => graphql_name(Channel::from(stored::<entities::enums::Channel>(v)?)),
+                (Dim::Channel, Some(v)) => graphql_name(Channel::from(parse_stored::<entities::enums::Channel>(v)?)),
                 (_, Some(v)) => v.to_owned(),
             })
         });
@@ -211,7 +211,7 @@ fn respond(result: ApiResult<Vec<u8>>, filename: &str, id: &RequestId) -> HttpRe
             .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"{filename}\"")))
             .insert_header((header::CACHE_CONTROL, "no-store"))
             .body(body),
-        Err(err) => err.respond(err.code().status(), "application/json", &id.to_string()),
+        Err(err) => err.respond("application/json", &id.to_string()),
     }
 }
 
