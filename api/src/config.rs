@@ -5,6 +5,7 @@
 //! kept in the data directory (mode 0600) so that `circles token` signs with the same secret.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 use jsonwebtoken::{Algorithm, DecodingKey};
@@ -12,6 +13,7 @@ use rand::RngCore;
 
 use crate::domain::client_ref::ClientRefKey;
 use crate::domain::perturbation::PTable;
+use crate::domain::webhook_schedule::RetrySchedule;
 
 /// How incoming JWTs are verified. The algorithm comes from here, never from the token.
 #[derive(Clone)]
@@ -58,6 +60,88 @@ pub struct Settings {
     pub rate_limit_per_minute: u32,
     /// Referral-code lookups per minute per subject, `CIRCLES_CODE_LOOKUPS_PER_MINUTE`.
     pub code_lookups_per_minute: u32,
+    /// Webhook delivery (`CIRCLES_WEBHOOK_*`).
+    pub webhooks: WebhookSettings,
+}
+
+/// How webhooks are checked and delivered (docs/webhooks.md).
+#[derive(Clone, Debug)]
+pub struct WebhookSettings {
+    /// Accept http and loopback, private and link-local addresses (`CIRCLES_WEBHOOK_ALLOW_PRIVATE=1`;
+    /// tests and closed networks only).
+    pub allow_private: bool,
+    /// Delays between attempts (`CIRCLES_WEBHOOK_RETRY_SCHEDULE`, `5s,5m,30m,2h,5h,10h`).
+    pub retry: RetrySchedule,
+    /// How long a receiver may take to answer (`CIRCLES_WEBHOOK_TIMEOUT_MS`, 15000).
+    pub timeout: Duration,
+    /// How often the worker looks for due messages besides being woken by a change
+    /// (`CIRCLES_WEBHOOK_POLL_MS`, 1000).
+    pub poll_interval: Duration,
+    /// How long a claimed message stays this worker's before another may take it
+    /// (`CIRCLES_WEBHOOK_CLAIM_SECONDS`, 60; more than the timeout).
+    pub claim_ttl: Duration,
+    /// An endpoint failing for this long is disabled (`CIRCLES_WEBHOOK_DISABLE_AFTER`, 24h).
+    pub disable_after: Duration,
+    /// Whether this process delivers webhooks (`CIRCLES_WEBHOOK_WORKER`, 1).
+    pub worker: bool,
+}
+
+impl Default for WebhookSettings {
+    fn default() -> Self {
+        Self {
+            allow_private: false,
+            retry: RetrySchedule::default(),
+            timeout: Duration::from_secs(15),
+            poll_interval: Duration::from_secs(1),
+            claim_ttl: Duration::from_secs(60),
+            disable_after: Duration::from_secs(86_400),
+            worker: true,
+        }
+    }
+}
+
+impl WebhookSettings {
+    fn from_lookup(env: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
+        let flag = |name: &str, default: bool| -> anyhow::Result<bool> {
+            match env(name).as_deref().map(str::trim) {
+                None => Ok(default),
+                Some("1" | "true") => Ok(true),
+                Some("0" | "false") => Ok(false),
+                Some(v) => bail!("{name} must be 1 or 0, not {v:?}"),
+            }
+        };
+        let millis = |name: &str, default: u64| -> anyhow::Result<Duration> {
+            match env(name) {
+                None => Ok(Duration::from_millis(default)),
+                Some(v) => v.trim().parse().map(Duration::from_millis).map_err(|_| anyhow::anyhow!("{name} is not a number of milliseconds: {v:?}")),
+            }
+        };
+        let defaults = Self::default();
+        let retry = match env("CIRCLES_WEBHOOK_RETRY_SCHEDULE") {
+            None => defaults.retry,
+            Some(v) => RetrySchedule::parse(&v).map_err(|e| anyhow::anyhow!("CIRCLES_WEBHOOK_RETRY_SCHEDULE: {e}"))?,
+        };
+        let disable_after = match env("CIRCLES_WEBHOOK_DISABLE_AFTER") {
+            None => defaults.disable_after,
+            Some(v) => humantime::parse_duration(v.trim()).map_err(|e| anyhow::anyhow!("CIRCLES_WEBHOOK_DISABLE_AFTER: {e}"))?,
+        };
+        let settings = Self {
+            allow_private: flag("CIRCLES_WEBHOOK_ALLOW_PRIVATE", false)?,
+            retry,
+            timeout: millis("CIRCLES_WEBHOOK_TIMEOUT_MS", 15_000)?.max(Duration::from_millis(100)),
+            poll_interval: millis("CIRCLES_WEBHOOK_POLL_MS", 1000)?.max(Duration::from_millis(10)),
+            claim_ttl: Duration::from_secs(match env("CIRCLES_WEBHOOK_CLAIM_SECONDS") {
+                None => 60,
+                Some(v) => v.trim().parse().map_err(|_| anyhow::anyhow!("CIRCLES_WEBHOOK_CLAIM_SECONDS is not a number: {v:?}"))?,
+            }),
+            disable_after,
+            worker: flag("CIRCLES_WEBHOOK_WORKER", true)?,
+        };
+        if settings.claim_ttl <= settings.timeout {
+            bail!("CIRCLES_WEBHOOK_CLAIM_SECONDS must be longer than CIRCLES_WEBHOOK_TIMEOUT_MS, or a slow delivery would be claimed twice");
+        }
+        Ok(settings)
+    }
 }
 
 impl Settings {
@@ -126,6 +210,7 @@ impl Settings {
             metrics_bind: env("CIRCLES_METRICS_BIND"),
             rate_limit_per_minute: small("CIRCLES_RATE_LIMIT_PER_MINUTE", parse_env("CIRCLES_RATE_LIMIT_PER_MINUTE", 600)?.max(1))?,
             code_lookups_per_minute: small("CIRCLES_CODE_LOOKUPS_PER_MINUTE", parse_env("CIRCLES_CODE_LOOKUPS_PER_MINUTE", 30)?.max(1))?,
+            webhooks: WebhookSettings::from_lookup(&env)?,
         })
     }
 }

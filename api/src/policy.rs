@@ -39,11 +39,13 @@ pub enum Operation {
     ReadGroupStats,
     /// `statsAccessLog`: the researchers' statistics requests.
     ReadStatsAccessLog,
+    /// Webhook endpoints and their delivery log.
+    ManageWebhooks,
 }
 
 impl Operation {
     /// Every operation, in the order of the access matrix (docs/access.md).
-    pub const ALL: [Operation; 14] = {
+    pub const ALL: [Operation; 15] = {
         use Operation::*;
         [
             ReadDirectory,
@@ -60,6 +62,7 @@ impl Operation {
             ReadReferralStats,
             ReadGroupStats,
             ReadStatsAccessLog,
+            ManageWebhooks,
         ]
     };
 }
@@ -94,7 +97,8 @@ pub fn scope(role: Role, op: Operation) -> Option<Scope> {
             | WithdrawReferral
             | ReadAudit
             | ReadReferralStats
-            | ReadStatsAccessLog,
+            | ReadStatsAccessLog
+            | ManageWebhooks,
         ) => Some(Scope::All),
         (Admin, CreateReferral) => None,
         (Liaison, UpdateGroup) => Some(Scope::OwnGroups),
@@ -209,6 +213,7 @@ mod tests {
             (ReadReferralStats, [Some(Scope::OwnAgency), Some(Scope::OwnGroups), all, all]),
             (ReadGroupStats, [all, all, all, all]),
             (ReadStatsAccessLog, [None, None, None, all]),
+            (ManageWebhooks, [None, None, None, all]),
         ];
         assert_eq!(cases.len(), Operation::ALL.len(), "every operation has a row");
         for (op, expected) in cases {

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use actix_web::dev::Server;
 use actix_web::http::header;
 use actix_web::middleware::{DefaultHeaders, from_fn};
-use actix_web::{App, HttpServer, web};
+use actix_web::{App, HttpServer, guard, web};
 use tracing_actix_web::TracingLogger;
 
 use crate::auth::TokenVerifier;
@@ -45,7 +45,12 @@ impl Application {
             verifier: TokenVerifier::new(&settings.jwt),
             db: db.clone(),
             cache: DirectoryCache::new(settings.directory_cache_ttl, 2048),
+            subscriptions: Arc::default(),
         });
+        db.listen_for_changes();
+        if settings.webhooks.worker {
+            crate::services::webhook_worker::spawn(db.clone(), settings.webhooks.clone())?;
+        }
         let metrics = web::Data::new(Metrics::new(limits.failed_code_lookups.clone()));
         let db_data = web::Data::new(db.clone());
         let settings_data = web::Data::new(settings.clone());
@@ -78,6 +83,7 @@ impl Application {
                 .app_data(settings_data.clone())
                 .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
                 .route("/graphql", web::post().to(http::graphql::handle))
+                .route("/graphql", web::get().guard(guard::Header("upgrade", "websocket")).to(http::ws::handle))
                 .route("/graphql", web::get().to(http::graphql::handle))
                 .route("/graphiql/{file}", web::get().to(http::graphiql::asset))
                 .route("/healthz", web::get().to(http::health::healthz))

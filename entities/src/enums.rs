@@ -59,6 +59,11 @@ stored_enum!(
     /// Why a referral ended.
     EndReason { Declined, NoShow, DroppedOut, Withdrawn }
 );
+stored_enum!(
+    /// Where a webhook message stands: PENDING until a 2xx answer (DELIVERED) or until its
+    /// retries run out (FAILED).
+    WebhookState { Pending, Delivered, Failed }
+);
 
 #[cfg(test)]
 mod tests {

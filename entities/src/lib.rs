@@ -16,3 +16,6 @@ pub mod program_funding_restriction;
 pub mod referral;
 pub mod referral_event;
 pub mod stats_access_log;
+pub mod webhook_attempt;
+pub mod webhook_endpoint;
+pub mod webhook_message;

@@ -11,3 +11,7 @@ pub mod referral_code;
 pub mod suppression;
 pub mod text;
 pub mod validate;
+pub mod webhook_event;
+pub mod webhook_schedule;
+pub mod webhook_signature;
+pub mod webhook_url;

@@ -51,6 +51,28 @@ mirror!(
     Outcome = "crate::domain::referral::Outcome" { Contacted, Attended, Retained, Declined, NoShow, DroppedOut, Withdrawn }
 );
 mirror!(
+    /// Where a webhook message stands: PENDING until the receiver answers 2xx (DELIVERED) or
+    /// the retries run out (FAILED).
+    WebhookDeliveryState = "entities::enums::WebhookState" { Pending, Delivered, Failed }
+);
+mirror!(
+    /// A webhook event type; its `type` in the payload is given with each value.
+    WebhookEventType = "crate::domain::webhook_event::EventType" {
+        /// `referral.created`: a clinician referred someone.
+        #[graphql(name = "REFERRAL_CREATED")]
+        Created,
+        /// `referral.acknowledged`: the group has the referral.
+        #[graphql(name = "REFERRAL_ACKNOWLEDGED")]
+        Acknowledged,
+        /// `referral.refused`: the group cannot take the person.
+        #[graphql(name = "REFERRAL_REFUSED")]
+        Refused,
+        /// `referral.status_changed`: any other change of status.
+        #[graphql(name = "REFERRAL_STATUS_CHANGED")]
+        StatusChanged,
+    }
+);
+mirror!(
     /// The roles of a token (docs/access.md); a token with any other role is refused.
     Role = "crate::auth::claims::Role" { Clinician, Liaison, Researcher, Admin }
 );

@@ -17,10 +17,12 @@ pub mod referral_types;
 pub mod referrals;
 pub mod stats;
 pub mod stats_log;
+pub mod subscriptions;
+pub mod webhooks;
 
 use std::sync::Arc;
 
-use async_graphql::{EmptySubscription, MergedObject, Schema};
+use async_graphql::{MergedObject, Schema};
 
 use crate::config::Settings;
 use crate::http::limits::Limits;
@@ -44,19 +46,27 @@ pub struct QueryRoot(
     stats::StatsQueries,
     stats_log::StatsLogQueries,
     audit::AuditQueries,
+    webhooks::WebhookQueries,
 );
 
 #[derive(MergedObject, Default)]
 #[graphql(name = "Mutation")]
-pub struct MutationRoot(directory::DirectoryMutations, group_mutations::GroupMutations, referrals::ReferralMutations);
+pub struct MutationRoot(
+    directory::DirectoryMutations,
+    group_mutations::GroupMutations,
+    referrals::ReferralMutations,
+    webhooks::WebhookMutations,
+);
 
-pub type CirclesSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+pub type CirclesSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
+
+pub use subscriptions::SubscriptionRoot;
 
 /// Builds the schema with its limits; `db` and `settings` are shared by all requests.
 pub fn build_schema(db: Db, settings: Settings, limits: Arc<Limits>) -> CirclesSchema {
     // Depth and complexity: `errors::QueryLimits`; nesting and directives: `http::cost`, both
     // as QUERY_TOO_COMPLEX. async-graphql's own nesting guard stays, deeper than ours.
-    Schema::build(QueryRoot::default(), MutationRoot::default(), EmptySubscription)
+    Schema::build(QueryRoot::default(), MutationRoot::default(), SubscriptionRoot)
         .limit_recursive_depth(2 * crate::http::cost::MAX_NESTING)
         .extension(errors::QueryLimits)
         .data(db)
@@ -67,7 +77,7 @@ pub fn build_schema(db: Db, settings: Settings, limits: Arc<Limits>) -> CirclesS
 
 /// The schema in SDL, for clients and the schema snapshot test.
 pub fn sdl() -> String {
-    Schema::build(QueryRoot::default(), MutationRoot::default(), EmptySubscription).finish().sdl()
+    Schema::build(QueryRoot::default(), MutationRoot::default(), SubscriptionRoot).finish().sdl()
 }
 
 #[cfg(test)]

@@ -121,6 +121,7 @@ pub struct GraphqlState {
     pub verifier: TokenVerifier,
     pub db: Db,
     pub cache: DirectoryCache,
+    pub subscriptions: Arc<crate::http::ws::SubscriptionLimits>,
 }
 
 pub async fn handle(req: HttpRequest, body: web::Bytes, state: web::Data<GraphqlState>, request_id: RequestId) -> HttpResponse {

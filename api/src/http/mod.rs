@@ -1,5 +1,6 @@
 //! HTTP routes: GraphQL over HTTP (`graphql`), health and readiness (`health`), and
-//! Prometheus metrics (`metrics`), and the statistics as CSV (`stats_csv`).
+//! Prometheus metrics (`metrics`), the statistics as CSV (`stats_csv`), and
+//! GraphQL subscriptions over WebSocket (`ws`).
 
 pub mod cost;
 pub mod directory_cache;
@@ -11,3 +12,4 @@ pub mod limits;
 pub mod media;
 pub mod metrics;
 pub mod stats_csv;
+pub mod ws;

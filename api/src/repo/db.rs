@@ -24,6 +24,7 @@ use sea_orm::{
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use crate::errors::ApiResult;
+use crate::repo::feed::{Feed, ReferralNotice};
 
 /// The shared database handle of the server.
 #[derive(Clone)]
@@ -34,6 +35,8 @@ pub struct Db {
     url: String,
     writer: Arc<Mutex<()>>,
     statements: Arc<AtomicU64>,
+    /// Committed referral changes (`feed`), for subscriptions and the webhook worker.
+    feed: Feed,
 }
 
 impl Db {
@@ -50,7 +53,7 @@ impl Db {
             false => None,
         };
         make_sqlite_files_private(url)?;
-        Ok(Self { conn, write_conn, url: url.to_owned(), writer: Arc::new(Mutex::new(())), statements })
+        Ok(Self { conn, write_conn, url: url.to_owned(), writer: Arc::new(Mutex::new(())), statements, feed: Feed::default() })
     }
 
     /// Applies the pending migrations, on one connection of their own: sea-orm-migration runs
@@ -87,6 +90,7 @@ impl Db {
     /// Closes the pools (of every clone of this handle). Tests close before their runtime
     /// ends: a pool's maintenance task would otherwise spin while the runtime shuts down.
     pub async fn close(&self) {
+        self.feed.close();
         let _ = self.conn.clone().close().await;
         if let Some(write) = &self.write_conn {
             let _ = write.clone().close().await;
@@ -95,6 +99,18 @@ impl Db {
 
     pub fn conn(&self) -> &DatabaseConnection {
         &self.conn
+    }
+
+    /// The feed of committed referral changes.
+    pub fn feed(&self) -> &Feed {
+        &self.feed
+    }
+
+    /// PostgreSQL: starts listening for other processes' changes (`feed::listen`).
+    pub fn listen_for_changes(&self) {
+        if self.backend() == DatabaseBackend::Postgres {
+            tokio::spawn(crate::repo::feed::listen(self.url.clone(), self.feed.clone()));
+        }
     }
 
     pub fn backend(&self) -> DatabaseBackend {
@@ -116,7 +132,7 @@ impl Db {
             }
             _ => (None, self.conn.begin().await?),
         };
-        Ok(WriteTxn { txn, _guard: guard })
+        Ok(WriteTxn { txn, _guard: guard, notices: std::sync::Mutex::new(Vec::new()), feed: self.feed.clone() })
     }
 
     pub async fn ping(&self) -> bool {
@@ -220,15 +236,48 @@ fn make_sqlite_files_private(url: &str) -> std::io::Result<()> {
     Ok(())
 }
 
-/// A write transaction; dropped without `commit`, it rolls back.
+/// A write transaction; dropped without `commit`, it rolls back (and its notices are dropped).
 pub struct WriteTxn {
     txn: DatabaseTransaction,
     _guard: Option<OwnedMutexGuard<()>>,
+    notices: std::sync::Mutex<Vec<ReferralNotice>>,
+    feed: Feed,
 }
 
 impl WriteTxn {
+    /// Announces a referral change, once the transaction commits (`repo::feed`).
+    pub fn announce(&self, notice: ReferralNotice) {
+        if let Ok(mut notices) = self.notices.lock() {
+            notices.push(notice);
+        }
+    }
+
     pub async fn commit(self) -> ApiResult<()> {
+        let notices = self.notices.lock().map(|mut n| std::mem::take(&mut *n)).unwrap_or_default();
+        let postgres = self.txn.get_database_backend() == DatabaseBackend::Postgres;
+        if postgres {
+            for notice in &notices {
+                let payload = serde_json::to_string(notice).unwrap_or_default();
+                let stmt = Statement::from_sql_and_values(
+                    DatabaseBackend::Postgres,
+                    "SELECT pg_notify($1, $2)",
+                    [crate::repo::feed::CHANNEL.into(), payload.into()],
+                );
+                self.txn.execute_raw(stmt).await?;
+            }
+        }
         self.txn.commit().await?;
+        if postgres {
+            // Every process hears the notices through LISTEN, this one too; wake the worker
+            // here anyway, in case the listener is reconnecting.
+            if !notices.is_empty() {
+                self.feed.wake_worker();
+            }
+        } else {
+            for notice in notices {
+                self.feed.publish(notice);
+            }
+        }
         Ok(())
     }
 }

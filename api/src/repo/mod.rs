@@ -4,6 +4,7 @@
 pub mod agencies;
 pub mod audit;
 pub mod db;
+pub mod feed;
 pub mod flags;
 pub mod group_parts;
 pub mod group_search;
@@ -13,5 +14,6 @@ pub mod programs;
 pub mod referrals;
 pub mod stats;
 pub mod stats_log;
+pub mod webhooks;
 
 pub use db::{Db, WriteTxn};

@@ -10,3 +10,5 @@ pub mod groups;
 pub mod referrals;
 pub mod stats;
 pub mod stats_access;
+pub mod webhook_worker;
+pub mod webhooks;

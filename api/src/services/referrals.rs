@@ -1,5 +1,6 @@
 //! Creating referrals (idempotently) and recording their outcomes: every change writes the
-//! referral, one referral event and one audit event in the same transaction (`audited`).
+//! referral, one referral event, its webhook messages (`webhooks::stage`) and one audit
+//! event in the same transaction (`audited`).
 
 use chrono::{DateTime, NaiveDate, Utc};
 use entities::referral;
@@ -14,6 +15,7 @@ use crate::repo::audit::Actor;
 use crate::repo::referrals::{self, Inserted, NewReferral};
 use crate::repo::{self, Db};
 use crate::services::audited::{self, Change};
+use crate::services::webhooks;
 use entities::enums::{Channel, GroupStatus};
 
 /// A referral as a clinician sends it.
@@ -123,6 +125,7 @@ pub async fn create(
         }
     };
     referrals::append_event(&*txn, created.id, actor, None, ReferralStatus::Referred, created.referred_on, None, None).await?;
+    webhooks::stage(&txn, &created, None).await?;
     let payload = json!({ "groupId": created.group_id, "agencyId": agency_id, "channel": created.channel, "code": created.code });
     audited::commit(txn, actor, Change::new("referral.create", "referral", created.id, payload)).await?;
     Ok(created)
@@ -167,6 +170,7 @@ pub async fn record_outcome(
     let updated = referrals::update_milestones(&*txn, &current, &next).await?;
     let to = next.status();
     referrals::append_event(&*txn, id, actor, Some(from), to, r.occurred_on, Some(source), note).await?;
+    webhooks::stage(&txn, &updated, Some(from)).await?;
     let payload = json!({ "from": from, "to": to, "occurredOn": r.occurred_on, "source": source });
     audited::commit(txn, actor, Change::new("referral.outcome", "referral", id, payload)).await?;
     Ok(updated)

@@ -95,6 +95,15 @@ impl TestApp {
             // High enough for the tests' own traffic; the limits are tested with low values.
             rate_limit_per_minute: 100_000,
             code_lookups_per_minute: 10_000,
+            // Receivers in the tests listen on 127.0.0.1 over http; retries come quickly.
+            webhooks: circles::config::WebhookSettings {
+                allow_private: true,
+                retry: circles::domain::webhook_schedule::RetrySchedule::parse("200ms,200ms,200ms").expect("schedule"),
+                timeout: std::time::Duration::from_secs(2),
+                poll_interval: std::time::Duration::from_millis(100),
+                claim_ttl: std::time::Duration::from_secs(3),
+                ..Default::default()
+            },
         };
         tweak(&mut settings);
         let app = Application::build(settings.clone()).await.expect("build application");
