@@ -113,7 +113,11 @@ impl WebhookSettings {
         let millis = |name: &str, default: u64| -> anyhow::Result<Duration> {
             match env(name) {
                 None => Ok(Duration::from_millis(default)),
-                Some(v) => v.trim().parse().map(Duration::from_millis).map_err(|_| anyhow::anyhow!("{name} is not a number of milliseconds: {v:?}")),
+                Some(v) => v
+                    .trim()
+                    .parse()
+                    .map(Duration::from_millis)
+                    .map_err(|_| anyhow::anyhow!("{name} is not a number of milliseconds: {v:?}")),
             }
         };
         let defaults = Self::default();
@@ -138,7 +142,9 @@ impl WebhookSettings {
             worker: flag("CIRCLES_WEBHOOK_WORKER", true)?,
         };
         if settings.claim_ttl <= settings.timeout {
-            bail!("CIRCLES_WEBHOOK_CLAIM_SECONDS must be longer than CIRCLES_WEBHOOK_TIMEOUT_MS, or a slow delivery would be claimed twice");
+            bail!(
+                "CIRCLES_WEBHOOK_CLAIM_SECONDS must be longer than CIRCLES_WEBHOOK_TIMEOUT_MS, or a slow delivery would be claimed twice"
+            );
         }
         Ok(settings)
     }

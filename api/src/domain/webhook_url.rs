@@ -86,9 +86,9 @@ pub fn check_addresses(addresses: &[IpAddr], allow_private: bool) -> Result<(), 
         return Err("the host does not resolve to any address".into());
     }
     match addresses.iter().find(|ip| !allow_private && !is_public(**ip)) {
-        Some(ip) => Err(format!(
-            "the host resolves to {ip}, a loopback, private or link-local address: webhooks go to public addresses only"
-        )),
+        Some(ip) => {
+            Err(format!("the host resolves to {ip}, a loopback, private or link-local address: webhooks go to public addresses only"))
+        }
         None => Ok(()),
     }
 }

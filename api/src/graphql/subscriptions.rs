@@ -55,7 +55,8 @@ impl SubscriptionRoot {
             (Scope::OwnGroups, Role::Liaison) => Follows::LiaisonGroups(viewer.subject.clone()),
             _ => return Err(ApiError::forbidden().into()),
         };
-        let info = ctx.data_opt::<ConnectionInfo>().ok_or_else(|| ApiError::bad_input("subscription", "subscribe over WebSocket at /graphql"))?;
+        let info =
+            ctx.data_opt::<ConnectionInfo>().ok_or_else(|| ApiError::bad_input("subscription", "subscribe over WebSocket at /graphql"))?;
         let guard = ctx.data_unchecked::<std::sync::Arc<SubscriptionLimits>>().subscription(&viewer.subject)?;
         let db = ctx.db().clone();
         let rx = db.feed().subscribe();

@@ -58,7 +58,8 @@ impl SubscriptionLimits {
     fn take(self: &Arc<Self>, subject: &str, connection: bool) -> ApiResult<Slot> {
         let mut counts = self.counts.lock().map_err(|_| ApiError::Internal(anyhow::anyhow!("subscription limits poisoned")))?;
         let (conns, subs) = counts.entry(subject.to_owned()).or_default();
-        let (count, max, what) = if connection { (conns, MAX_CONNECTIONS, "WebSocket connections") } else { (subs, MAX_SUBSCRIPTIONS, "subscriptions") };
+        let (count, max, what) =
+            if connection { (conns, MAX_CONNECTIONS, "WebSocket connections") } else { (subs, MAX_SUBSCRIPTIONS, "subscriptions") };
         if *count >= max {
             return Err(ApiError::RateLimited { message: format!("at most {max} {what} per subject at once"), retry_after_secs: 10 });
         }
@@ -96,8 +97,11 @@ pub async fn handle(req: HttpRequest, payload: web::Payload, state: web::Data<Gr
     let state = state.into_inner();
     let schema = state.schema.clone();
     let on_init = move |payload: Value| async move {
-        let header = token(&payload).ok_or_else(|| async_graphql::Error::new("connection_init must carry the token: {\"Authorization\": \"Bearer …\"}"))?;
-        let authn = Authn::from_header(Some(&header), &state.verifier, state.db.conn()).await.map_err(|e| async_graphql::Error::new(e.to_string()))?;
+        let header = token(&payload)
+            .ok_or_else(|| async_graphql::Error::new("connection_init must carry the token: {\"Authorization\": \"Bearer …\"}"))?;
+        let authn = Authn::from_header(Some(&header), &state.verifier, state.db.conn())
+            .await
+            .map_err(|e| async_graphql::Error::new(e.to_string()))?;
         let viewer = authn.viewer().map_err(|e| async_graphql::Error::new(e.to_string()))?;
         state.limits.request(&viewer.subject).map_err(|e| async_graphql::Error::new(e.to_string()))?;
         let slot = state.subscriptions.connection(&viewer.subject).map_err(|e| async_graphql::Error::new(e.to_string()))?;

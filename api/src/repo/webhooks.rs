@@ -102,7 +102,10 @@ pub async fn claim(
         .into_iter()
         .map(|e| (e.id, e))
         .collect();
-    Ok(messages.into_iter().filter_map(|m| endpoints.get(&m.endpoint_id).cloned().map(|endpoint| Claimed { message: m, endpoint })).collect())
+    Ok(messages
+        .into_iter()
+        .filter_map(|m| endpoints.get(&m.endpoint_id).cloned().map(|endpoint| Claimed { message: m, endpoint }))
+        .collect())
 }
 
 /// What one attempt came to, and what follows for the message and its endpoint.

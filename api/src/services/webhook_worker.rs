@@ -46,7 +46,8 @@ impl Resolve for GuardedResolver {
         Box::pin(async move {
             let addrs: Vec<SocketAddr> = tokio::net::lookup_host((name.as_str(), 0)).await?.collect();
             let ips: Vec<_> = addrs.iter().map(|a| a.ip()).collect();
-            webhook_url::check_addresses(&ips, allow_private).map_err(|reason| -> Box<dyn std::error::Error + Send + Sync> { reason.into() })?;
+            webhook_url::check_addresses(&ips, allow_private)
+                .map_err(|reason| -> Box<dyn std::error::Error + Send + Sync> { reason.into() })?;
             Ok(Box::new(addrs.into_iter()) as Addrs)
         })
     }
@@ -149,7 +150,9 @@ async fn post(client: &reqwest::Client, c: &Claimed, allow_private: bool) -> Att
     let mut headers = HeaderMap::new();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     headers.insert(USER_AGENT, HeaderValue::from_static(concat!("Circles-Webhooks/", env!("CARGO_PKG_VERSION"))));
-    for (name, value) in [("webhook-id", c.message.msg_id.clone()), ("webhook-timestamp", timestamp.to_string()), ("webhook-signature", signature)] {
+    for (name, value) in
+        [("webhook-id", c.message.msg_id.clone()), ("webhook-timestamp", timestamp.to_string()), ("webhook-signature", signature)]
+    {
         match HeaderValue::from_str(&value) {
             Ok(v) => {
                 headers.insert(name, v);
@@ -160,7 +163,8 @@ async fn post(client: &reqwest::Client, c: &Claimed, allow_private: bool) -> Att
     match client.post(&c.endpoint.url).headers(headers).body(c.message.payload.clone()).send().await {
         Ok(res) => {
             let status = res.status();
-            let retry_after = res.headers().get(RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse().ok()).map(Duration::from_secs);
+            let retry_after =
+                res.headers().get(RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse().ok()).map(Duration::from_secs);
             Attempt {
                 status: Some(status.as_u16()),
                 error: (!status.is_success()).then(|| format!("the receiver answered {status}")),
@@ -190,9 +194,7 @@ async fn finish(db: &Db, c: &Claimed, a: Attempt, settings: &WebhookSettings) ->
     let now = Utc::now();
     let attempt = c.message.attempts + 1;
     let delivered = a.status.is_some_and(|s| (200..300).contains(&s));
-    let next = (!delivered)
-        .then(|| settings.retry.delay_after(attempt as u32, rand::random_range(-1.0..=1.0), a.retry_after))
-        .flatten();
+    let next = (!delivered).then(|| settings.retry.delay_after(attempt as u32, rand::random_range(-1.0..=1.0), a.retry_after)).flatten();
     let state = match (delivered, next) {
         (true, _) => WebhookState::Delivered,
         (false, Some(_)) => WebhookState::Pending,
@@ -217,7 +219,9 @@ async fn finish(db: &Db, c: &Claimed, a: Attempt, settings: &WebhookSettings) ->
     txn.commit().await?;
     match (delivered, &a.error) {
         (true, _) => tracing::debug!(msg_id = %c.message.msg_id, endpoint = c.endpoint.id, attempt, "webhook delivered"),
-        (false, error) => tracing::info!(msg_id = %c.message.msg_id, endpoint = c.endpoint.id, attempt, error = ?error, next = ?next, "webhook attempt failed"),
+        (false, error) => {
+            tracing::info!(msg_id = %c.message.msg_id, endpoint = c.endpoint.id, attempt, error = ?error, next = ?next, "webhook attempt failed")
+        }
     }
     Ok(())
 }

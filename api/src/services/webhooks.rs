@@ -102,7 +102,12 @@ async fn checked_url(field: &str, url: &str, settings: &WebhookSettings) -> ApiR
 }
 
 /// Registers an endpoint; returns it with its secret (shown this once).
-pub async fn register(db: &Db, actor: &Actor, new: NewEndpoint, settings: &WebhookSettings) -> ApiResult<(webhook_endpoint::Model, String)> {
+pub async fn register(
+    db: &Db,
+    actor: &Actor,
+    new: NewEndpoint,
+    settings: &WebhookSettings,
+) -> ApiResult<(webhook_endpoint::Model, String)> {
     if new.event_types.is_empty() {
         return Err(ApiError::bad_input("eventTypes", "name at least one event type"));
     }

@@ -4,6 +4,7 @@
 #[macro_use]
 pub mod common;
 pub mod fixtures;
+pub mod receiver;
 
 mod access;
 mod audit;
@@ -13,6 +14,7 @@ mod group_filters;
 mod group_writes;
 mod hardening;
 mod http;
-mod referrals;
+pub mod referrals;
 mod stats;
 mod stats_privacy;
+mod webhooks;
