@@ -16,3 +16,4 @@ mod http;
 mod referrals;
 mod stats;
 mod stats_privacy;
+mod sync;
