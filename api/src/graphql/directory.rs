@@ -1,6 +1,7 @@
 //! Queries and mutations of agencies, programs and funding-restriction flags, and `me`.
 
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result, SimpleObject};
+use chrono::{DateTime, Utc};
 
 use crate::domain::validate;
 use crate::errors::{ApiError, ApiResult};
@@ -158,9 +159,16 @@ impl DirectoryQueries {
         Ok(repo::agencies::list(ctx.db().conn(), only).await?.into_iter().map(Agency::from).collect())
     }
 
-    async fn programs(&self, ctx: &Context<'_>) -> Result<Vec<Program>> {
+    /// Every program by name; with `updatedSince`, those whose `updatedAt` is at or after it
+    /// (docs/sync.md).
+    async fn programs(&self, ctx: &Context<'_>, updated_since: Option<DateTime<Utc>>) -> Result<Vec<Program>> {
         ctx.authorize(Operation::ReadDirectory)?;
-        Ok(repo::programs::list(ctx.db().conn()).await?.into_iter().map(Program).collect())
+        let db = ctx.db().conn();
+        let rows = match updated_since {
+            Some(since) => repo::programs::updated_since(db, since).await?,
+            None => repo::programs::list(db).await?,
+        };
+        Ok(rows.into_iter().map(Program).collect())
     }
 
     /// A program by id or by slug (give exactly one).

@@ -2,6 +2,7 @@
 //! entity models; only the fields listed here are exposed.
 
 use async_graphql::{Context, ID, Object, Result, SimpleObject};
+use chrono::{DateTime, Utc};
 use entities::{agency, funding_restriction, program};
 
 use crate::graphql::enums::{Approach, Category, Orientation};
@@ -78,5 +79,9 @@ impl Program {
     async fn funding_restrictions(&self, ctx: &Context<'_>) -> Result<Vec<FundingRestriction>> {
         let flags = ctx.data_unchecked::<RequestLoader>().load_one(ProgramFlags(self.0.id)).await?;
         Ok(flags.unwrap_or_default().into_iter().map(Into::into).collect())
+    }
+    /// When the program or its flags last changed (its groups' `updatedAt` moves with it).
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
     }
 }

@@ -1,6 +1,6 @@
 //! The GraphQL enums. Those stored in the database mirror `entities::enums` (`remote`: the
 //! conversions both ways are derived, so a value cannot be lost between them); the others
-//! mirror domain and auth types, or exist only in the API (`GroupOrder`).
+//! mirror domain and auth types, or exist only in the API (`GroupOrder`, `ReferralOrder`).
 
 /// A GraphQL enum that mirrors another type, variant for variant.
 macro_rules! mirror {
@@ -91,6 +91,20 @@ pub enum GroupOrder {
     Distance,
     /// Most recently verified first.
     LastVerified,
+    /// Least recently updated first (oldest `updatedAt`, then id): the order for incremental
+    /// sync with `filter.updatedSince` (docs/sync.md).
+    UpdatedAt,
+}
+
+/// The order of `referrals`.
+#[derive(async_graphql::Enum, Copy, Clone, Debug, PartialEq, Eq, Default)]
+pub enum ReferralOrder {
+    /// Newest first (the default).
+    #[default]
+    Newest,
+    /// Least recently updated first (oldest `updatedAt`, then id): the order for incremental
+    /// sync with `filter.updatedSince` (docs/sync.md).
+    UpdatedAt,
 }
 
 /// The GraphQL name of an enum value (`SELF`, `PROFESSIONAL_REFERRAL`), for text outside

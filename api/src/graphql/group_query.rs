@@ -1,7 +1,7 @@
 //! `groups(filter, orderBy, first, after)` and `group(id)`.
 
 use async_graphql::connection::{Connection, Edge, EmptyFields};
-use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
+use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject, Value};
 use chrono::{DateTime, Utc};
 
 use crate::domain::{text, validate};
@@ -50,7 +50,8 @@ pub struct GroupFilter {
     pub meets_on: Option<Weekday>,
     pub accepting_new_members: Option<bool>,
     pub veteran_introduction: Option<bool>,
-    /// Defaults to ACTIVE; pass null for every status.
+    /// Defaults to ACTIVE; pass null for every status. With `updatedSince` and no `status`
+    /// given, every status: a mirror sees the groups paused or closed since its last sync.
     #[graphql(default_with = "Some(GroupStatus::Active)")]
     pub status: Option<GroupStatus>,
     /// Groups whose effective flags include every one of these codes.
@@ -58,6 +59,9 @@ pub struct GroupFilter {
     /// Groups whose effective flags include none of these codes.
     pub without_funding_restrictions: Option<Vec<String>>,
     pub verified_since: Option<DateTime<Utc>>,
+    /// Groups whose `updatedAt` is at or after this instant, of every status unless `status`
+    /// is given. For incremental sync: see docs/sync.md.
+    pub updated_since: Option<DateTime<Utc>>,
 }
 
 impl GroupFilter {
@@ -119,9 +123,20 @@ impl GroupFilter {
             with_flag_ids: crate::services::directory::flag_ids(db.conn(), "filter.withFundingRestrictions", &with_codes).await?,
             without_flag_ids: crate::services::directory::flag_ids(db.conn(), "filter.withoutFundingRestrictions", &without_codes).await?,
             verified_since: self.verified_since,
+            updated_since: self.updated_since,
             only_ids: None,
         })
     }
+}
+
+/// Whether the `groups` field names `filter.status` itself (as a literal or in a variable).
+/// `status` defaults to ACTIVE in the schema, so only the request as written tells an
+/// explicit ACTIVE from the default.
+fn names_status(ctx: &Context<'_>) -> Result<bool> {
+    let arguments = ctx.field().arguments()?;
+    Ok(arguments
+        .iter()
+        .any(|(name, value)| name.as_str() == "filter" && matches!(value, Value::Object(fields) if fields.contains_key("status"))))
 }
 
 /// Extra fields of `GroupConnection`.
@@ -196,7 +211,8 @@ impl GroupQueries {
         Ok(repo::groups::get(ctx.db().conn(), id).await?.map(Group::from))
     }
 
-    /// Search the directory. `orderBy` defaults to NAME; `first` to 20, at most 100.
+    /// Search the directory. `orderBy` defaults to NAME; `first` to 20, at most 100. To sync
+    /// a mirror: `filter: { updatedSince }` with `orderBy: UPDATED_AT` (docs/sync.md).
     #[graphql(complexity = "crate::graphql::pagination::list_complexity(first, child_complexity)")]
     async fn groups(
         &self,
@@ -209,11 +225,16 @@ impl GroupQueries {
         ctx.authorize(Operation::ReadDirectory)?;
         let db = ctx.db();
         let first = pagination::page_size(first)?;
-        let filter = filter.unwrap_or_else(GroupFilter::active);
+        let mut filter = filter.unwrap_or_else(GroupFilter::active);
+        if filter.updated_since.is_some() && !names_status(ctx)? {
+            // A sync must see the groups that were paused or closed since its last run.
+            filter.status = None;
+        }
         let query = filter.into_query(db).await?;
         let order = match order_by.unwrap_or_default() {
             GroupOrder::Name => Order::Name,
             GroupOrder::LastVerified => Order::LastVerified,
+            GroupOrder::UpdatedAt => Order::UpdatedAt,
             GroupOrder::Distance if query.near.is_some() => Order::Distance,
             GroupOrder::Distance => {
                 return Err(ApiError::bad_input("orderBy", "DISTANCE needs filter.near").into());
@@ -232,6 +253,7 @@ impl GroupQueries {
             let key = match order {
                 Order::Name => After::Name(model.name.clone(), model.id),
                 Order::LastVerified => After::LastVerified(model.last_verified_at, model.id),
+                Order::UpdatedAt => After::UpdatedAt(model.updated_at, model.id),
                 Order::Distance => After::Distance(distance_km.unwrap_or(0.0), model.id),
             };
             Edge::new(pagination::encode(&key), Group { model, distance_km })

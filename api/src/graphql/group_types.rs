@@ -183,8 +183,16 @@ impl Group {
     async fn closed_on(&self) -> Option<NaiveDate> {
         self.model.closed_on
     }
+    /// When someone last vouched for the listing: its creation, every `updateGroup` and
+    /// every `setGroupStatus`.
     async fn last_verified_at(&self) -> DateTime<Utc> {
         self.model.last_verified_at
+    }
+    /// When anything this group shows last changed: its listing, meetings, focus, languages,
+    /// flags, status, liaisons, or its program (name, category, flags, ...). For incremental
+    /// sync with `filter.updatedSince` (docs/sync.md).
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.model.updated_at
     }
     /// Optimistic-concurrency version: pass it as `expectedVersion` to `updateGroup`.
     async fn version(&self) -> i32 {

@@ -2,8 +2,9 @@
 //! `auditEvents`, `statsAccessLog`).
 //!
 //! A cursor is opaque to clients: base64url of a small JSON object naming what it continues
-//! (`o`: an order of `groups`, or `id` for the newest-first lists) with the last row's sort
-//! key and id. A cursor of another connection or order is BAD_USER_INPUT on `after`.
+//! (`o`: an order of `groups`, `id` for the newest-first lists, `u` for an `UPDATED_AT`
+//! order of `groups` or `referrals`) with the last row's sort key and id. A cursor of another
+//! connection or order is BAD_USER_INPUT on `after`.
 //!
 //! Page size: `first`, default `DEFAULT_PAGE_SIZE`, from 1 to `MAX_PAGE_SIZE`; a connection
 //! weighs `first` times its selection in the query's complexity (`list_complexity`).
@@ -45,6 +46,9 @@ enum Raw {
     Distance { k: f64, id: i64 },
     #[serde(rename = "v")]
     LastVerified { k: DateTime<Utc>, id: i64 },
+    /// Least recently updated first (`groups` and `referrals` with `orderBy: UPDATED_AT`).
+    #[serde(rename = "u")]
+    UpdatedAt { k: DateTime<Utc>, id: i64 },
     /// A newest-first list (referrals, audit events, statistics requests): the last id seen.
     #[serde(rename = "id")]
     Id { id: i64 },
@@ -71,6 +75,7 @@ pub fn encode(after: &After) -> String {
         After::Name(k, id) => Raw::Name { k, id },
         After::Distance(k, id) => Raw::Distance { k, id },
         After::LastVerified(k, id) => Raw::LastVerified { k, id },
+        After::UpdatedAt(k, id) => Raw::UpdatedAt { k, id },
     })
 }
 
@@ -81,10 +86,14 @@ pub fn decode(cursor: &str, order: Order) -> ApiResult<After> {
         Raw::Distance { k, id } if k.is_finite() => After::Distance(k, id),
         Raw::Distance { .. } | Raw::Id { .. } => return Err(not_a_cursor()),
         Raw::LastVerified { k, id } => After::LastVerified(k, id),
+        Raw::UpdatedAt { k, id } => After::UpdatedAt(k, id),
     };
     let matches = matches!(
         (&after, order),
-        (After::Name(..), Order::Name) | (After::Distance(..), Order::Distance) | (After::LastVerified(..), Order::LastVerified)
+        (After::Name(..), Order::Name)
+            | (After::Distance(..), Order::Distance)
+            | (After::LastVerified(..), Order::LastVerified)
+            | (After::UpdatedAt(..), Order::UpdatedAt)
     );
     if matches { Ok(after) } else { Err(ApiError::bad_input("after", "this cursor belongs to another orderBy")) }
 }
@@ -100,6 +109,21 @@ pub fn decode_id(after: Option<&str>) -> ApiResult<Option<i64>> {
         .map(|cursor| match decode_raw(cursor)? {
             Raw::Id { id } => Ok(id),
             _ => Err(not_a_cursor()),
+        })
+        .transpose()
+}
+
+/// The cursor after a row in a least-recently-updated-first list (`referrals`).
+pub fn encode_updated(at: DateTime<Utc>, id: i64) -> String {
+    encode_raw(&Raw::UpdatedAt { k: at, id })
+}
+
+/// Reads the `after` cursor of a least-recently-updated-first list: the key to continue after.
+pub fn decode_updated(after: Option<&str>) -> ApiResult<Option<(DateTime<Utc>, i64)>> {
+    after
+        .map(|cursor| match decode_raw(cursor)? {
+            Raw::UpdatedAt { k, id } => Ok((k, id)),
+            _ => Err(ApiError::bad_input("after", "this cursor belongs to another orderBy")),
         })
         .transpose()
 }
@@ -123,6 +147,15 @@ mod tests {
         assert!(decode(&encode_id(17), Order::Name).is_err());
         assert!(decode_id(Some("17")).is_err(), "a bare number is not a cursor");
         assert_eq!(decode_id(None).ok(), Some(None));
+        // UPDATED_AT cursors: groups and referrals read them; no other order takes them.
+        let at = DateTime::parse_from_rfc3339("2026-11-26T10:00:00.123456Z").unwrap().to_utc();
+        let u = After::UpdatedAt(at, 9);
+        assert_eq!(decode(&encode(&u), Order::UpdatedAt).ok(), Some(u.clone()));
+        assert!(decode(&encode(&u), Order::LastVerified).is_err());
+        assert_eq!(decode_updated(Some(&encode_updated(at, 9))).ok(), Some(Some((at, 9))));
+        assert_eq!(decode_updated(Some(&encode(&u))).ok(), Some(Some((at, 9))), "the same key, whichever list wrote it");
+        assert!(decode_updated(Some(&encode_id(9))).is_err());
+        assert!(decode_id(Some(&encode_updated(at, 9))).is_err());
     }
 
     #[test]

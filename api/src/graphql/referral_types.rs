@@ -80,6 +80,11 @@ impl Referral {
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
+    /// When the referral last changed: its creation, every outcome and its withdrawal (not
+    /// its group or agency). For incremental sync with `filter.updatedSince` (docs/sync.md).
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
     async fn contacted_on(&self) -> Option<NaiveDate> {
         self.0.contacted_on
     }

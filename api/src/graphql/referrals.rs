@@ -14,14 +14,14 @@ use crate::domain::referral as rules;
 use crate::domain::referral_code;
 use crate::errors::{ApiError, ApiResult};
 use crate::graphql::context::{ContextExt, parse_id};
-use crate::graphql::enums::{Channel, Outcome, OutcomeSource, ReferralStatus};
+use crate::graphql::enums::{Channel, Outcome, OutcomeSource, ReferralOrder, ReferralStatus};
 use crate::graphql::pagination;
 use crate::graphql::referral_types::Referral;
 use crate::http::limits::Limits;
 use crate::policy::{self, Operation, Scope};
 use crate::repo;
 use crate::repo::audit::Actor;
-use crate::repo::referrals::{ReferralQuery, Visible};
+use crate::repo::referrals::{ReferralPage, ReferralQuery, Visible};
 use crate::services::referrals::{self as service, CreateReferral, RecordOutcome};
 
 #[derive(InputObject)]
@@ -49,6 +49,9 @@ pub struct ReferralFilter {
     pub created_to: Option<DateTime<Utc>>,
     /// Clinicians: referrals of this person (matched by its keyed hash).
     pub client_ref: Option<String>,
+    /// Referrals whose `updatedAt` is at or after this instant (created, or an outcome
+    /// recorded, since). For incremental sync with `orderBy: UPDATED_AT`: docs/sync.md.
+    pub updated_since: Option<DateTime<Utc>>,
 }
 
 #[derive(SimpleObject)]
@@ -107,7 +110,8 @@ impl ReferralQueries {
         Ok(Referral(find(ctx, Operation::ReadReferrals, None, Some(&code)).await?.0))
     }
 
-    /// Referrals the caller may see, newest first. `first` defaults to 20, at most 100.
+    /// Referrals the caller may see, newest first (`orderBy` NEWEST, the default) or least
+    /// recently updated first (UPDATED_AT). `first` defaults to 20, at most 100.
     #[graphql(complexity = "crate::graphql::pagination::list_complexity(first, child_complexity)")]
     async fn referrals(
         &self,
@@ -115,11 +119,16 @@ impl ReferralQueries {
         filter: Option<ReferralFilter>,
         first: Option<i32>,
         after: Option<String>,
+        order_by: Option<ReferralOrder>,
     ) -> Result<ReferralConnection> {
         let (viewer, scope) = ctx.authorize(Operation::ReadReferrals)?;
         let db = ctx.db();
         let first = pagination::page_size(first)?;
-        let before = pagination::decode_id(after.as_deref())?;
+        let order_by = order_by.unwrap_or_default();
+        let order = match order_by {
+            ReferralOrder::Newest => ReferralPage::Newest(pagination::decode_id(after.as_deref())?),
+            ReferralOrder::UpdatedAt => ReferralPage::UpdatedAt(pagination::decode_updated(after.as_deref())?),
+        };
         let f = filter.unwrap_or_default();
         let visible = policy::referral_reach(db, viewer, scope).await?;
         let client_ref_hash = match (&f.client_ref, &visible) {
@@ -134,11 +143,18 @@ impl ReferralQueries {
             created_from: f.created_from,
             created_to: f.created_to,
             client_ref_hash,
+            updated_since: f.updated_since,
         };
         let with_total = ctx.look_ahead().field("totalCount").exists();
-        let (rows, has_next, total) = repo::referrals::page(db.conn(), &visible, &query, before, first, with_total).await?;
-        let mut conn = Connection::with_additional_fields(before.is_some(), has_next, ReferralConnectionFields { total_count: total });
-        conn.edges.extend(rows.into_iter().map(|r| Edge::new(pagination::encode_id(r.id), Referral(r))));
+        let (rows, has_next, total) = repo::referrals::page(db.conn(), &visible, &query, &order, first, with_total).await?;
+        let mut conn = Connection::with_additional_fields(after.is_some(), has_next, ReferralConnectionFields { total_count: total });
+        conn.edges.extend(rows.into_iter().map(|r| {
+            let cursor = match order_by {
+                ReferralOrder::Newest => pagination::encode_id(r.id),
+                ReferralOrder::UpdatedAt => pagination::encode_updated(r.updated_at, r.id),
+            };
+            Edge::new(cursor, Referral(r))
+        }));
         Ok(conn)
     }
 }

@@ -48,6 +48,7 @@ pub struct GroupQuery {
     pub with_flag_ids: Vec<i64>,
     pub without_flag_ids: Vec<i64>,
     pub verified_since: Option<DateTime<Utc>>,
+    pub updated_since: Option<DateTime<Utc>>,
     /// Only these groups (a liaison's own, for example).
     pub only_ids: Option<Vec<i64>>,
 }
@@ -58,6 +59,9 @@ pub enum Order {
     Name,
     Distance,
     LastVerified,
+    /// Least recently updated first: a group that changes while a client pages moves behind
+    /// the cursor and is met again (the order for incremental sync).
+    UpdatedAt,
 }
 
 /// Where a page starts: after the row with this key and id.
@@ -66,6 +70,7 @@ pub enum After {
     Name(String, i64),
     Distance(f64, i64),
     LastVerified(DateTime<Utc>, i64),
+    UpdatedAt(DateTime<Utc>, i64),
 }
 
 pub struct Page {
@@ -191,6 +196,9 @@ pub fn condition(q: &GroupQuery) -> Condition {
     if let Some(since) = q.verified_since {
         c = c.add(group::Column::LastVerifiedAt.gte(since));
     }
+    if let Some(since) = q.updated_since {
+        c = c.add(group::Column::UpdatedAt.gte(since));
+    }
     if let Some(ids) = &q.only_ids {
         c = c.add(group::Column::Id.is_in(ids.iter().copied()));
     }
@@ -232,10 +240,16 @@ pub async fn page(
                 .add(group::Column::LastVerifiedAt.lt(*at))
                 .add(Condition::all().add(group::Column::LastVerifiedAt.eq(*at)).add(group::Column::Id.lt(*id))),
         ),
+        Some(After::UpdatedAt(at, id)) => select.filter(
+            Condition::any()
+                .add(group::Column::UpdatedAt.gt(*at))
+                .add(Condition::all().add(group::Column::UpdatedAt.eq(*at)).add(group::Column::Id.gt(*id))),
+        ),
         Some(After::Distance(..)) | None => select,
     };
     select = match order {
         Order::LastVerified => select.order_by_desc(group::Column::LastVerifiedAt).order_by_desc(group::Column::Id),
+        Order::UpdatedAt => select.order_by_asc(group::Column::UpdatedAt).order_by_asc(group::Column::Id),
         Order::Name | Order::Distance => select.order_by_asc(group::Column::Name).order_by_asc(group::Column::Id),
     };
     let mut rows = select.limit(first + 1).all(db).await?;
@@ -264,6 +278,7 @@ async fn page_near(
         Order::Distance => rows.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.id.cmp(&b.0.id))),
         Order::Name => rows.sort_by(|a, b| a.0.name.cmp(&b.0.name).then(a.0.id.cmp(&b.0.id))),
         Order::LastVerified => rows.sort_by(|a, b| b.0.last_verified_at.cmp(&a.0.last_verified_at).then(b.0.id.cmp(&a.0.id))),
+        Order::UpdatedAt => rows.sort_by(|a, b| a.0.updated_at.cmp(&b.0.updated_at).then(a.0.id.cmp(&b.0.id))),
     }
     let total = rows.len() as u64;
     let start = match after {
@@ -281,5 +296,6 @@ fn is_after(g: &group::Model, distance: f64, after: &After) -> bool {
         After::Distance(d, id) => distance.total_cmp(d).then(g.id.cmp(id)).is_gt(),
         After::Name(name, id) => g.name.as_str().cmp(name.as_str()).then(g.id.cmp(id)).is_gt(),
         After::LastVerified(at, id) => at.cmp(&g.last_verified_at).then(id.cmp(&g.id)).is_gt(),
+        After::UpdatedAt(at, id) => g.updated_at.cmp(at).then(g.id.cmp(id)).is_gt(),
     }
 }

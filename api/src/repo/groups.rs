@@ -3,6 +3,11 @@
 //! A group's listing is written as a whole `GroupDraft` (the API merges a patch into the
 //! current listing and validates it first), inside the caller's transaction, so that the
 //! row, its parts and its flag links change together or not at all.
+//!
+//! `updated_at` moves with every change of what `Group` shows: the listing and its parts,
+//! the status, the liaisons (`touch`) and the program it embeds (`touch_program_groups`).
+//! `last_verified_at` moves when someone vouches for the listing: on creation, on every
+//! listing update and on every status change.
 
 use std::collections::HashMap;
 
@@ -131,7 +136,7 @@ pub async fn draft_of(db: &impl ConnectionTrait, m: &group::Model) -> ApiResult<
 
 /// Inserts a new ACTIVE group with version 1.
 pub async fn create(db: &impl ConnectionTrait, draft: &GroupDraft) -> ApiResult<group::Model> {
-    let now = Utc::now();
+    let now = super::now();
     let mut m = group::ActiveModel {
         status: Set(GroupStatus::Active),
         version: Set(1),
@@ -149,7 +154,7 @@ pub async fn create(db: &impl ConnectionTrait, draft: &GroupDraft) -> ApiResult<
 /// Writes `draft` over group `id` if its version is still `expected_version`; bumps the
 /// version. A stale version is CONFLICT and changes nothing.
 pub async fn update(db: &impl ConnectionTrait, id: i64, expected_version: i32, draft: &GroupDraft) -> ApiResult<group::Model> {
-    let now = Utc::now();
+    let now = super::now();
     let mut m = group::ActiveModel { ..Default::default() };
     draft.apply(&mut m, now);
     bump_version(db, id, expected_version, m).await?;
@@ -158,7 +163,8 @@ pub async fn update(db: &impl ConnectionTrait, id: i64, expected_version: i32, d
     get(db, id).await?.ok_or_else(|| ApiError::not_found("group"))
 }
 
-/// Sets the status (and `closed_on`) if the version still matches.
+/// Sets the status (and `closed_on`) if the version still matches. A status change is a
+/// verification by whoever made it: `last_verified_at` moves with `updated_at`.
 pub async fn set_status(
     db: &impl ConnectionTrait,
     id: i64,
@@ -166,9 +172,35 @@ pub async fn set_status(
     status: GroupStatus,
     closed_on: Option<NaiveDate>,
 ) -> ApiResult<group::Model> {
-    let m = group::ActiveModel { status: Set(status), closed_on: Set(closed_on), updated_at: Set(Utc::now()), ..Default::default() };
+    let now = super::now();
+    let m = group::ActiveModel {
+        status: Set(status),
+        closed_on: Set(closed_on),
+        last_verified_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    };
     bump_version(db, id, expected_version, m).await?;
     get(db, id).await?.ok_or_else(|| ApiError::not_found("group"))
+}
+
+/// Moves `updated_at` of group `id` to `at` (a change of what the group shows outside its
+/// listing: its liaisons). The version and `last_verified_at` stay.
+pub async fn touch(db: &impl ConnectionTrait, id: i64, at: DateTime<Utc>) -> ApiResult<()> {
+    group::Entity::update_many().col_expr(group::Column::UpdatedAt, Expr::value(at)).filter(group::Column::Id.eq(id)).exec(db).await?;
+    Ok(())
+}
+
+/// Moves `updated_at` of every group of program `program_id` to `at`: a group shows its
+/// program, its category (when it has none of its own) and its flags, so a mirror of groups
+/// must see them again. The versions and `last_verified_at` stay.
+pub async fn touch_program_groups(db: &impl ConnectionTrait, program_id: i64, at: DateTime<Utc>) -> ApiResult<()> {
+    group::Entity::update_many()
+        .col_expr(group::Column::UpdatedAt, Expr::value(at))
+        .filter(group::Column::ProgramId.eq(program_id))
+        .exec(db)
+        .await?;
+    Ok(())
 }
 
 /// `UPDATE groups SET ..., version = version + 1 WHERE id = ? AND version = ?`.

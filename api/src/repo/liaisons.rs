@@ -31,16 +31,16 @@ pub async fn for_groups(db: &impl ConnectionTrait, group_ids: &[i64]) -> ApiResu
     Ok(out)
 }
 
-/// Assigns `subject` to the group; assigning twice is harmless.
-pub async fn assign(db: &impl ConnectionTrait, group_id: i64, subject: &str) -> ApiResult<()> {
+/// Assigns `subject` to the group; assigning twice is harmless. Returns whether the
+/// assignment is new.
+pub async fn assign(db: &impl ConnectionTrait, group_id: i64, subject: &str) -> ApiResult<bool> {
     let exists = group_liaison::Entity::find_by_id((group_id, subject.to_owned())).one(db).await?.is_some();
     if exists {
-        return Ok(());
+        return Ok(false);
     }
-    let row =
-        group_liaison::ActiveModel { group_id: Set(group_id), subject: Set(subject.to_owned()), assigned_at: Set(chrono::Utc::now()) };
+    let row = group_liaison::ActiveModel { group_id: Set(group_id), subject: Set(subject.to_owned()), assigned_at: Set(super::now()) };
     group_liaison::Entity::insert(row).exec(db).await?;
-    Ok(())
+    Ok(true)
 }
 
 /// Removes the assignment; returns whether there was one.

@@ -17,3 +17,10 @@ pub mod stats_log;
 pub mod webhooks;
 
 pub use db::{Db, WriteTxn};
+
+/// The time a write records (`updated_at`, `last_verified_at`, `created_at`): now, to the
+/// microsecond, as PostgreSQL keeps it. So the value a mutation answers is the value stored
+/// on both databases, and an `updatedSince` taken from it matches the row again.
+pub fn now() -> chrono::DateTime<chrono::Utc> {
+    crate::domain::audit::micros(chrono::Utc::now())
+}

@@ -1,7 +1,9 @@
-//! Programs: the national organisations and models groups belong to.
+//! Programs: the national organisations and models groups belong to. Every create and
+//! update moves `updated_at` (flag changes go through `update` too).
 
 use std::collections::HashMap;
 
+use chrono::{DateTime, Utc};
 use entities::enums::{Approach, Category, Orientation};
 use entities::program;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set};
@@ -44,6 +46,16 @@ pub async fn list(db: &impl ConnectionTrait) -> ApiResult<Vec<program::Model>> {
     Ok(program::Entity::find().order_by_asc(program::Column::Name).all(db).await?)
 }
 
+/// The programs updated at or after `since`, by name.
+pub async fn updated_since(db: &impl ConnectionTrait, since: DateTime<Utc>) -> ApiResult<Vec<program::Model>> {
+    Ok(program::Entity::find()
+        .filter(program::Column::UpdatedAt.gte(since))
+        .order_by_asc(program::Column::Name)
+        .order_by_asc(program::Column::Id)
+        .all(db)
+        .await?)
+}
+
 pub async fn get(db: &impl ConnectionTrait, id: i64) -> ApiResult<Option<program::Model>> {
     Ok(program::Entity::find_by_id(id).one(db).await?)
 }
@@ -76,14 +88,14 @@ fn apply(model: &mut program::ActiveModel, d: ProgramDraft) {
     model.orientation = Set(d.orientation);
     model.open_to = Set(d.open_to);
     model.website = Set(d.website);
-    model.updated_at = Set(chrono::Utc::now());
+    model.updated_at = Set(super::now());
 }
 
 pub async fn create(db: &impl ConnectionTrait, draft: ProgramDraft) -> ApiResult<program::Model> {
     if slug_taken(db, &draft.slug, None).await? {
         return Err(ApiError::Conflict(format!("a program with slug {:?} exists already", draft.slug)));
     }
-    let mut model = program::ActiveModel { created_at: Set(chrono::Utc::now()), ..Default::default() };
+    let mut model = program::ActiveModel { created_at: Set(super::now()), ..Default::default() };
     apply(&mut model, draft);
     Ok(model.insert(db).await?)
 }

@@ -1,4 +1,5 @@
-//! Referrals and their event log.
+//! Referrals and their event log. Every change of a referral (its creation, every outcome
+//! and withdrawal) moves its `updated_at`, what `filter.updatedSince` syncs by.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use entities::{referral, referral_event};
@@ -53,6 +54,8 @@ pub enum Inserted {
 
 /// Inserts a referral with a fresh unique code (retrying the rare code collision).
 pub async fn insert(db: &impl ConnectionTrait, r: &NewReferral, now: DateTime<Utc>) -> ApiResult<Inserted> {
+    // Stored to the microsecond on both databases (see `repo::now`).
+    let now = crate::domain::audit::micros(now);
     for _ in 0..5 {
         let model = referral::ActiveModel {
             code: Set(referral_code::generate()),
@@ -116,7 +119,7 @@ pub async fn update_milestones(db: &impl ConnectionTrait, current: &referral::Mo
         ended_on: Set(next.ended_on),
         end_reason: Set(next.end_reason),
         days_to_attend: Set(next.days_to_attend()),
-        updated_at: Set(Utc::now()),
+        updated_at: Set(super::now()),
         ..Default::default()
     };
     let res = referral::Entity::update_many()
@@ -145,7 +148,7 @@ pub async fn append_event(
 ) -> ApiResult<()> {
     let event = referral_event::ActiveModel {
         referral_id: Set(referral_id),
-        at: Set(Utc::now()),
+        at: Set(super::now()),
         actor_subject: Set(actor.subject.clone()),
         actor_role: Set(actor.role.clone()),
         from_status: Set(from),
@@ -192,6 +195,17 @@ pub struct ReferralQuery {
     pub created_from: Option<DateTime<Utc>>,
     pub created_to: Option<DateTime<Utc>>,
     pub client_ref_hash: Option<String>,
+    pub updated_since: Option<DateTime<Utc>>,
+}
+
+/// The order of a page of referrals, with where it starts.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ReferralPage {
+    /// Newest first (by id), below this id.
+    Newest(Option<i64>),
+    /// Least recently updated first (by `updated_at`, then id), after this key: a row that
+    /// changes while a client pages moves behind the cursor and is met again.
+    UpdatedAt(Option<(DateTime<Utc>, i64)>),
 }
 
 fn scope_condition(visible: &Visible) -> Condition {
@@ -202,12 +216,12 @@ fn scope_condition(visible: &Visible) -> Condition {
     }
 }
 
-/// A page of referrals, newest first, before the id `before`.
+/// A page of referrals in the order of `order`, from where it says.
 pub async fn page(
     db: &impl ConnectionTrait,
     visible: &Visible,
     q: &ReferralQuery,
-    before: Option<i64>,
+    order: &ReferralPage,
     first: u64,
     with_total: bool,
 ) -> ApiResult<(Vec<referral::Model>, bool, u64)> {
@@ -230,11 +244,29 @@ pub async fn page(
     if let Some(v) = &q.client_ref_hash {
         c = c.add(referral::Column::ClientRefHash.eq(v.as_str()));
     }
-    let total = if with_total { referral::Entity::find().filter(c.clone()).count(db).await? } else { 0 };
-    if let Some(id) = before {
-        c = c.add(referral::Column::Id.lt(id));
+    if let Some(v) = q.updated_since {
+        c = c.add(referral::Column::UpdatedAt.gte(v));
     }
-    let mut rows = referral::Entity::find().filter(c).order_by_desc(referral::Column::Id).limit(first + 1).all(db).await?;
+    let total = if with_total { referral::Entity::find().filter(c.clone()).count(db).await? } else { 0 };
+    let select = match order {
+        ReferralPage::Newest(before) => {
+            if let Some(id) = before {
+                c = c.add(referral::Column::Id.lt(*id));
+            }
+            referral::Entity::find().filter(c).order_by_desc(referral::Column::Id)
+        }
+        ReferralPage::UpdatedAt(after) => {
+            if let Some((at, id)) = after {
+                c = c.add(
+                    Condition::any()
+                        .add(referral::Column::UpdatedAt.gt(*at))
+                        .add(Condition::all().add(referral::Column::UpdatedAt.eq(*at)).add(referral::Column::Id.gt(*id))),
+                );
+            }
+            referral::Entity::find().filter(c).order_by_asc(referral::Column::UpdatedAt).order_by_asc(referral::Column::Id)
+        }
+    };
+    let mut rows = select.limit(first + 1).all(db).await?;
     let has_next = rows.len() as u64 > first;
     rows.truncate(first as usize);
     Ok((rows, has_next, total))

@@ -1,6 +1,11 @@
 //! Writing the directory's reference data: agencies, programs and funding-restriction flags,
 //! each change with its audit event (`audited`). Callers have authorized the operation and
 //! validated the input.
+//!
+//! A program's update (its fields or its flags) moves its `updated_at` and, in the same
+//! transaction, the `updated_at` of every group of the program: a group shows its program,
+//! its category (when it has none of its own) and its effective flags, so a mirror syncing
+//! groups by `updatedSince` sees them again. A new flag is linked to nothing: it moves nothing.
 
 use entities::{agency, funding_restriction, program};
 use serde_json::json;
@@ -67,6 +72,7 @@ pub async fn update_program(
         repo::flags::set_for_program(&*txn, id, &flags.ids).await?;
     }
     let program = repo::programs::update(&*txn, current, draft).await?;
+    repo::groups::touch_program_groups(&*txn, id, program.updated_at).await?;
     let payload = json!({ "slug": program.slug, "name": program.name, "fundingRestrictions": flags.map(|f| f.codes) });
     audited::commit(txn, actor, Change::new("program.update", "program", program.id, payload)).await?;
     Ok(program)

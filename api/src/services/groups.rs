@@ -1,6 +1,11 @@
 //! Writing groups: listing, status and liaisons, each change with its audit event
 //! (`audited`). Callers have authorized the operation for this group (`policy`) and built
 //! the listing from validated input.
+//!
+//! Every change moves the group's `updated_at` (what `updatedSince` syncs by): the listing
+//! and the status in `repo::groups`, a liaison (un)assignment here, since `Group.liaisons`
+//! is part of the group as admins read it. Assigning a liaison who is already assigned
+//! changes nothing and moves nothing.
 
 use chrono::NaiveDate;
 use entities::enums::GroupStatus;
@@ -76,8 +81,11 @@ pub async fn set_status(db: &Db, actor: &Actor, scope: Scope, id: i64, change: S
 /// Makes `subject` a liaison of group `id`.
 pub async fn assign_liaison(db: &Db, actor: &Actor, id: i64, subject: &str) -> ApiResult<group::Model> {
     let txn = db.begin_write().await?;
-    let group = repo::groups::get(&*txn, id).await?.ok_or_else(|| ApiError::not_found("group"))?;
-    repo::liaisons::assign(&*txn, id, subject).await?;
+    let mut group = repo::groups::get(&*txn, id).await?.ok_or_else(|| ApiError::not_found("group"))?;
+    if repo::liaisons::assign(&*txn, id, subject).await? {
+        group.updated_at = repo::now();
+        repo::groups::touch(&*txn, id, group.updated_at).await?;
+    }
     audited::commit(txn, actor, Change::new("group.assign_liaison", "group", id, json!({ "subject": subject }))).await?;
     Ok(group)
 }
@@ -85,10 +93,12 @@ pub async fn assign_liaison(db: &Db, actor: &Actor, id: i64, subject: &str) -> A
 /// Removes liaison `subject` from group `id`; NOT_FOUND when there was no such assignment.
 pub async fn unassign_liaison(db: &Db, actor: &Actor, id: i64, subject: &str) -> ApiResult<group::Model> {
     let txn = db.begin_write().await?;
-    let group = repo::groups::get(&*txn, id).await?.ok_or_else(|| ApiError::not_found("group"))?;
+    let mut group = repo::groups::get(&*txn, id).await?.ok_or_else(|| ApiError::not_found("group"))?;
     if !repo::liaisons::unassign(&*txn, id, subject).await? {
         return Err(ApiError::not_found("liaison assignment"));
     }
+    group.updated_at = repo::now();
+    repo::groups::touch(&*txn, id, group.updated_at).await?;
     audited::commit(txn, actor, Change::new("group.unassign_liaison", "group", id, json!({ "subject": subject }))).await?;
     Ok(group)
 }

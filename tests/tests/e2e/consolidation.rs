@@ -31,7 +31,10 @@ both_backends!(the_self_channel_is_stored_as_self_referral_and_migrates_both_way
     assert_eq!(stored_channel(app, &id).await, "SELF_REFERRAL");
 
     // Down: the value the earlier code stored; up again: the new one, and the API says SELF.
-    migration::Migrator::down(app.db.conn(), Some(1)).await.unwrap();
+    // (Down through the rename and every migration after it, whatever their number.)
+    let rename = "m20261126_000006_channel_self_referral";
+    let steps = migration::Migrator::migrations().iter().rev().position(|m| m.name() == rename).unwrap() + 1;
+    migration::Migrator::down(app.db.conn(), Some(steps as u32)).await.unwrap();
     assert_eq!(stored_channel(app, &id).await, "SELF");
     migration::Migrator::up(app.db.conn(), None).await.unwrap();
     assert_eq!(stored_channel(app, &id).await, "SELF_REFERRAL");

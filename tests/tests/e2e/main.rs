@@ -17,4 +17,5 @@ mod http;
 pub mod referrals;
 mod stats;
 mod stats_privacy;
+mod sync;
 mod webhooks;
