@@ -79,7 +79,7 @@ type Log = Arc<Mutex<Vec<(String, String, String, f64)>>>;
 
 async fn receive(req: HttpRequest, body: web::Bytes, log: web::Data<Log>) -> HttpResponse {
     // Slow on purpose: a process killed mid-delivery leaves claims behind.
-    tokio::time::sleep(Duration::from_millis(150)).await;
+    tokio::time::sleep(Duration::from_millis(600)).await;
     let id = req.headers().get("webhook-id").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
     let payload: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let kind = payload["type"].as_str().unwrap_or_default().to_owned();
@@ -143,7 +143,7 @@ async fn two_replicas_deliver_every_event_once_with_one_killed() {
     let mut a_alive = true;
     for i in 0..150 {
         if i == 50 {
-            // SIGKILL while its worker is posting (the receiver takes 150 ms per request).
+            // SIGKILL while its worker is posting (the receiver takes 600 ms per request).
             a.child.kill().unwrap();
             a.child.wait().unwrap();
             a_alive = false;
