@@ -69,6 +69,20 @@ WHERE id IN (\
  AND p.referral_id = m.referral_id AND p.state = 'PENDING' AND p.id < m.id) \
  ORDER BY m.id LIMIT $4{lock}) RETURNING id";
 
+/// Whether any message is due (a read, so that an idle worker never takes the write lock).
+pub async fn any_due(db: &impl ConnectionTrait, now: DateTime<Utc>) -> ApiResult<bool> {
+    Ok(webhook_message::Entity::find()
+        .select_only()
+        .column(webhook_message::Column::Id)
+        .filter(webhook_message::Column::State.eq(WebhookState::Pending))
+        .filter(webhook_message::Column::NextAttemptAt.lte(now))
+        .limit(1)
+        .into_tuple::<i64>()
+        .one(db)
+        .await?
+        .is_some())
+}
+
 /// Claims up to `limit` due messages for `worker` until `until`.
 pub async fn claim(
     db: &impl ConnectionTrait,

@@ -102,6 +102,9 @@ async fn run(db: &Db, client: &reqwest::Client, settings: &WebhookSettings, work
 /// Claims due messages and delivers them concurrently; returns how many it claimed.
 async fn round(db: &Db, client: &reqwest::Client, settings: &WebhookSettings, worker_id: &str) -> ApiResult<usize> {
     let now = Utc::now();
+    if !repo::webhooks::any_due(db.conn(), now).await? {
+        return Ok(0);
+    }
     let until = now + chrono::Duration::from_std(settings.claim_ttl).unwrap_or(chrono::Duration::seconds(60));
     let claimed = {
         let txn = db.begin_write().await?;
