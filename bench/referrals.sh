@@ -8,6 +8,11 @@
 # with its own client reference and idempotency key. Then it counts the referrals and runs
 # `circles audit verify` over the whole chain. Environment: DURATION, CONNECTIONS,
 # SKIP_BUILD=1, PGHOST/PGPORT/PGUSER.
+#
+# WEBHOOK=1 registers one webhook endpoint for the agency (all event types), served by
+# bench/webhook_receiver.py on 127.0.0.1, so every referral also writes an outbox message
+# that the server's worker delivers; after the run it waits for the deliveries and reports
+# the latency from commit to receipt (p50, p99, max) and the messages delivered twice.
 set -euo pipefail
 backend="${1:-}"
 [[ "$backend" == "sqlite" || "$backend" == "postgres" ]] || { echo "usage: $0 sqlite|postgres" >&2; exit 2; }
@@ -21,8 +26,10 @@ bin="$root/target/release/circles"
 [[ "${SKIP_BUILD:-0}" == "1" ]] || cargo build --release --locked -p circles-api
 tmp="$(mktemp -d)"
 server_pid=""
+receiver_pid=""
 cleanup() {
   [[ -z "$server_pid" ]] || kill "$server_pid" 2>/dev/null || true
+  [[ -z "$receiver_pid" ]] || kill "$receiver_pid" 2>/dev/null || true
   [[ "$backend" != "postgres" ]] || dropdb --if-exists circles_bench_referrals 2>/dev/null || true
   rm -rf "$tmp"
 }
@@ -33,6 +40,8 @@ exec > >(tee "bench/results/referrals-${backend}-$(date +%Y%m%d-%H%M%S).txt") 2>
 export CIRCLES_DATA_DIR="$tmp/data" RUST_LOG=warn
 # Rate limits (600 requests per minute per subject) would measure the limiter, not the service.
 export CIRCLES_RATE_LIMIT_PER_MINUTE=100000000
+# The benchmark's receiver listens on 127.0.0.1 over http.
+if [[ "${WEBHOOK:-0}" == "1" ]]; then export CIRCLES_WEBHOOK_ALLOW_PRIVATE=1; fi
 CIRCLES_JWT_SECRET="$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 export CIRCLES_JWT_SECRET
 if [[ "$backend" == "sqlite" ]]; then
@@ -56,11 +65,39 @@ groups="$(curl -sS "http://127.0.0.1:$port/graphql" -H 'content-type: applicatio
   python3 -c 'import json, sys; print(",".join(e["node"]["id"] for e in json.load(sys.stdin)["data"]["groups"]["edges"]))')"
 export WRK_TOKEN WRK_GROUPS="$groups"
 
-echo "createReferral, backend=$backend, $CONNECTIONS connections, $DURATION, commit $(git rev-parse --short HEAD)"
+if [[ "${WEBHOOK:-0}" == "1" ]]; then
+  hook_port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+  python3 bench/webhook_receiver.py "$hook_port" "$tmp/deliveries.txt" &
+  receiver_pid=$!
+  sleep 0.5
+  registered="$(curl -sS "http://127.0.0.1:$port/graphql" -H 'content-type: application/json' -H "authorization: Bearer $ADMIN" \
+    -d "{\"query\":\"mutation { createWebhookEndpoint(agencyId: 1, url: \\\"http://127.0.0.1:$hook_port/hook\\\", eventTypes: [REFERRAL_CREATED, REFERRAL_ACKNOWLEDGED, REFERRAL_REFUSED, REFERRAL_STATUS_CHANGED]) { endpoint { id } } }\"}")"
+  grep -q '"endpoint"' <<<"$registered" || { echo "could not register the webhook endpoint: $registered" >&2; exit 1; }
+  echo "webhook endpoint registered: http://127.0.0.1:$hook_port/hook"
+fi
+
+echo "createReferral, backend=$backend, $CONNECTIONS connections, $DURATION, webhook=${WEBHOOK:-0}, commit $(git rev-parse --short HEAD)"
 wrk -t 2 -c "$CONNECTIONS" -d "$DURATION" --latency -s bench/referral.lua "http://127.0.0.1:$port/graphql"
 echo "server RSS after the run: $(awk '/VmRSS/ { print $2 / 1024 " MiB" }' "/proc/$server_pid/status")"
 curl -sS "http://127.0.0.1:$port/graphql" -H 'content-type: application/json' -H "authorization: Bearer $ADMIN" \
   -d '{"query":"{ referrals { totalCount } auditEvents(filter: { action: \"referral.create\" }) { totalCount } }"}'
 echo
+if [[ "${WEBHOOK:-0}" == "1" ]]; then
+  created="$(curl -sS "http://127.0.0.1:$port/graphql" -H 'content-type: application/json' -H "authorization: Bearer $ADMIN" \
+    -d '{"query":"{ referrals { totalCount } }"}' | python3 -c 'import json, sys; print(json.load(sys.stdin)["data"]["referrals"]["totalCount"])')"
+  for _ in $(seq 1 120); do
+    [[ "$(cut -d' ' -f1 "$tmp/deliveries.txt" 2>/dev/null | sort -u | wc -l)" -ge "$created" ]] && break
+    sleep 0.5
+  done
+  python3 - "$tmp/deliveries.txt" "$created" <<'PY'
+import statistics, sys
+rows = [line.split() for line in open(sys.argv[1])]
+lat = sorted(float(r[1]) * 1000 for r in rows)
+ids = {r[0] for r in rows}
+q = statistics.quantiles(lat, n=100)
+print(f"webhooks: {len(ids)} of {sys.argv[2]} referrals announced, {len(rows) - len(ids)} delivered twice; "
+      f"commit-to-receipt latency p50 {q[49]:.1f} ms, p99 {q[98]:.1f} ms, max {lat[-1]:.1f} ms")
+PY
+fi
 kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=""
 time "$bin" audit verify
