@@ -204,7 +204,8 @@ async function scenario(opened) {
 
   const statusesOf = (sub) =>
     sub.events.map((p) => p?.data?.referralUpdated).filter((r) => r && r.id === referral.id).map((r) => r.status);
-  const gotBoth = await within(10000, () => statusesOf(subA).includes("CONTACTED") || subA.error || subA.completed);
+  // Two changes, two events: wait for both (or 10 s) before judging their order.
+  const gotBoth = await within(10000, () => statusesOf(subA).length >= 2 || subA.error || subA.completed);
   const statusesA = statusesOf(subA);
   check(
     gotBoth && statusesA.length >= 2 && statusesA[0] === "REFERRED" && statusesA[statusesA.length - 1] === "CONTACTED",
@@ -212,8 +213,8 @@ async function scenario(opened) {
     `events ${show(subA.events)}; error ${show(subA.error)}`,
   );
   check(
-    statusesA.length === 2,
-    `clinician A received exactly one event per change (${statusesA.length})`,
+    statusesA.length === 2 && new Set(statusesA).size === 2,
+    `clinician A received one event per change, no duplicate (${statusesA.length} events)`,
     show(subA.events),
   );
   const first = subA.events.map((p) => p?.data?.referralUpdated).find((r) => r?.id === referral.id);
@@ -224,7 +225,7 @@ async function scenario(opened) {
   );
   check(subA.events.every((p) => !p.errors), "clinician A's events carry no errors", show(subA.events));
 
-  await within(5000, () => statusesOf(subL).includes("CONTACTED"));
+  await within(5000, () => statusesOf(subL).length >= 2 || subL.error || subL.completed);
   const statusesL = statusesOf(subL);
   check(
     statusesL.length >= 2 && statusesL[0] === "REFERRED" && statusesL[statusesL.length - 1] === "CONTACTED",
