@@ -49,15 +49,19 @@ stored_enum!(
 );
 stored_enum!(
     /// Where a referral stands; derived from its milestones, never set directly.
-    ReferralStatus { Referred, Contacted, Attended, Retained, Declined, NoShow, DroppedOut, Withdrawn }
+    ReferralStatus { Referred, Acknowledged, Contacted, Attended, Retained, Declined, NoShow, DroppedOut, Withdrawn, Refused }
 );
 stored_enum!(
     /// Who asserted an outcome, and how.
     OutcomeSource { GroupLiaison, ClientReport, ClinicianFollowUp }
 );
 stored_enum!(
-    /// Why a referral ended.
-    EndReason { Declined, NoShow, DroppedOut, Withdrawn }
+    /// Why a referral ended. `DECLINED`: the person declined; `REFUSED`: the group did.
+    EndReason { Declined, NoShow, DroppedOut, Withdrawn, Refused }
+);
+stored_enum!(
+    /// Why the group refused a referral (`referrals.refusal_reason`, `referral_events.reason`).
+    RefusalReason { GroupFull, NotSuitable, GroupClosed, Other }
 );
 
 #[cfg(test)]
@@ -71,6 +75,13 @@ mod tests {
         assert_eq!(Leadership::ProfessionallyInvolved.to_value(), "PROFESSIONALLY_INVOLVED");
         assert_eq!(Channel::SelfReferral.to_value(), "SELF_REFERRAL");
         assert_eq!(ReferralStatus::NoShow.to_value(), "NO_SHOW");
+        assert_eq!(ReferralStatus::Acknowledged.to_value(), "ACKNOWLEDGED");
+        assert_eq!(EndReason::Refused.to_value(), "REFUSED");
+        assert_eq!(RefusalReason::GroupFull.to_value(), "GROUP_FULL");
+        assert_eq!(RefusalReason::NotSuitable.to_value(), "NOT_SUITABLE");
+        for v in RefusalReason::iter() {
+            assert_eq!(RefusalReason::try_from_value(&v.to_value()).ok(), Some(v));
+        }
         for v in Weekday::iter() {
             assert_eq!(Weekday::try_from_value(&v.to_value()).ok(), Some(v));
         }

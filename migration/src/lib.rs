@@ -10,6 +10,7 @@ mod m20261126_000003_audit_head_function;
 mod m20261126_000004_add_referral_stats_columns;
 mod m20261126_000005_add_stats_protection;
 mod m20261126_000006_channel_self_referral;
+mod m20261126_000007_referral_acknowledgement;
 
 /// A plain (non-unique) index over `cols` of `table`.
 pub(crate) fn index(table: impl IntoTableRef, name: &str, cols: &[&'static str]) -> IndexCreateStatement {
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000004_add_referral_stats_columns::Migration),
             Box::new(m20261126_000005_add_stats_protection::Migration),
             Box::new(m20261126_000006_channel_self_referral::Migration),
+            Box::new(m20261126_000007_referral_acknowledgement::Migration),
         ]
     }
 }

@@ -13,6 +13,7 @@ mod group_filters;
 mod group_writes;
 mod hardening;
 mod http;
+mod referral_responses;
 mod referrals;
 mod stats;
 mod stats_privacy;
