@@ -216,7 +216,7 @@ impl Settings {
             metrics_bind: env("CIRCLES_METRICS_BIND"),
             rate_limit_per_minute: small("CIRCLES_RATE_LIMIT_PER_MINUTE", parse_env("CIRCLES_RATE_LIMIT_PER_MINUTE", 600)?.max(1))?,
             code_lookups_per_minute: small("CIRCLES_CODE_LOOKUPS_PER_MINUTE", parse_env("CIRCLES_CODE_LOOKUPS_PER_MINUTE", 30)?.max(1))?,
-            webhooks: WebhookSettings::from_lookup(&env)?,
+            webhooks: WebhookSettings::from_lookup(env)?,
         })
     }
 }

@@ -239,10 +239,13 @@ pub(crate) fn is_unavailable(err: &DbErr) -> bool {
         Sqlx::Database(db) => {
             let code = db.code().unwrap_or_default();
             // PostgreSQL: query_canceled (statement_timeout), lock_not_available (lock_timeout),
-            // admin/crash shutdown, cannot_connect_now, connection exceptions (08xxx).
+            // admin/crash shutdown, cannot_connect_now, the database gone when a connection
+            // is (re)opened (3D000), connection exceptions (08xxx), insufficient resources
+            // such as too many connections (53xxx).
             // SQLite: SQLITE_BUSY (5) and SQLITE_LOCKED (6), with their extended codes.
-            matches!(code.as_ref(), "57014" | "55P03" | "57P01" | "57P02" | "57P03" | "5" | "6" | "261" | "262" | "517")
+            matches!(code.as_ref(), "57014" | "55P03" | "57P01" | "57P02" | "57P03" | "3D000" | "5" | "6" | "261" | "262" | "517")
                 || code.starts_with("08")
+                || code.starts_with("53")
         }
         _ => false,
     }

@@ -1,11 +1,12 @@
 //! Who may do what (docs/access.md): one deny-by-default table, `scope(role, operation)`,
 //! and the record-level rules that apply a scope to a record: which referrals a viewer
 //! reaches (`referral_reach`, `may_see_referral`), which groups it may change
-//! (`may_update_group`, `may_change_classification`, `may_set_group_status`), and in which
-//! capacity it records outcomes (`recorder`). Resolvers and services ask here; nothing else
-//! decides access.
+//! (`may_update_group`, `may_change_classification`, `may_set_group_status`), in which
+//! capacity it records outcomes (`recorder`), and what of a referral's history it reads
+//! (`may_read_event_note`, `may_read_event_actor`). Resolvers and services ask here; nothing
+//! else decides access.
 
-use entities::enums::GroupStatus;
+use entities::enums::{GroupStatus, OutcomeSource};
 use entities::referral;
 
 use crate::auth::{Role, Viewer};
@@ -31,6 +32,8 @@ pub enum Operation {
     ReadReferrals,
     RecordReferralOutcome,
     WithdrawReferral,
+    /// The group's responses to a referral: acknowledge it, refuse it.
+    RespondToReferral,
     /// The audit log and chain verification.
     ReadAudit,
     /// `referralStats` and its CSV.
@@ -45,7 +48,7 @@ pub enum Operation {
 
 impl Operation {
     /// Every operation, in the order of the access matrix (docs/access.md).
-    pub const ALL: [Operation; 15] = {
+    pub const ALL: [Operation; 16] = {
         use Operation::*;
         [
             ReadDirectory,
@@ -58,6 +61,7 @@ impl Operation {
             ReadReferrals,
             RecordReferralOutcome,
             WithdrawReferral,
+            RespondToReferral,
             ReadAudit,
             ReadReferralStats,
             ReadGroupStats,
@@ -95,6 +99,7 @@ pub fn scope(role: Role, op: Operation) -> Option<Scope> {
             | ReadReferrals
             | RecordReferralOutcome
             | WithdrawReferral
+            | RespondToReferral
             | ReadAudit
             | ReadReferralStats
             | ReadStatsAccessLog
@@ -103,7 +108,7 @@ pub fn scope(role: Role, op: Operation) -> Option<Scope> {
         (Admin, CreateReferral) => None,
         (Liaison, UpdateGroup) => Some(Scope::OwnGroups),
         (Clinician, ReadAgencies | CreateReferral | ReadReferrals | RecordReferralOutcome | WithdrawReferral) => Some(Scope::OwnAgency),
-        (Liaison, ReadReferrals | RecordReferralOutcome) => Some(Scope::OwnGroups),
+        (Liaison, ReadReferrals | RecordReferralOutcome | RespondToReferral) => Some(Scope::OwnGroups),
         (Clinician, ReadReferralStats) => Some(Scope::OwnAgency),
         (Liaison, ReadReferralStats) => Some(Scope::OwnGroups),
         (Researcher, ReadReferralStats) => Some(Scope::All),
@@ -153,6 +158,26 @@ pub fn recorder(scope: Scope) -> Recorder {
         Scope::OwnAgency => Recorder::ReferringClinician,
         Scope::OwnGroups => Recorder::GroupLiaison,
     }
+}
+
+/// Whether a viewer with `role` reads the note of a referral event recorded by a caller with
+/// `actor_role` (the stored claim: `clinician`, `liaison`, `admin`, ...) as `source`. Admins
+/// and the referring agency's clinicians read every note of the referrals they reach. A
+/// liaison reads only what was recorded for the group (source GROUP_LIAISON, by a liaison or
+/// an admin on the group's behalf): never a clinician's note (the referrer's note, a
+/// withdrawal reason, a follow-up), nor an admin's note recorded for the agency.
+/// Researchers read no referral.
+pub fn may_read_event_note(role: Role, actor_role: &str, source: Option<OutcomeSource>) -> bool {
+    match role {
+        Role::Admin | Role::Clinician => true,
+        Role::Liaison => source == Some(OutcomeSource::GroupLiaison) && matches!(actor_role, "liaison" | "admin"),
+        Role::Researcher => false,
+    }
+}
+
+/// Whether a viewer with `role` reads who recorded a referral event (`actorSubject`): admins.
+pub fn may_read_event_actor(role: Role) -> bool {
+    role == Role::Admin
 }
 
 /// Whether `viewer` (with `scope` for UpdateGroup) may change group `group_id`: admins any,
@@ -209,6 +234,7 @@ mod tests {
             (ReadReferrals, [Some(Scope::OwnAgency), Some(Scope::OwnGroups), None, all]),
             (RecordReferralOutcome, [Some(Scope::OwnAgency), Some(Scope::OwnGroups), None, all]),
             (WithdrawReferral, [Some(Scope::OwnAgency), None, None, all]),
+            (RespondToReferral, [None, Some(Scope::OwnGroups), None, all]),
             (ReadAudit, [None, None, None, all]),
             (ReadReferralStats, [Some(Scope::OwnAgency), Some(Scope::OwnGroups), all, all]),
             (ReadGroupStats, [all, all, all, all]),
@@ -263,6 +289,35 @@ mod tests {
         assert_eq!(recorder(Scope::OwnGroups), Recorder::GroupLiaison);
         assert_eq!(recorder(Scope::OwnAgency), Recorder::ReferringClinician);
         assert_eq!(recorder(Scope::All), Recorder::Admin);
+    }
+
+    #[test]
+    fn who_reads_the_notes_and_actors_of_a_referral_history() {
+        use OutcomeSource as Src;
+        let gl = Some(Src::GroupLiaison);
+        let cr = Some(Src::ClientReport);
+        let cf = Some(Src::ClinicianFollowUp);
+        // (event recorded by, with source) -> [clinician, liaison, researcher, admin] read its note
+        let cases: &[(&str, Option<Src>, [bool; 4])] = &[
+            ("clinician", None, [true, false, false, true]), // the referrer's note at creation
+            ("clinician", cr, [true, false, false, true]),
+            ("clinician", cf, [true, false, false, true]), // e.g. a withdrawal reason
+            ("liaison", gl, [true, true, false, true]),    // the group's acknowledgement or refusal
+            ("admin", gl, [true, true, false, true]),      // an admin acting for the group
+            ("admin", cr, [true, false, false, true]),     // an admin acting for the agency
+            ("admin", cf, [true, false, false, true]),
+            ("system", None, [true, false, false, true]),
+            ("clinician", gl, [true, false, false, true]), // cannot be recorded; still withheld
+        ];
+        for (actor_role, source, expected) in cases {
+            for (role, want) in [Clinician, Liaison, Researcher, Admin].into_iter().zip(expected) {
+                assert_eq!(may_read_event_note(role, actor_role, *source), *want, "{role:?} reads a note of {actor_role} as {source:?}");
+            }
+        }
+        let actors = [(Clinician, false), (Liaison, false), (Researcher, false), (Admin, true)];
+        for (role, reads) in actors {
+            assert_eq!(may_read_event_actor(role), reads, "{role:?}");
+        }
     }
 
     #[test]

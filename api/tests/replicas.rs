@@ -44,24 +44,34 @@ struct Server {
     url: String,
 }
 
+/// A server is killed when the test ends, also when it fails.
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 async fn start(database_url: &str, dir: &std::path::Path) -> Server {
     let port = free_port();
-    let child = circles(database_url, dir)
-        .arg("serve")
-        .env("CIRCLES_BIND", format!("127.0.0.1:{port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let url = format!("http://127.0.0.1:{port}");
+    let server = Server {
+        child: circles(database_url, dir)
+            .arg("serve")
+            .env("CIRCLES_BIND", format!("127.0.0.1:{port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+        url: format!("http://127.0.0.1:{port}"),
+    };
     let client = reqwest::Client::new();
     for _ in 0..200 {
-        if client.get(format!("{url}/readyz")).send().await.is_ok_and(|r| r.status().is_success()) {
-            return Server { child, url };
+        if client.get(format!("{}/readyz", server.url)).send().await.is_ok_and(|r| r.status().is_success()) {
+            return server;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    panic!("server on {url} not ready");
+    panic!("server on {} not ready", server.url);
 }
 
 fn token(database_url: &str, dir: &std::path::Path, args: &[&str]) -> String {
@@ -71,7 +81,14 @@ fn token(database_url: &str, dir: &std::path::Path, args: &[&str]) -> String {
 }
 
 async fn gql(client: &reqwest::Client, base: &str, token: &str, query: &str, variables: Value) -> reqwest::Result<Value> {
-    client.post(format!("{base}/graphql")).bearer_auth(token).json(&json!({ "query": query, "variables": variables })).send().await?.json().await
+    client
+        .post(format!("{base}/graphql"))
+        .bearer_auth(token)
+        .json(&json!({ "query": query, "variables": variables }))
+        .send()
+        .await?
+        .json()
+        .await
 }
 
 /// (webhook-id, type, referral id, seconds from the event to its receipt) of every delivery.
@@ -133,9 +150,15 @@ async fn two_replicas_deliver_every_event_once_with_one_killed() {
     .await
     .unwrap();
     assert!(created["errors"].is_null(), "{created}");
-    let groups = gql(&client, &b.url, &clinician, "{ groups(filter: { acceptingNewMembers: true }, first: 1) { edges { node { id } } } }", json!({}))
-        .await
-        .unwrap();
+    let groups = gql(
+        &client,
+        &b.url,
+        &clinician,
+        "{ groups(filter: { acceptingNewMembers: true }, first: 1) { edges { node { id } } } }",
+        json!({}),
+    )
+    .await
+    .unwrap();
     let group = groups["data"]["groups"]["edges"][0]["node"]["id"].clone();
 
     let create = "mutation($i: CreateReferralInput!) { createReferral(input: $i) { id } }";
@@ -184,13 +207,15 @@ async fn two_replicas_deliver_every_event_once_with_one_killed() {
     // What the killed process had claimed waited for its claims to expire (2 s), then the
     // other process delivered it.
     let recovered = entries.iter().filter(|(.., waited)| *waited >= 1.9).count();
-    eprintln!("{} events, {} deliveries ({} repeated, {recovered} delivered after a claim expired)", ids.len(), entries.len(), entries.len() - ids.len());
+    eprintln!(
+        "{} events, {} deliveries ({} repeated, {recovered} delivered after a claim expired)",
+        ids.len(),
+        entries.len(),
+        entries.len() - ids.len()
+    );
     assert!(recovered >= 1, "the killed process held no claims: the test did not test recovery");
 
-    for mut s in [a, b] {
-        let _ = s.child.kill();
-        let _ = s.child.wait();
-    }
+    drop((a, b));
     let _ = admin_db.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -9,7 +9,7 @@ use sea_orm::entity::prelude::*;
 macro_rules! stored_enum {
     ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident),+ $(,)? }) => {
         $(#[$meta])*
-        #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, serde::Serialize)]
+        #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, serde::Serialize, serde::Deserialize)]
         #[sea_orm(rs_type = "String", db_type = "String(StringLen::None)", rename_all = "SCREAMING_SNAKE_CASE")]
         #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
         pub enum $name { $($(#[$vmeta])* $variant),+ }
@@ -49,15 +49,19 @@ stored_enum!(
 );
 stored_enum!(
     /// Where a referral stands; derived from its milestones, never set directly.
-    ReferralStatus { Referred, Contacted, Attended, Retained, Declined, NoShow, DroppedOut, Withdrawn }
+    ReferralStatus { Referred, Acknowledged, Contacted, Attended, Retained, Declined, NoShow, DroppedOut, Withdrawn, Refused }
 );
 stored_enum!(
     /// Who asserted an outcome, and how.
     OutcomeSource { GroupLiaison, ClientReport, ClinicianFollowUp }
 );
 stored_enum!(
-    /// Why a referral ended.
-    EndReason { Declined, NoShow, DroppedOut, Withdrawn }
+    /// Why a referral ended. `DECLINED`: the person declined; `REFUSED`: the group did.
+    EndReason { Declined, NoShow, DroppedOut, Withdrawn, Refused }
+);
+stored_enum!(
+    /// Why the group refused a referral (`referrals.refusal_reason`, `referral_events.reason`).
+    RefusalReason { GroupFull, NotSuitable, GroupClosed, Other }
 );
 stored_enum!(
     /// Where a webhook message stands: PENDING until a 2xx answer (DELIVERED) or until its
@@ -76,6 +80,13 @@ mod tests {
         assert_eq!(Leadership::ProfessionallyInvolved.to_value(), "PROFESSIONALLY_INVOLVED");
         assert_eq!(Channel::SelfReferral.to_value(), "SELF_REFERRAL");
         assert_eq!(ReferralStatus::NoShow.to_value(), "NO_SHOW");
+        assert_eq!(ReferralStatus::Acknowledged.to_value(), "ACKNOWLEDGED");
+        assert_eq!(EndReason::Refused.to_value(), "REFUSED");
+        assert_eq!(RefusalReason::GroupFull.to_value(), "GROUP_FULL");
+        assert_eq!(RefusalReason::NotSuitable.to_value(), "NOT_SUITABLE");
+        for v in RefusalReason::iter() {
+            assert_eq!(RefusalReason::try_from_value(&v.to_value()).ok(), Some(v));
+        }
         for v in Weekday::iter() {
             assert_eq!(Weekday::try_from_value(&v.to_value()).ok(), Some(v));
         }

@@ -2,7 +2,7 @@
 
 use sea_orm::entity::prelude::*;
 
-use crate::enums::{Channel, EndReason, ReferralStatus};
+use crate::enums::{Channel, EndReason, ReferralStatus, RefusalReason};
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "referrals")]
@@ -37,6 +37,10 @@ pub struct Model {
     pub days_to_attend: Option<i32>,
     /// Secret random key 0–255 for cell-key perturbation of statistics; never returned.
     pub record_key: i16,
+    /// Milestone: the group acknowledged the referral (it has received it).
+    pub acknowledged_on: Option<Date>,
+    /// Why the group refused the referral (with `end_reason` REFUSED).
+    pub refusal_reason: Option<RefusalReason>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -2,7 +2,7 @@
 
 use sea_orm::entity::prelude::*;
 
-use crate::enums::{OutcomeSource, ReferralStatus};
+use crate::enums::{OutcomeSource, ReferralStatus, RefusalReason};
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "referral_events")]
@@ -18,6 +18,8 @@ pub struct Model {
     pub occurred_on: Date,
     pub source: Option<OutcomeSource>,
     pub note: Option<String>,
+    /// The group's reason, for a refusal.
+    pub reason: Option<RefusalReason>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

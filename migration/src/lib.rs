@@ -10,6 +10,7 @@ mod m20261126_000003_audit_head_function;
 mod m20261126_000004_add_referral_stats_columns;
 mod m20261126_000005_add_stats_protection;
 mod m20261126_000006_channel_self_referral;
+mod m20261126_000007_referral_acknowledgement;
 mod m20261126_000008_updated_at_indices;
 mod m20261126_000009_webhooks;
 
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000004_add_referral_stats_columns::Migration),
             Box::new(m20261126_000005_add_stats_protection::Migration),
             Box::new(m20261126_000006_channel_self_referral::Migration),
+            Box::new(m20261126_000007_referral_acknowledgement::Migration),
             Box::new(m20261126_000008_updated_at_indices::Migration),
             Box::new(m20261126_000009_webhooks::Migration),
         ]

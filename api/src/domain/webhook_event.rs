@@ -2,8 +2,6 @@
 
 use std::collections::BTreeSet;
 
-use sea_orm::ActiveEnum;
-
 use crate::domain::referral::ReferralStatus;
 
 /// What happened to a referral, as a webhook `type`.
@@ -39,10 +37,10 @@ impl EventType {
 
     /// The event of a change from `from` to `to` (`from` is `None` for a new referral).
     pub fn of_change(from: Option<ReferralStatus>, to: ReferralStatus) -> Self {
-        match (from, to.to_value().as_str()) {
+        match (from, to) {
             (None, _) => EventType::Created,
-            (Some(_), "ACKNOWLEDGED") => EventType::Acknowledged,
-            (Some(_), "REFUSED") => EventType::Refused,
+            (Some(_), ReferralStatus::Acknowledged) => EventType::Acknowledged,
+            (Some(_), ReferralStatus::Refused) => EventType::Refused,
             _ => EventType::StatusChanged,
         }
     }
@@ -77,5 +75,8 @@ mod tests {
         assert_eq!(EventType::of_change(Some(S::Referred), S::Contacted), EventType::StatusChanged);
         assert_eq!(EventType::of_change(Some(S::Attended), S::Retained), EventType::StatusChanged);
         assert_eq!(EventType::of_change(Some(S::Referred), S::Withdrawn), EventType::StatusChanged);
+        assert_eq!(EventType::of_change(Some(S::Referred), S::Acknowledged), EventType::Acknowledged);
+        assert_eq!(EventType::of_change(Some(S::Contacted), S::Refused), EventType::Refused);
+        assert_eq!(EventType::of_change(Some(S::Acknowledged), S::Declined), EventType::StatusChanged);
     }
 }

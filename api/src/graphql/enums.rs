@@ -1,6 +1,8 @@
 //! The GraphQL enums. Those stored in the database mirror `entities::enums` (`remote`: the
 //! conversions both ways are derived, so a value cannot be lost between them); the others
 //! mirror domain and auth types, or exist only in the API (`GroupOrder`, `ReferralOrder`).
+//! `Outcome` lists the domain outcomes `recordReferralOutcome` takes: all but the group's
+//! responses, which have mutations of their own (a refusal needs its reason).
 
 /// A GraphQL enum that mirrors another type, variant for variant.
 macro_rules! mirror {
@@ -36,7 +38,21 @@ mirror!(
 );
 mirror!(
     /// Where a referral stands; derived from its milestones, never set directly.
-    ReferralStatus = "entities::enums::ReferralStatus" { Referred, Contacted, Attended, Retained, Declined, NoShow, DroppedOut, Withdrawn }
+    ReferralStatus = "entities::enums::ReferralStatus" {
+        Referred,
+        /// The group has received the referral (`acknowledgeReferral`).
+        Acknowledged,
+        Contacted,
+        Attended,
+        Retained,
+        /// The person declined.
+        Declined,
+        NoShow,
+        DroppedOut,
+        Withdrawn,
+        /// The group refused the referral (`refuseReferral`); see `refusalReason`.
+        Refused
+    }
 );
 mirror!(
     /// Who asserted an outcome, and how.
@@ -44,12 +60,56 @@ mirror!(
 );
 mirror!(
     /// Why a referral ended.
-    EndReason = "entities::enums::EndReason" { Declined, NoShow, DroppedOut, Withdrawn }
+    EndReason = "entities::enums::EndReason" {
+        /// The person declined.
+        Declined,
+        NoShow,
+        DroppedOut,
+        Withdrawn,
+        /// The group refused the referral; see `refusalReason`.
+        Refused
+    }
 );
 mirror!(
-    /// What happened next.
-    Outcome = "crate::domain::referral::Outcome" { Contacted, Attended, Retained, Declined, NoShow, DroppedOut, Withdrawn }
+    /// Why the group refused a referral.
+    RefusalReason = "entities::enums::RefusalReason" {
+        /// The group takes no more members now.
+        GroupFull,
+        /// The group is not suitable for the person.
+        NotSuitable,
+        /// The group has closed or is closing.
+        GroupClosed,
+        /// Another reason; say which in the note.
+        Other
+    }
 );
+
+/// What happened next (the outcomes of `recordReferralOutcome`; the group acknowledges and
+/// refuses with `acknowledgeReferral` and `refuseReferral`).
+#[derive(async_graphql::Enum, Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Outcome {
+    Contacted,
+    Attended,
+    Retained,
+    Declined,
+    NoShow,
+    DroppedOut,
+    Withdrawn,
+}
+
+impl From<Outcome> for crate::domain::referral::Outcome {
+    fn from(o: Outcome) -> Self {
+        match o {
+            Outcome::Contacted => Self::Contacted,
+            Outcome::Attended => Self::Attended,
+            Outcome::Retained => Self::Retained,
+            Outcome::Declined => Self::Declined,
+            Outcome::NoShow => Self::NoShow,
+            Outcome::DroppedOut => Self::DroppedOut,
+            Outcome::Withdrawn => Self::Withdrawn,
+        }
+    }
+}
 mirror!(
     /// Where a webhook message stands: PENDING until the receiver answers 2xx (DELIVERED) or
     /// the retries run out (FAILED).
@@ -130,9 +190,30 @@ mod tests {
         for v in stored::ReferralStatus::iter() {
             assert_eq!(stored::ReferralStatus::from(ReferralStatus::from(v)), v);
         }
+        for v in stored::RefusalReason::iter() {
+            assert_eq!(stored::RefusalReason::from(RefusalReason::from(v)), v);
+            assert_eq!(graphql_name(RefusalReason::from(v)), crate::domain::referral::name(v));
+        }
         assert_eq!(parse_stored::<stored::Channel>("SELF_REFERRAL").ok(), Some(stored::Channel::SelfReferral));
         assert!(parse_stored::<stored::GroupStatus>("GONE").is_err());
         assert_eq!(graphql_name(Channel::SelfReferral), "SELF");
         assert_eq!(graphql_name(Weekday::Monday), "MONDAY");
+    }
+
+    /// `Outcome` is every domain outcome but the group's responses, each leading to the
+    /// status of its own name.
+    #[test]
+    fn outcomes_are_the_domain_outcomes_but_the_group_responses() {
+        use crate::domain::referral::{self as rules, name};
+        let mirrored: Vec<rules::Outcome> = <Outcome as async_graphql::resolver_utils::EnumType>::items()
+            .iter()
+            .map(|item| {
+                let domain = rules::Outcome::from(item.value);
+                assert_eq!(item.name, name(domain.status()));
+                domain
+            })
+            .collect();
+        let expected: Vec<rules::Outcome> = rules::Outcome::ALL.iter().copied().filter(|o| !o.is_group_response()).collect();
+        assert_eq!(mirrored, expected);
     }
 }

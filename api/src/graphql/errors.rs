@@ -11,8 +11,9 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, LazyLock};
 
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextValidation};
-use async_graphql::{ServerError, ValidationResult};
+use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextSubscribe, NextValidation};
+use async_graphql::{Response, ServerError, ValidationResult};
+use futures_util::stream::{BoxStream, StreamExt};
 
 use crate::errors::{ApiError, Code};
 use crate::graphql::{MAX_COMPLEXITY, MAX_DEPTH};
@@ -29,7 +30,9 @@ impl ValidationFailed {
 }
 
 /// Marks requests that failed validation, and refuses documents deeper than `MAX_DEPTH` or
-/// more complex than `MAX_COMPLEXITY` (async-graphql computes both while validating).
+/// more complex than `MAX_COMPLEXITY` (async-graphql computes both while validating). Over
+/// WebSocket, where no HTTP handler finishes the answer, it also gives every error of a
+/// subscription's events its `extensions.code` (`finish_errors`).
 pub struct QueryLimits;
 
 impl ExtensionFactory for QueryLimits {
@@ -65,6 +68,21 @@ impl Extension for QueryLimitsExt {
             flag.0.store(true, Ordering::Relaxed);
         }
         result
+    }
+
+    fn subscribe<'s>(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        stream: BoxStream<'s, Response>,
+        next: NextSubscribe<'_>,
+    ) -> BoxStream<'s, Response> {
+        let request_id = format!("ws-{:016x}", rand::random::<u64>());
+        next.run(ctx, stream)
+            .map(move |mut response| {
+                finish_errors(&mut response.errors, &request_id);
+                response
+            })
+            .boxed()
     }
 }
 

@@ -1,5 +1,6 @@
 //! The `Referral` output type. It never carries the client reference (not even its hash);
-//! for liaisons the referring clinician and the note are withheld too.
+//! for liaisons the referring clinician and the note are withheld too. Its history's notes
+//! and actors follow `policy::may_read_event_note` and `policy::may_read_event_actor`.
 
 use async_graphql::{Context, ID, Object, Result, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -8,9 +9,10 @@ use entities::{referral, referral_event};
 use crate::auth::Role;
 use crate::graphql::context::ContextExt;
 use crate::graphql::directory_types::Agency;
-use crate::graphql::enums::{Channel, EndReason, OutcomeSource, ReferralStatus};
+use crate::graphql::enums::{Channel, EndReason, OutcomeSource, ReferralStatus, RefusalReason};
 use crate::graphql::group_types::Group;
 use crate::graphql::loaders::{AgencyById, GroupById, ReferralEvents, RequestLoader};
+use crate::policy;
 
 pub struct Referral(pub referral::Model);
 
@@ -23,17 +25,30 @@ pub struct ReferralEvent {
     pub to_status: ReferralStatus,
     pub occurred_on: NaiveDate,
     pub source: Option<OutcomeSource>,
+    /// The note recorded with this change: the referrer's note for the creation, an
+    /// outcome's note, a withdrawal reason. Liaisons get only the notes recorded for the
+    /// group (source GROUP_LIAISON); null otherwise.
+    pub note: Option<String>,
+    /// The group's reason, for a refusal.
+    pub reason: Option<RefusalReason>,
+    /// Who recorded the change (the token's `sub`); admins only, null for others.
+    pub actor_subject: Option<String>,
 }
 
-impl From<referral_event::Model> for ReferralEvent {
-    fn from(e: referral_event::Model) -> Self {
+impl ReferralEvent {
+    /// The event as a viewer with `role` sees it.
+    fn seen_by(e: referral_event::Model, role: Role) -> Self {
+        let note = e.note.filter(|_| policy::may_read_event_note(role, &e.actor_role, e.source));
         Self {
             at: e.at,
+            actor_subject: policy::may_read_event_actor(role).then_some(e.actor_subject),
             actor_role: e.actor_role,
             from_status: e.from_status.map(Into::into),
             to_status: e.to_status.into(),
             occurred_on: e.occurred_on,
             source: e.source.map(Into::into),
+            note,
+            reason: e.reason.map(Into::into),
         }
     }
 }
@@ -85,6 +100,10 @@ impl Referral {
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
     }
+    /// The group has received the referral.
+    async fn acknowledged_on(&self) -> Option<NaiveDate> {
+        self.0.acknowledged_on
+    }
     async fn contacted_on(&self) -> Option<NaiveDate> {
         self.0.contacted_on
     }
@@ -107,9 +126,14 @@ impl Referral {
     async fn end_reason(&self) -> Option<EndReason> {
         self.0.end_reason.map(Into::into)
     }
+    /// Why the group refused the referral (with `endReason` REFUSED).
+    async fn refusal_reason(&self) -> Option<RefusalReason> {
+        self.0.refusal_reason.map(Into::into)
+    }
     /// Every change, oldest first.
     async fn events(&self, ctx: &Context<'_>) -> Result<Vec<ReferralEvent>> {
+        let role = ctx.viewer()?.role;
         let rows = ctx.data_unchecked::<RequestLoader>().load_one(ReferralEvents(self.0.id)).await?.unwrap_or_default();
-        Ok(rows.into_iter().map(ReferralEvent::from).collect())
+        Ok(rows.into_iter().map(|e| ReferralEvent::seen_by(e, role)).collect())
     }
 }

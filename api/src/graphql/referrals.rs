@@ -1,6 +1,7 @@
 //! Referral queries and mutations: scope per docs/access.md (a clinician their agency's, a
 //! liaison those to their groups, admins all, researchers none). A referral the caller may
-//! not see answers NOT_FOUND, so its existence does not leak.
+//! not see answers NOT_FOUND, so its existence does not leak. The group's responses
+//! (`acknowledgeReferral`, `refuseReferral`) are for the group's liaisons and for admins.
 
 use std::sync::Arc;
 
@@ -14,7 +15,7 @@ use crate::domain::referral as rules;
 use crate::domain::referral_code;
 use crate::errors::{ApiError, ApiResult};
 use crate::graphql::context::{ContextExt, parse_id};
-use crate::graphql::enums::{Channel, Outcome, OutcomeSource, ReferralOrder, ReferralStatus};
+use crate::graphql::enums::{Channel, Outcome, OutcomeSource, ReferralOrder, ReferralStatus, RefusalReason};
 use crate::graphql::pagination;
 use crate::graphql::referral_types::Referral;
 use crate::http::limits::Limits;
@@ -94,6 +95,27 @@ async fn find(ctx: &Context<'_>, op: Operation, id: Option<&ID>, code: Option<&s
         Some(r) if policy::may_see_referral(&visible, &r) => Ok((r, scope)),
         _ => Err(ApiError::not_found("referral")),
     }
+}
+
+/// Records the group's response `outcome` (acknowledge, refuse) on the referral by id or
+/// code, as GROUP_LIAISON, on `occurred_on` (default today).
+async fn respond(
+    ctx: &Context<'_>,
+    referral_id: Option<ID>,
+    code: Option<String>,
+    outcome: rules::Outcome,
+    occurred_on: Option<NaiveDate>,
+    note: Option<String>,
+) -> ApiResult<Referral> {
+    let (current, scope) = find(ctx, Operation::RespondToReferral, referral_id.as_ref(), code.as_deref()).await?;
+    let viewer = ctx.viewer()?;
+    let today = Utc::now().date_naive();
+    let occurred_on = occurred_on.unwrap_or(today);
+    let record = RecordOutcome { outcome, occurred_on, source: Some(rules::OutcomeSource::GroupLiaison), note };
+    let retention_days = ctx.settings().retention_days;
+    let updated =
+        service::record_outcome(ctx.db(), &actor(viewer), policy::recorder(scope), current.id, record, today, retention_days).await?;
+    Ok(Referral(updated))
 }
 
 #[derive(Default)]
@@ -208,6 +230,37 @@ impl ReferralMutations {
             service::record_outcome(ctx.db(), &actor(viewer), policy::recorder(scope), current.id, record, today, settings.retention_days)
                 .await?;
         Ok(Referral(updated))
+    }
+
+    /// The group has received the referral (by `referralId` or `code`): status ACKNOWLEDGED,
+    /// `acknowledgedOn` set. For the group's liaisons, and admins on the group's behalf;
+    /// recorded as GROUP_LIAISON. `occurredOn` defaults to today. Acknowledging an
+    /// ACKNOWLEDGED referral returns it unchanged, so a group's system may retry.
+    async fn acknowledge_referral(
+        &self,
+        ctx: &Context<'_>,
+        referral_id: Option<ID>,
+        code: Option<String>,
+        occurred_on: Option<NaiveDate>,
+        note: Option<String>,
+    ) -> Result<Referral> {
+        Ok(respond(ctx, referral_id, code, rules::Outcome::Acknowledged, occurred_on, note).await?)
+    }
+
+    /// The group refuses the referral (by `referralId` or `code`) for `reason`: status
+    /// REFUSED, `endReason` REFUSED, `refusalReason` set. Allowed until the person attended;
+    /// final. For the group's liaisons, and admins on the group's behalf; recorded as
+    /// GROUP_LIAISON. `occurredOn` defaults to today.
+    async fn refuse_referral(
+        &self,
+        ctx: &Context<'_>,
+        referral_id: Option<ID>,
+        code: Option<String>,
+        reason: RefusalReason,
+        occurred_on: Option<NaiveDate>,
+        note: Option<String>,
+    ) -> Result<Referral> {
+        Ok(respond(ctx, referral_id, code, rules::Outcome::Refused(reason.into()), occurred_on, note).await?)
     }
 
     /// Withdraws a referral before the person attended (the referring agency, or admins).

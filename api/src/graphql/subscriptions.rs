@@ -1,7 +1,8 @@
 //! GraphQL subscriptions (served over WebSocket by `http::ws`): `referralUpdated` streams
 //! the referrals of the viewer's scope as they change — a clinician's agency's, a liaison's
 //! groups', every one for admins; researchers may not subscribe. Each event is the referral
-//! as it is after the change, read afresh under the same field rules as a query. The change
+//! as that change left it (its status and milestones; its `events` are the history as of
+//! sending), read under the same field rules as a query. The change
 //! notices come from the database feed (`repo::feed`): on PostgreSQL from every server
 //! process, on SQLite from this one.
 
@@ -74,7 +75,7 @@ impl SubscriptionRoot {
                 let item = match follows.includes(&db, &notice).await {
                     Ok(false) => continue,
                     Ok(true) => match repo::referrals::get(db.conn(), notice.referral_id).await {
-                        Ok(Some(r)) => Ok(Referral(r)),
+                        Ok(Some(r)) => Ok(Referral(notice.state.lay_over(r))),
                         Ok(None) => continue,
                         Err(e) => Err(e.into()),
                     },

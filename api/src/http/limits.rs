@@ -1,7 +1,8 @@
 //! Per-caller rate limits (token buckets from `governor`): every request counts against
 //! `CIRCLES_RATE_LIMIT_PER_MINUTE` of its subject (or, without a valid token, of its IP
-//! address); referral-code lookups (`referralByCode`, `recordReferralOutcome(code:)`, each
-//! alias counted) also against the lower `CIRCLES_CODE_LOOKUPS_PER_MINUTE`, so that codes
+//! address); referral-code lookups (`referralByCode`, `recordReferralOutcome(code:)`,
+//! `acknowledgeReferral(code:)`, `refuseReferral(code:)`, each alias counted) also against
+//! the lower `CIRCLES_CODE_LOOKUPS_PER_MINUTE`, so that codes
 //! cannot be guessed at speed. Over a limit: RATE_LIMITED with the seconds to wait (HTTP 429
 //! and `Retry-After`). Lookups that find nothing are counted in `/metrics` and logged with
 //! the subject, never the code tried.

@@ -2,7 +2,8 @@
 //! `graphql-ws` client; the older `graphql-ws` protocol too), through async-graphql's
 //! actix-web integration. The token comes in the `connection_init` payload
 //! (`{"Authorization": "Bearer …"}`, or `{"token": "…"}`); a connection without a valid one
-//! is closed with 4403. Limits per subject: `MAX_CONNECTIONS` open connections and
+//! is closed (async-graphql closes a refused `connection_init` with code 1002 and the reason
+//! as the close reason). Limits per subject: `MAX_CONNECTIONS` open connections and
 //! `MAX_SUBSCRIPTIONS` running subscriptions (more: RATE_LIMITED).
 
 use std::collections::HashMap;
@@ -39,16 +40,16 @@ pub struct Slot {
 
 impl Drop for Slot {
     fn drop(&mut self) {
-        if let Ok(mut counts) = self.limits.counts.lock() {
-            if let Some((conns, subs)) = counts.get_mut(&self.subject) {
-                if self.connection {
-                    *conns = conns.saturating_sub(1);
-                } else {
-                    *subs = subs.saturating_sub(1);
-                }
-                if *conns == 0 && *subs == 0 {
-                    counts.remove(&self.subject);
-                }
+        if let Ok(mut counts) = self.limits.counts.lock()
+            && let Some((conns, subs)) = counts.get_mut(&self.subject)
+        {
+            if self.connection {
+                *conns = conns.saturating_sub(1);
+            } else {
+                *subs = subs.saturating_sub(1);
+            }
+            if *conns == 0 && *subs == 0 {
+                counts.remove(&self.subject);
             }
         }
     }

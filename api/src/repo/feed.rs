@@ -6,24 +6,82 @@
 //! they are published to this process's feed after the commit. On PostgreSQL they are sent
 //! with `pg_notify` inside the transaction, which PostgreSQL delivers at commit to every
 //! process listening (`listen`), this one included; so a subscriber connected to any
-//! replica hears of a change made through any other. A notice carries ids only: subscribers
-//! read the referral itself, under their own access rules.
+//! replica hears of a change made through any other. A notice carries ids and the state the
+//! change left the referral in: subscribers read the referral under their own access rules
+//! and see it as of that change.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use chrono::{DateTime, NaiveDate, Utc};
+use entities::enums::{EndReason, ReferralStatus, RefusalReason};
+use entities::referral;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{Notify, broadcast, watch};
 
 /// The PostgreSQL channel of referral notices.
 pub const CHANNEL: &str = "circles_referrals";
 
-/// Which referral changed (ids only: never a client reference or a note).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// Which referral changed, and the state the change left it in (never a client reference
+/// or a note).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReferralNotice {
     pub referral_id: i64,
     pub agency_id: i64,
     pub group_id: i64,
+    pub state: ReferralState,
+}
+
+/// The fields of a referral that change after it is created. A subscriber reads the
+/// referral and lays this state over it, so that it sees each change as it was made even
+/// when a later one has committed meanwhile.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReferralState {
+    pub status: ReferralStatus,
+    pub acknowledged_on: Option<NaiveDate>,
+    pub contacted_on: Option<NaiveDate>,
+    pub attended_on: Option<NaiveDate>,
+    pub retained_on: Option<NaiveDate>,
+    pub ended_on: Option<NaiveDate>,
+    pub end_reason: Option<EndReason>,
+    pub refusal_reason: Option<RefusalReason>,
+    pub days_to_attend: Option<i32>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl ReferralNotice {
+    pub fn of(r: &referral::Model) -> Self {
+        let state = ReferralState {
+            status: r.status,
+            acknowledged_on: r.acknowledged_on,
+            contacted_on: r.contacted_on,
+            attended_on: r.attended_on,
+            retained_on: r.retained_on,
+            ended_on: r.ended_on,
+            end_reason: r.end_reason,
+            refusal_reason: r.refusal_reason,
+            days_to_attend: r.days_to_attend,
+            updated_at: r.updated_at,
+        };
+        Self { referral_id: r.id, agency_id: r.agency_id, group_id: r.group_id, state }
+    }
+}
+
+impl ReferralState {
+    /// `r` (read now) as this change left it.
+    pub fn lay_over(&self, mut r: referral::Model) -> referral::Model {
+        r.status = self.status;
+        r.acknowledged_on = self.acknowledged_on;
+        r.contacted_on = self.contacted_on;
+        r.attended_on = self.attended_on;
+        r.retained_on = self.retained_on;
+        r.ended_on = self.ended_on;
+        r.end_reason = self.end_reason;
+        r.refusal_reason = self.refusal_reason;
+        r.days_to_attend = self.days_to_attend;
+        r.updated_at = self.updated_at;
+        r
+    }
 }
 
 /// This process's end of the feed.

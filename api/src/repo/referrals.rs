@@ -8,7 +8,7 @@ use sea_orm::{
     SqlErr,
 };
 
-use crate::domain::referral::{Milestones, OutcomeSource, ReferralStatus};
+use crate::domain::referral::{Milestones, OutcomeSource, ReferralStatus, RefusalReason};
 use crate::domain::{perturbation, referral_code};
 use crate::errors::{ApiError, ApiResult};
 use crate::repo::audit::Actor;
@@ -80,6 +80,8 @@ pub async fn insert(db: &impl ConnectionTrait, r: &NewReferral, now: DateTime<Ut
             cohort_month: Set(Milestones::new(r.referred_on).cohort_month()),
             days_to_attend: Set(None),
             record_key: Set(perturbation::record_key()),
+            acknowledged_on: Set(None),
+            refusal_reason: Set(None),
             ..Default::default()
         };
         match model.insert(db).await {
@@ -99,11 +101,13 @@ pub async fn insert(db: &impl ConnectionTrait, r: &NewReferral, now: DateTime<Ut
 pub fn milestones(m: &referral::Model) -> Milestones {
     Milestones {
         referred_on: m.referred_on,
+        acknowledged_on: m.acknowledged_on,
         contacted_on: m.contacted_on,
         attended_on: m.attended_on,
         retained_on: m.retained_on,
         ended_on: m.ended_on,
         end_reason: m.end_reason,
+        refusal_reason: m.refusal_reason,
     }
 }
 
@@ -113,11 +117,13 @@ pub async fn update_milestones(db: &impl ConnectionTrait, current: &referral::Mo
     let expected = current.status;
     let changes = referral::ActiveModel {
         status: Set(next.status()),
+        acknowledged_on: Set(next.acknowledged_on),
         contacted_on: Set(next.contacted_on),
         attended_on: Set(next.attended_on),
         retained_on: Set(next.retained_on),
         ended_on: Set(next.ended_on),
         end_reason: Set(next.end_reason),
+        refusal_reason: Set(next.refusal_reason),
         days_to_attend: Set(next.days_to_attend()),
         updated_at: Set(super::now()),
         ..Default::default()
@@ -134,28 +140,33 @@ pub async fn update_milestones(db: &impl ConnectionTrait, current: &referral::Mo
     get(db, current.id).await?.ok_or_else(|| ApiError::not_found("referral"))
 }
 
-/// Appends one event to a referral's history.
-#[allow(clippy::too_many_arguments)]
-pub async fn append_event(
-    db: &impl ConnectionTrait,
-    referral_id: i64,
-    actor: &Actor,
-    from: Option<ReferralStatus>,
-    to: ReferralStatus,
-    occurred_on: NaiveDate,
-    source: Option<OutcomeSource>,
-    note: Option<String>,
-) -> ApiResult<()> {
+/// One change of a referral, for its history.
+#[derive(Clone, Debug)]
+pub struct NewEvent {
+    /// The status before; `None` for the creation.
+    pub from: Option<ReferralStatus>,
+    pub to: ReferralStatus,
+    pub occurred_on: NaiveDate,
+    /// `None` for the creation.
+    pub source: Option<OutcomeSource>,
+    pub note: Option<String>,
+    /// The group's reason, for a refusal.
+    pub reason: Option<RefusalReason>,
+}
+
+/// Appends one event, recorded by `actor`, to a referral's history.
+pub async fn append_event(db: &impl ConnectionTrait, referral_id: i64, actor: &Actor, e: NewEvent) -> ApiResult<()> {
     let event = referral_event::ActiveModel {
         referral_id: Set(referral_id),
         at: Set(super::now()),
         actor_subject: Set(actor.subject.clone()),
         actor_role: Set(actor.role.clone()),
-        from_status: Set(from),
-        to_status: Set(to),
-        occurred_on: Set(occurred_on),
-        source: Set(source),
-        note: Set(note),
+        from_status: Set(e.from),
+        to_status: Set(e.to),
+        occurred_on: Set(e.occurred_on),
+        source: Set(e.source),
+        note: Set(e.note),
+        reason: Set(e.reason),
         ..Default::default()
     };
     referral_event::Entity::insert(event).exec_without_returning(db).await?;

@@ -3,6 +3,7 @@
 //! referral would take.
 //!
 //! Every referral follows the state machine (`domain::referral::apply`) and gets its events;
+//! groups that keep records acknowledge most referrals and refuse a few;
 //! the audit log gets one `referral.seed_bulk` event per batch (naming the id range) rather
 //! than one per referral. Deterministic and idempotent: referral `i` is always the same
 //! referral, and only the missing ones are added.
@@ -19,7 +20,7 @@ use sea_orm::{
 use super::DEMO_LIAISON;
 use crate::config::Settings;
 use crate::domain::perturbation;
-use crate::domain::referral::{Milestones, Outcome, OutcomeSource, ReferralStatus, apply};
+use crate::domain::referral::{Milestones, Outcome, OutcomeSource, ReferralStatus, RefusalReason, apply};
 use crate::domain::referral_code::{ALPHABET, LEN};
 use crate::errors::ApiResult;
 use crate::repo::audit::{self, Actor};
@@ -28,7 +29,7 @@ use entities::enums::{Approach, Channel, GroupStatus};
 
 /// Referrals per transaction (and per audit event).
 const BATCH: u64 = 5_000;
-/// Rows per INSERT statement: 1,000 × 22 columns stays under both databases' bind limits.
+/// Rows per INSERT statement: 1,000 × 24 columns stays under both databases' bind limits.
 const ROWS_PER_INSERT: usize = 1_000;
 
 const CHANNELS: &[Channel] = &[
@@ -147,23 +148,28 @@ fn synthetic(
     let channel = *CHANNELS.choose(&mut rng).unwrap_or(&Channel::SelfReferral);
     let clinician = format!("clinician-demo-{agency}");
     let referred_on = today - Duration::days(rng.random_range(0..730));
-    let steps = outcomes(&mut rng, channel, referred_on, today, settings.retention_days);
+    let mut steps = outcomes(&mut rng, channel, referred_on, today, settings.retention_days);
+    if !target.twelve_tradition {
+        steps = group_responses(index, steps, referred_on, today);
+    }
 
-    let event = |from: Option<ReferralStatus>, to: ReferralStatus, on: NaiveDate, source: Option<OutcomeSource>, actor: (&str, &str)| {
-        referral_event::ActiveModel {
-            referral_id: Set(id),
-            at: Set(now),
-            actor_subject: Set(actor.0.to_owned()),
-            actor_role: Set(actor.1.to_owned()),
-            from_status: Set(from),
-            to_status: Set(to),
-            occurred_on: Set(on),
-            source: Set(source),
-            note: Set(None),
-            ..Default::default()
-        }
-    };
-    let mut events = vec![event(None, ReferralStatus::Referred, referred_on, None, (&clinician, "clinician"))];
+    let event =
+        |from: Option<ReferralStatus>, outcome: Option<Outcome>, on: NaiveDate, source: Option<OutcomeSource>, actor: (&str, &str)| {
+            referral_event::ActiveModel {
+                referral_id: Set(id),
+                at: Set(now),
+                actor_subject: Set(actor.0.to_owned()),
+                actor_role: Set(actor.1.to_owned()),
+                from_status: Set(from),
+                to_status: Set(outcome.map_or(ReferralStatus::Referred, Outcome::status)),
+                occurred_on: Set(on),
+                source: Set(source),
+                note: Set(None),
+                reason: Set(outcome.and_then(Outcome::refusal_reason)),
+                ..Default::default()
+            }
+        };
+    let mut events = vec![event(None, None, referred_on, None, (&clinician, "clinician"))];
     let mut m = Milestones::new(referred_on);
     for (outcome, on) in steps {
         // Twelve-tradition groups keep no attendance records: outcomes come from follow-ups.
@@ -173,7 +179,7 @@ fn synthetic(
             ((DEMO_LIAISON, "liaison"), OutcomeSource::GroupLiaison)
         };
         let Ok(next) = apply(&m, outcome, on, today, settings.retention_days) else { break };
-        events.push(event(Some(m.status()), next.status(), on, Some(source), actor));
+        events.push(event(Some(m.status()), Some(outcome), on, Some(source), actor));
         m = next;
     }
     let client_ref = format!("DEMO-{agency}-{}", rng.random_range(100_000..999_999));
@@ -202,6 +208,8 @@ fn synthetic(
         days_to_attend: Set(m.days_to_attend()),
         // From the CSPRNG, not the seeded generator: keys must not be predictable.
         record_key: Set(perturbation::record_key()),
+        acknowledged_on: Set(m.acknowledged_on),
+        refusal_reason: Set(m.refusal_reason),
     };
     (row, events)
 }
@@ -240,6 +248,30 @@ fn outcomes(rng: &mut StdRng, channel: Channel, referred_on: NaiveDate, today: N
     steps
 }
 
+/// The group's side of referral `index` to a group that keeps records: most referrals are
+/// acknowledged within a few days (not after the first step), and one in ten of those the
+/// person declined or missed was refused by the group instead (mostly because it was full).
+/// Drawn from a generator of its own, so that the other draws, and the statistics of the demo
+/// data, stay as they were: a refusal, like a decline or a no-show, counts as referred and
+/// not attended.
+fn group_responses(index: u64, steps: Vec<(Outcome, NaiveDate)>, referred_on: NaiveDate, today: NaiveDate) -> Vec<(Outcome, NaiveDate)> {
+    const REASONS: &[RefusalReason] =
+        &[RefusalReason::GroupFull, RefusalReason::GroupFull, RefusalReason::NotSuitable, RefusalReason::GroupClosed, RefusalReason::Other];
+    let mut rng = StdRng::seed_from_u64(2_000_000 + index);
+    let mut out = Vec::with_capacity(steps.len() + 1);
+    if rng.random_bool(0.6) {
+        let first_step = steps.first().map_or(today, |(_, on)| *on);
+        out.push((Outcome::Acknowledged, (referred_on + Duration::days(rng.random_range(0..3))).min(first_step).min(today)));
+    }
+    let refused = rng.random_bool(0.1);
+    let reason = *REASONS.choose(&mut rng).unwrap_or(&RefusalReason::Other);
+    out.extend(steps.into_iter().map(|(outcome, on)| match outcome {
+        Outcome::Declined | Outcome::NoShow if refused => (Outcome::Refused(reason), on),
+        other => (other, on),
+    }));
+    out
+}
+
 /// A unique code for seed referral `index`: the index times a constant prime to the
 /// alphabet size, written in the code alphabet (a bijection on 30^8 values).
 fn code_for(index: u64) -> String {
@@ -264,5 +296,30 @@ mod tests {
         let codes: std::collections::HashSet<String> = (0..200_000).map(code_for).collect();
         assert_eq!(codes.len(), 200_000);
         assert!(codes.iter().all(|c| crate::domain::referral_code::normalise(c).as_deref() == Some(c.as_str())));
+    }
+
+    /// The group's responses never break a referral's steps, and leave what the statistics
+    /// count as it was: attendance, retention, withdrawal.
+    #[test]
+    fn group_responses_follow_the_state_machine_and_keep_the_counts() {
+        let today = NaiveDate::from_ymd_opt(2026, 11, 26).unwrap();
+        let (mut acknowledged, mut refused, mut ended_by_person) = (0, 0, 0);
+        for index in 0..5_000u64 {
+            let mut rng = StdRng::seed_from_u64(index);
+            let referred_on = today - Duration::days(rng.random_range(0..730));
+            let steps = outcomes(&mut rng, Channel::ProfessionalReferral, referred_on, today, 120);
+            let run = |steps: &[(Outcome, NaiveDate)]| {
+                steps.iter().try_fold(Milestones::new(referred_on), |m, (o, on)| apply(&m, *o, *on, today, 120)).unwrap()
+            };
+            let plain = run(&steps);
+            let responded = run(&group_responses(index, steps.clone(), referred_on, today));
+            let counted = |m: &Milestones| (m.attended_on, m.retained_on, m.days_to_attend(), m.status() == ReferralStatus::Withdrawn);
+            assert_eq!(counted(&responded), counted(&plain), "referral {index}");
+            acknowledged += usize::from(responded.acknowledged_on.is_some());
+            refused += usize::from(responded.status() == ReferralStatus::Refused);
+            ended_by_person += usize::from(matches!(plain.status(), ReferralStatus::Declined | ReferralStatus::NoShow));
+        }
+        assert!((2_700..3_300).contains(&acknowledged), "about 60% acknowledged: {acknowledged}");
+        assert!(refused > 0 && refused * 5 < ended_by_person, "a small share refused: {refused} of {ended_by_person}");
     }
 }

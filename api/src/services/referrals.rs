@@ -1,6 +1,7 @@
 //! Creating referrals (idempotently) and recording their outcomes: every change writes the
 //! referral, one referral event, its webhook messages (`webhooks::stage`) and one audit
-//! event in the same transaction (`audited`).
+//! event in the same transaction (`audited`). The group's responses (acknowledge, refuse)
+//! are outcomes too and take the same path, `record_outcome`.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use entities::referral;
@@ -12,7 +13,7 @@ use crate::domain::referral::{self as rules, Outcome, OutcomeSource, Recorder, R
 use crate::domain::validate;
 use crate::errors::{ApiError, ApiResult};
 use crate::repo::audit::Actor;
-use crate::repo::referrals::{self, Inserted, NewReferral};
+use crate::repo::referrals::{self, Inserted, NewEvent, NewReferral};
 use crate::repo::{self, Db};
 use crate::services::audited::{self, Change};
 use crate::services::webhooks;
@@ -124,7 +125,15 @@ pub async fn create(
             return replay(existing, &hash);
         }
     };
-    referrals::append_event(&*txn, created.id, actor, None, ReferralStatus::Referred, created.referred_on, None, None).await?;
+    let event = NewEvent {
+        from: None,
+        to: ReferralStatus::Referred,
+        occurred_on: created.referred_on,
+        source: None,
+        note: created.note.clone(),
+        reason: None,
+    };
+    referrals::append_event(&*txn, created.id, actor, event).await?;
     webhooks::stage(&txn, &created, None).await?;
     let payload = json!({ "groupId": created.group_id, "agencyId": agency_id, "channel": created.channel, "code": created.code });
     audited::commit(txn, actor, Change::new("referral.create", "referral", created.id, payload)).await?;
@@ -139,7 +148,13 @@ pub struct RecordOutcome {
     pub note: Option<String>,
 }
 
-/// Records `r.outcome` on referral `id` as `recorder`, following the state machine.
+/// Records `r.outcome` on referral `id` as `recorder`, following the state machine: every
+/// change of a referral after its creation comes here, the group's responses included
+/// (`acknowledgeReferral`, `refuseReferral`, `recordReferralOutcome`, `withdrawReferral`).
+/// The referral, its event and the audit event `referral.outcome` (with `reason` for a
+/// refusal) are written in one transaction. Acknowledging an ACKNOWLEDGED referral answers
+/// it unchanged and writes nothing (`rules::repeats`), also when a concurrent request
+/// acknowledged it between the read and the write.
 pub async fn record_outcome(
     db: &Db,
     actor: &Actor,
@@ -160,6 +175,9 @@ pub async fn record_outcome(
     let txn = db.begin_write().await?;
     let current = referrals::get(&*txn, id).await?.ok_or_else(|| ApiError::not_found("referral"))?;
     let from = current.status;
+    if rules::repeats(from, r.outcome) {
+        return Ok(current);
+    }
     let next = match rules::apply(&referrals::milestones(&current), r.outcome, r.occurred_on, today, retention_days) {
         Ok(next) => next,
         Err(Refusal::Transition { from, to }) => {
@@ -167,11 +185,26 @@ pub async fn record_outcome(
         }
         Err(Refusal::Date(message)) => return Err(ApiError::bad_input("occurredOn", message)),
     };
-    let updated = referrals::update_milestones(&*txn, &current, &next).await?;
+    let updated = match referrals::update_milestones(&*txn, &current, &next).await {
+        // Another request changed the referral first. If it made this very acknowledgement
+        // (a retry that overtook its original), this one is a repeat after all.
+        Err(ApiError::Conflict(message)) => {
+            return match referrals::get(&*txn, id).await? {
+                Some(now) if rules::repeats(now.status, r.outcome) => Ok(now),
+                _ => Err(ApiError::Conflict(message)),
+            };
+        }
+        other => other?,
+    };
     let to = next.status();
-    referrals::append_event(&*txn, id, actor, Some(from), to, r.occurred_on, Some(source), note).await?;
+    let reason = r.outcome.refusal_reason();
+    let event = NewEvent { from: Some(from), to, occurred_on: r.occurred_on, source: Some(source), note, reason };
+    referrals::append_event(&*txn, id, actor, event).await?;
     webhooks::stage(&txn, &updated, Some(from)).await?;
-    let payload = json!({ "from": from, "to": to, "occurredOn": r.occurred_on, "source": source });
+    let mut payload = json!({ "from": from, "to": to, "occurredOn": r.occurred_on, "source": source });
+    if let Some(reason) = reason {
+        payload["reason"] = json!(reason);
+    }
     audited::commit(txn, actor, Change::new("referral.outcome", "referral", id, payload)).await?;
     Ok(updated)
 }

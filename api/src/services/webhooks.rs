@@ -49,11 +49,13 @@ pub fn payload(event: EventType, r: &referral::Model, previous: Option<ReferralS
             "status": r.status,
             "previousStatus": previous,
             "referredOn": r.referred_on,
+            "acknowledgedOn": r.acknowledged_on,
             "contactedOn": r.contacted_on,
             "attendedOn": r.attended_on,
             "retainedOn": r.retained_on,
             "endedOn": r.ended_on,
             "endReason": r.end_reason,
+            "refusalReason": r.refusal_reason,
             "updatedAt": r.updated_at.to_rfc3339_opts(SecondsFormat::Micros, true),
         }
     })
@@ -63,7 +65,7 @@ pub fn payload(event: EventType, r: &referral::Model, previous: Option<ReferralS
 /// Announces a change of referral `r` (from `previous`; `None` when it was created) in `txn`:
 /// to subscribers at commit, and to the agency's webhook endpoints through the outbox.
 pub async fn stage(txn: &WriteTxn, r: &referral::Model, previous: Option<ReferralStatus>) -> ApiResult<()> {
-    txn.announce(ReferralNotice { referral_id: r.id, agency_id: r.agency_id, group_id: r.group_id });
+    txn.announce(ReferralNotice::of(r));
     let event = EventType::of_change(previous, r.status);
     let endpoints = repo::webhooks::enabled_endpoints(&**txn, r.agency_id).await?;
     let now = Utc::now();

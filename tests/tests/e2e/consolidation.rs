@@ -30,11 +30,11 @@ both_backends!(the_self_channel_is_stored_as_self_referral_and_migrates_both_way
     assert_eq!(created["createReferral"]["channel"], "SELF");
     assert_eq!(stored_channel(app, &id).await, "SELF_REFERRAL");
 
-    // Down: the value the earlier code stored; up again: the new one, and the API says SELF.
-    // (Down through the rename and every migration after it, whatever their number.)
-    let rename = "m20261126_000006_channel_self_referral";
-    let steps = migration::Migrator::migrations().iter().rev().position(|m| m.name() == rename).unwrap() + 1;
-    migration::Migrator::down(app.db.conn(), Some(steps as u32)).await.unwrap();
+    // Down (through the rename, and the migrations after it): the value the earlier code
+    // stored; up again: the new one, and the API says SELF.
+    let names: Vec<String> = migration::Migrator::migrations().iter().map(|m| m.name().to_owned()).collect();
+    let rename = names.iter().position(|n| n == "m20261126_000006_channel_self_referral").unwrap();
+    migration::Migrator::down(app.db.conn(), Some((names.len() - rename) as u32)).await.unwrap();
     assert_eq!(stored_channel(app, &id).await, "SELF");
     migration::Migrator::up(app.db.conn(), None).await.unwrap();
     assert_eq!(stored_channel(app, &id).await, "SELF_REFERRAL");

@@ -161,8 +161,9 @@ async fn postgres_stalls_and_outages_are_service_unavailable() {
     admin_conn.execute_unprepared(&format!("DROP DATABASE {name} WITH (FORCE)")).await.unwrap();
     admin_conn.close().await.ok();
     let res = ask().await.unwrap();
-    assert_eq!(res.status(), 503);
-    assert_eq!(code(&res.json().await.unwrap()), "SERVICE_UNAVAILABLE");
+    let status = res.status();
+    let body: Value = res.json().await.unwrap();
+    assert_eq!((status.as_u16(), code(&body)), (503, "SERVICE_UNAVAILABLE".to_owned()), "{body}");
     assert_eq!(client.get(format!("{}/readyz", app.url)).send().await.unwrap().status(), 503);
     app.cleanup().await;
 }
