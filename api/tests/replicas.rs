@@ -1,9 +1,13 @@
-//! Scale-out on PostgreSQL (docs/scaling.md): two `circles serve` processes over one
-//! database, sharing nothing else, with one webhook endpoint registered. Referrals are
-//! written through both while one process is killed with SIGKILL and later started again.
-//! Every referral whose creation was acknowledged reaches the receiver — what the killed
-//! process had claimed is delivered by the other once the claims expire — and no event
-//! arrives under two different `webhook-id`s.
+//! Webhook delivery across processes (docs/webhooks.md), with the real `circles` binary:
+//!
+//! - Restarts, on SQLite and PostgreSQL: a message that failed while the receiver was down
+//!   is delivered, under the same `webhook-id`, by the server started again after a SIGKILL.
+//! - Scale-out on PostgreSQL (docs/configuration.md, several replicas): two `circles serve`
+//!   processes over one database, sharing nothing else, with one webhook endpoint
+//!   registered. Referrals are written through both while one process is killed with
+//!   SIGKILL and later started again. Every referral whose creation was acknowledged
+//!   reaches the receiver — what the killed process had claimed is delivered by the other
+//!   once the claims expire — and no event arrives under two different `webhook-id`s.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::{HashMap, HashSet};
@@ -94,17 +98,143 @@ async fn gql(client: &reqwest::Client, base: &str, token: &str, query: &str, var
 /// (webhook-id, type, referral id, seconds from the event to its receipt) of every delivery.
 type Log = Arc<Mutex<Vec<(String, String, String, f64)>>>;
 
-async fn receive(req: HttpRequest, body: web::Bytes, log: web::Data<Log>) -> HttpResponse {
-    // Slow on purpose: a process killed mid-delivery leaves claims behind.
-    tokio::time::sleep(Duration::from_millis(600)).await;
+/// Starts a receiver on 127.0.0.1 that logs what it is sent and answers `status` (shared, so
+/// the test can change it); returns its URL.
+fn receiver(log: Log, status: Arc<Mutex<u16>>, slow: Duration) -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://127.0.0.1:{}/hook", listener.local_addr().unwrap().port());
+    let (log, status) = (web::Data::new(log), web::Data::new(status));
+    let server = HttpServer::new(move || {
+        App::new().app_data(log.clone()).app_data(status.clone()).app_data(web::Data::new(slow)).default_service(web::post().to(receive))
+    })
+    .listen(listener)
+    .unwrap()
+    .workers(2)
+    .disable_signals()
+    .run();
+    tokio::spawn(server);
+    url
+}
+
+async fn receive(
+    req: HttpRequest,
+    body: web::Bytes,
+    log: web::Data<Log>,
+    status: web::Data<Arc<Mutex<u16>>>,
+    slow: web::Data<Duration>,
+) -> HttpResponse {
+    tokio::time::sleep(**slow).await;
+    let answer = *status.lock().unwrap();
     let id = req.headers().get("webhook-id").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
     let payload: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let kind = payload["type"].as_str().unwrap_or_default().to_owned();
     let referral = payload["data"]["referralId"].as_str().unwrap_or_default().to_owned();
     let at = payload["timestamp"].as_str().and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok());
     let waited = at.map(|t| (chrono::Utc::now() - t.with_timezone(&chrono::Utc)).as_seconds_f64()).unwrap_or_default();
-    log.lock().unwrap().push((id, kind, referral, waited));
-    HttpResponse::Ok().finish()
+    if answer == 200 {
+        log.lock().unwrap().push((id, kind, referral, waited));
+    }
+    HttpResponse::build(actix_web::http::StatusCode::from_u16(answer).unwrap()).finish()
+}
+
+/// A fresh database: PostgreSQL (created here, dropped by `drop_database`) or a SQLite file.
+async fn database(postgres: Option<&str>, dir: &std::path::Path) -> (String, Option<String>) {
+    match postgres {
+        Some(admin_url) => {
+            let name = format!("circles_processes_{:016x}", rand::random::<u64>());
+            let admin = Database::connect(admin_url).await.unwrap();
+            admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.unwrap();
+            admin.close().await.ok();
+            (format!("{}/{name}", admin_url.rsplit_once('/').unwrap().0), Some(name))
+        }
+        None => (format!("sqlite://{}?mode=rwc", dir.join("circles.db").display()), None),
+    }
+}
+
+async fn drop_database(postgres: Option<&str>, name: Option<String>) {
+    if let (Some(admin_url), Some(name)) = (postgres, name) {
+        let admin = Database::connect(admin_url).await.unwrap();
+        let _ = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
+        admin.close().await.ok();
+    }
+}
+
+async fn deliveries_resume_after_a_restart(postgres: Option<&str>) {
+    let dir = std::env::temp_dir().join(format!("circles-restart-{:x}", rand::random::<u64>()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (database_url, name) = database(postgres, &dir).await;
+    let seed = circles(&database_url, &dir).args(["seed-demo", "--groups", "20", "--referrals", "0"]).output().unwrap();
+    assert!(seed.status.success(), "{}", String::from_utf8_lossy(&seed.stderr));
+    let log: Log = Arc::default();
+    let status = Arc::new(Mutex::new(503));
+    let hook = receiver(log.clone(), status.clone(), Duration::ZERO);
+    let server = start(&database_url, &dir).await;
+    let admin = token(&database_url, &dir, &["--role", "admin"]);
+    let clinician = token(&database_url, &dir, &["--role", "clinician", "--agency", "1"]);
+    let client = reqwest::Client::new();
+    let register =
+        "mutation($u: String!) { createWebhookEndpoint(agencyId: 1, url: $u, eventTypes: [REFERRAL_CREATED]) { endpoint { id } } }";
+    let res = gql(&client, &server.url, &admin, register, json!({ "u": hook })).await.unwrap();
+    assert!(res["errors"].is_null(), "{res}");
+    let groups = gql(
+        &client,
+        &server.url,
+        &clinician,
+        "{ groups(filter: { acceptingNewMembers: true }, first: 1) { edges { node { id } } } }",
+        json!({}),
+    );
+    let group = groups.await.unwrap()["data"]["groups"]["edges"][0]["node"]["id"].clone();
+    let vars = json!({ "i": { "groupId": group, "clientRef": "P-restart", "channel": "MEDIA", "consentRecorded": true } });
+    let created = gql(&client, &server.url, &clinician, "mutation($i: CreateReferralInput!) { createReferral(input: $i) { id } }", vars)
+        .await
+        .unwrap();
+    let referral = created["data"]["createReferral"]["id"].as_str().unwrap().to_owned();
+    // The receiver is down (503); the server is killed before the message got through.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    drop(server);
+    assert!(log.lock().unwrap().is_empty());
+    *status.lock().unwrap() = 200;
+    let server = start(&database_url, &dir).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while log.lock().unwrap().is_empty() {
+        assert!(tokio::time::Instant::now() < deadline, "no delivery after the restart");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let delivered = log.lock().unwrap().clone();
+    assert_eq!(delivered.len(), 1);
+    assert_eq!((delivered[0].1.as_str(), delivered[0].2.as_str()), ("referral.created", referral.as_str()));
+    let log_query = "{ webhookEndpoints { id } }";
+    let endpoint = gql(&client, &server.url, &admin, log_query, json!({})).await.unwrap()["data"]["webhookEndpoints"][0]["id"].clone();
+    let deliveries = gql(
+        &client,
+        &server.url,
+        &admin,
+        "query($e: ID!) { webhookDeliveries(endpointId: $e) { edges { node { messageId state attempts log { statusCode } } } } }",
+        json!({ "e": endpoint }),
+    )
+    .await
+    .unwrap();
+    let node = &deliveries["data"]["webhookDeliveries"]["edges"][0]["node"];
+    assert_eq!(node["state"], "DELIVERED", "{deliveries}");
+    assert_eq!(node["messageId"].as_str(), Some(delivered[0].0.as_str()), "the same webhook-id before and after the restart");
+    let codes: Vec<i64> = node["log"].as_array().unwrap().iter().map(|a| a["statusCode"].as_i64().unwrap()).collect();
+    assert_eq!((codes.first(), codes.last()), (Some(&503), Some(&200)), "{codes:?}");
+    drop(server);
+    drop_database(postgres, name).await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn deliveries_resume_after_a_restart_sqlite() {
+    deliveries_resume_after_a_restart(None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn deliveries_resume_after_a_restart_postgres() {
+    match std::env::var("CIRCLES_TEST_POSTGRES_URL").ok().filter(|v| !v.is_empty()) {
+        Some(url) => deliveries_resume_after_a_restart(Some(&url)).await,
+        None => eprintln!("PostgreSQL half NOT run: CIRCLES_TEST_POSTGRES_URL is not set"),
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -124,16 +254,8 @@ async fn two_replicas_deliver_every_event_once_with_one_killed() {
     assert!(seed.status.success(), "{}", String::from_utf8_lossy(&seed.stderr));
 
     let log: Log = Arc::default();
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let hook = format!("http://127.0.0.1:{}/hook", listener.local_addr().unwrap().port());
-    let data = web::Data::new(log.clone());
-    let receiver = HttpServer::new(move || App::new().app_data(data.clone()).default_service(web::post().to(receive)))
-        .listen(listener)
-        .unwrap()
-        .workers(2)
-        .disable_signals()
-        .run();
-    tokio::spawn(receiver);
+    // Slow on purpose: a process killed mid-delivery leaves claims behind.
+    let hook = receiver(log.clone(), Arc::new(Mutex::new(200)), Duration::from_millis(600));
 
     let mut a = start(&database_url, &dir).await;
     let b = start(&database_url, &dir).await;
