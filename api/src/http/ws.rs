@@ -120,3 +120,33 @@ pub async fn handle(req: HttpRequest, payload: web::Payload, state: web::Data<Gr
     };
     GraphQLSubscription::new(schema).on_connection_init(on_init).keepalive_timeout(Duration::from_secs(60)).start(&req, payload)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn limits_per_subject_are_released_with_their_slots() {
+        let limits = Arc::new(SubscriptionLimits::default());
+        let conns: Vec<Slot> = (0..MAX_CONNECTIONS).map(|_| limits.connection("a").unwrap_or_else(|e| panic!("{e}"))).collect();
+        assert!(matches!(limits.connection("a"), Err(ApiError::RateLimited { .. })), "one connection too many");
+        assert!(limits.connection("b").is_ok(), "another subject has its own count");
+        let subs: Vec<Slot> = (0..MAX_SUBSCRIPTIONS).map(|_| limits.subscription("a").unwrap_or_else(|e| panic!("{e}"))).collect();
+        assert!(limits.subscription("a").is_err());
+        drop(conns);
+        assert!(limits.connection("a").is_ok(), "closing connections frees their places");
+        drop(subs);
+        assert!(limits.subscription("a").is_ok());
+        assert!(limits.counts.lock().map(|c| c.is_empty()).unwrap_or(false), "idle subjects are forgotten");
+    }
+
+    #[test]
+    fn the_token_comes_from_connection_init() {
+        assert_eq!(token(&json!({ "Authorization": "Bearer abc" })).as_deref(), Some("Bearer abc"));
+        assert_eq!(token(&json!({ "authorization": "Bearer abc" })).as_deref(), Some("Bearer abc"));
+        assert_eq!(token(&json!({ "token": "abc" })).as_deref(), Some("Bearer abc"));
+        assert_eq!(token(&json!({})), None);
+        assert_eq!(token(&json!({ "token": 5 })), None);
+    }
+}
