@@ -132,7 +132,7 @@ impl Db {
             }
             _ => (None, self.conn.begin().await?),
         };
-        Ok(WriteTxn { txn, _guard: guard, notices: std::sync::Mutex::new(Vec::new()), feed: self.feed.clone() })
+        Ok(WriteTxn { txn, _guard: guard, notices: std::sync::Mutex::new(Vec::new()), feed: self.feed.clone(), backend: self.backend() })
     }
 
     pub async fn ping(&self) -> bool {
@@ -242,43 +242,49 @@ pub struct WriteTxn {
     _guard: Option<OwnedMutexGuard<()>>,
     notices: std::sync::Mutex<Vec<ReferralNotice>>,
     feed: Feed,
+    backend: DatabaseBackend,
 }
 
 impl WriteTxn {
-    /// Announces a referral change, once the transaction commits (`repo::feed`).
-    pub fn announce(&self, notice: ReferralNotice) {
+    /// Announces a referral change, once the transaction commits (`repo::feed`). On
+    /// PostgreSQL the `NOTIFY` is sent now (PostgreSQL delivers it at commit, and drops it on
+    /// rollback): call this before the audit event, so that the round trip is not made while
+    /// the audit chain's lock is held. On SQLite the notice waits for `commit`.
+    pub async fn announce(&self, notice: ReferralNotice) -> ApiResult<()> {
+        if self.txn.get_database_backend() == DatabaseBackend::Postgres {
+            let payload = serde_json::to_string(&notice).map_err(|e| crate::errors::ApiError::Internal(e.into()))?;
+            let stmt = Statement::from_sql_and_values(
+                DatabaseBackend::Postgres,
+                "SELECT pg_notify($1, $2)",
+                [crate::repo::feed::CHANNEL.into(), payload.into()],
+            );
+            self.txn.execute_raw(stmt).await?;
+        }
         if let Ok(mut notices) = self.notices.lock() {
             notices.push(notice);
         }
+        Ok(())
     }
 
     pub async fn commit(self) -> ApiResult<()> {
         let notices = self.notices.lock().map(|mut n| std::mem::take(&mut *n)).unwrap_or_default();
-        let postgres = self.txn.get_database_backend() == DatabaseBackend::Postgres;
-        if postgres {
-            for notice in &notices {
-                let payload = serde_json::to_string(notice).unwrap_or_default();
-                let stmt = Statement::from_sql_and_values(
-                    DatabaseBackend::Postgres,
-                    "SELECT pg_notify($1, $2)",
-                    [crate::repo::feed::CHANNEL.into(), payload.into()],
-                );
-                self.txn.execute_raw(stmt).await?;
-            }
-        }
+        let local = self.feed_is_local();
         self.txn.commit().await?;
-        if postgres {
-            // Every process hears the notices through LISTEN, this one too; wake the worker
-            // here anyway, in case the listener is reconnecting.
-            if !notices.is_empty() {
-                self.feed.wake_worker();
-            }
-        } else {
+        if local {
             for notice in notices {
                 self.feed.publish(notice);
             }
+        } else if !notices.is_empty() {
+            // Every process hears the notices through LISTEN, this one too; wake the worker
+            // here anyway, in case the listener is reconnecting.
+            self.feed.wake_worker();
         }
         Ok(())
+    }
+
+    /// SQLite: notices go to this process's feed (there is no other process to tell).
+    fn feed_is_local(&self) -> bool {
+        self.backend != DatabaseBackend::Postgres
     }
 }
 

@@ -135,9 +135,12 @@ pub struct AttemptRecord {
     pub next_attempt_at: DateTime<Utc>,
 }
 
-/// Logs an attempt and updates its message (releasing the claim).
-pub async fn record_attempt(db: &impl ConnectionTrait, r: &AttemptRecord) -> ApiResult<()> {
-    let attempt = webhook_attempt::ActiveModel {
+/// Logs attempts and updates their messages (releasing the claims).
+pub async fn record_attempts(db: &impl ConnectionTrait, records: &[AttemptRecord]) -> ApiResult<()> {
+    if records.is_empty() {
+        return Ok(());
+    }
+    let log = records.iter().map(|r| webhook_attempt::ActiveModel {
         message_id: Set(r.message_id),
         attempt: Set(r.attempt),
         at: Set(r.at),
@@ -145,8 +148,16 @@ pub async fn record_attempt(db: &impl ConnectionTrait, r: &AttemptRecord) -> Api
         error: Set(r.error.clone()),
         duration_ms: Set(r.duration_ms),
         ..Default::default()
-    };
-    webhook_attempt::Entity::insert(attempt).exec_without_returning(db).await?;
+    });
+    webhook_attempt::Entity::insert_many(log).exec_without_returning(db).await?;
+    for r in records {
+        update_message(db, r).await?;
+    }
+    Ok(())
+}
+
+/// Updates a message after an attempt, releasing its claim.
+async fn update_message(db: &impl ConnectionTrait, r: &AttemptRecord) -> ApiResult<()> {
     let delivered = (r.state == WebhookState::Delivered).then_some(r.at);
     webhook_message::Entity::update_many()
         .col_expr(webhook_message::Column::State, Expr::value(r.state))

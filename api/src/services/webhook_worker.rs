@@ -32,7 +32,10 @@ use crate::repo::webhooks::{AttemptRecord, Claimed};
 use crate::repo::{self, Db};
 
 /// Messages claimed per round.
-const BATCH: u32 = 32;
+const BATCH: u32 = 64;
+/// How long a woken worker waits for more changes before it claims, so that a burst of
+/// changes is claimed and recorded in a few transactions rather than one each.
+const GATHER: Duration = Duration::from_millis(20);
 
 /// Resolves endpoint hosts and refuses non-public addresses (DNS rebinding: the check at
 /// registration is repeated for every connection).
@@ -93,7 +96,7 @@ async fn run(db: &Db, client: &reqwest::Client, settings: &WebhookSettings, work
             }
         }
         tokio::select! {
-            () = wakeups.notified() => {}
+            () = wakeups.notified() => tokio::time::sleep(GATHER).await,
             () = tokio::time::sleep(settings.poll_interval) => {}
         }
     }
@@ -113,15 +116,9 @@ async fn round(db: &Db, client: &reqwest::Client, settings: &WebhookSettings, wo
         claimed
     };
     let n = claimed.len();
-    let results = join_all(claimed.into_iter().map(|c| async move {
-        let attempt = post(client, &c, settings.allow_private).await;
-        finish(db, &c, attempt, settings).await
-    }))
-    .await;
-    for result in results {
-        if let Err(err) = result {
-            tracing::warn!(error = %err, "could not record a webhook attempt; the claim will expire and it is tried again");
-        }
+    let attempts = join_all(claimed.iter().map(|c| post(client, c, settings.allow_private))).await;
+    if let Err(err) = finish(db, &claimed, attempts, settings).await {
+        tracing::warn!(error = %err, "could not record webhook attempts; their claims will expire and they are tried again");
     }
     Ok(n)
 }
@@ -132,6 +129,12 @@ struct Attempt {
     error: Option<String>,
     retry_after: Option<Duration>,
     elapsed: Duration,
+}
+
+impl Attempt {
+    fn delivered(&self) -> bool {
+        self.status.is_some_and(|s| (200..300).contains(&s))
+    }
 }
 
 /// Signs and posts one message.
@@ -192,18 +195,23 @@ fn describe(err: &reqwest::Error) -> String {
     text
 }
 
-/// Records the attempt, schedules what follows, and updates the endpoint's failure streak.
-async fn finish(db: &Db, c: &Claimed, a: Attempt, settings: &WebhookSettings) -> ApiResult<()> {
-    let now = Utc::now();
+/// What an attempt means for its message: delivered, tried again later, or failed for good.
+fn record_of(c: &Claimed, a: &Attempt, now: chrono::DateTime<Utc>, settings: &WebhookSettings) -> AttemptRecord {
     let attempt = c.message.attempts + 1;
-    let delivered = a.status.is_some_and(|s| (200..300).contains(&s));
+    let delivered = a.delivered();
     let next = (!delivered).then(|| settings.retry.delay_after(attempt as u32, rand::random_range(-1.0..=1.0), a.retry_after)).flatten();
     let state = match (delivered, next) {
         (true, _) => WebhookState::Delivered,
         (false, Some(_)) => WebhookState::Pending,
         (false, None) => WebhookState::Failed,
     };
-    let record = AttemptRecord {
+    match (delivered, &a.error) {
+        (true, _) => tracing::debug!(msg_id = %c.message.msg_id, endpoint = c.endpoint.id, attempt, "webhook delivered"),
+        (false, error) => {
+            tracing::info!(msg_id = %c.message.msg_id, endpoint = c.endpoint.id, attempt, error = ?error, next = ?next, "webhook attempt failed")
+        }
+    }
+    AttemptRecord {
         message_id: c.message.id,
         attempt,
         at: now,
@@ -212,21 +220,30 @@ async fn finish(db: &Db, c: &Claimed, a: Attempt, settings: &WebhookSettings) ->
         duration_ms: i32::try_from(a.elapsed.as_millis()).unwrap_or(i32::MAX),
         state,
         next_attempt_at: next.and_then(|d| chrono::Duration::from_std(d).ok()).map(|d| now + d).unwrap_or(now),
-    };
-    let txn = db.begin_write().await?;
-    repo::webhooks::record_attempt(&*txn, &record).await?;
-    let endpoint = repo::webhooks::endpoint(&*txn, c.endpoint.id).await?;
-    if let Some(update) = endpoint_after(&endpoint, delivered, a.status, a.error.as_deref(), now, settings) {
-        repo::webhooks::update_endpoint(&*txn, update).await?;
     }
-    txn.commit().await?;
-    match (delivered, &a.error) {
-        (true, _) => tracing::debug!(msg_id = %c.message.msg_id, endpoint = c.endpoint.id, attempt, "webhook delivered"),
-        (false, error) => {
-            tracing::info!(msg_id = %c.message.msg_id, endpoint = c.endpoint.id, attempt, error = ?error, next = ?next, "webhook attempt failed")
+}
+
+/// Records a round's attempts in one transaction, schedules what follows, and updates each
+/// endpoint's failure streak (a round with a success for an endpoint ends its streak).
+async fn finish(db: &Db, claimed: &[Claimed], attempts: Vec<Attempt>, settings: &WebhookSettings) -> ApiResult<()> {
+    let now = Utc::now();
+    let records: Vec<AttemptRecord> = claimed.iter().zip(&attempts).map(|(c, a)| record_of(c, a, now, settings)).collect();
+    let txn = db.begin_write().await?;
+    repo::webhooks::record_attempts(&*txn, &records).await?;
+    let mut endpoint_ids: Vec<i64> = claimed.iter().map(|c| c.endpoint.id).collect();
+    endpoint_ids.sort_unstable();
+    endpoint_ids.dedup();
+    for id in endpoint_ids {
+        let outcomes: Vec<&Attempt> = claimed.iter().zip(&attempts).filter(|(c, _)| c.endpoint.id == id).map(|(_, a)| a).collect();
+        let delivered = outcomes.iter().any(|a| a.delivered());
+        let last_failure = outcomes.iter().rev().find(|a| !a.delivered());
+        let status = if outcomes.iter().any(|a| a.status == Some(410)) { Some(410) } else { last_failure.and_then(|a| a.status) };
+        let endpoint = repo::webhooks::endpoint(&*txn, id).await?;
+        if let Some(update) = endpoint_after(&endpoint, delivered, status, last_failure.and_then(|a| a.error.as_deref()), now, settings) {
+            repo::webhooks::update_endpoint(&*txn, update).await?;
         }
     }
-    Ok(())
+    txn.commit().await
 }
 
 /// The endpoint's change after an attempt, if any: a success ends a failure streak; a

@@ -65,7 +65,7 @@ pub fn payload(event: EventType, r: &referral::Model, previous: Option<ReferralS
 /// Announces a change of referral `r` (from `previous`; `None` when it was created) in `txn`:
 /// to subscribers at commit, and to the agency's webhook endpoints through the outbox.
 pub async fn stage(txn: &WriteTxn, r: &referral::Model, previous: Option<ReferralStatus>) -> ApiResult<()> {
-    txn.announce(ReferralNotice::of(r));
+    txn.announce(ReferralNotice::of(r)).await?;
     let event = EventType::of_change(previous, r.status);
     let endpoints = repo::webhooks::enabled_endpoints(&**txn, r.agency_id).await?;
     let now = Utc::now();
