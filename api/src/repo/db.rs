@@ -246,24 +246,14 @@ pub struct WriteTxn {
 }
 
 impl WriteTxn {
-    /// Announces a referral change, once the transaction commits (`repo::feed`). On
-    /// PostgreSQL the `NOTIFY` is sent now (PostgreSQL delivers it at commit, and drops it on
-    /// rollback): call this before the audit event, so that the round trip is not made while
-    /// the audit chain's lock is held. On SQLite the notice waits for `commit`.
-    pub async fn announce(&self, notice: ReferralNotice) -> ApiResult<()> {
-        if self.txn.get_database_backend() == DatabaseBackend::Postgres {
-            let payload = serde_json::to_string(&notice).map_err(|e| crate::errors::ApiError::Internal(e.into()))?;
-            let stmt = Statement::from_sql_and_values(
-                DatabaseBackend::Postgres,
-                "SELECT pg_notify($1, $2)",
-                [crate::repo::feed::CHANNEL.into(), payload.into()],
-            );
-            self.txn.execute_raw(stmt).await?;
-        }
+    /// Announces a referral change to this process once the transaction commits
+    /// (`repo::feed`): on SQLite its subscribers get the notice, on PostgreSQL the webhook
+    /// worker is woken (the notice itself goes to every process by the `NOTIFY` that
+    /// `repo::webhooks::enqueue_change` sends in the transaction).
+    pub fn announce(&self, notice: ReferralNotice) {
         if let Ok(mut notices) = self.notices.lock() {
             notices.push(notice);
         }
-        Ok(())
     }
 
     pub async fn commit(self) -> ApiResult<()> {

@@ -8,9 +8,10 @@
 use chrono::{DateTime, Utc};
 use entities::enums::WebhookState;
 use entities::{webhook_attempt, webhook_endpoint, webhook_message};
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, Statement,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect,
+    Set, Statement,
 };
 
 use crate::errors::{ApiError, ApiResult};
@@ -32,24 +33,51 @@ pub async fn endpoints(db: &impl ConnectionTrait, agency_id: Option<i64>) -> Api
     Ok(q.all(db).await?)
 }
 
-/// The enabled endpoints of an agency (what a referral change is announced to).
-pub async fn enabled_endpoints(db: &impl ConnectionTrait, agency_id: i64) -> ApiResult<Vec<webhook_endpoint::Model>> {
-    Ok(webhook_endpoint::Entity::find()
-        .filter(webhook_endpoint::Column::AgencyId.eq(agency_id))
-        .filter(webhook_endpoint::Column::Enabled.eq(true))
-        .all(db)
-        .await?)
-}
-
 pub async fn update_endpoint(db: &impl ConnectionTrait, model: webhook_endpoint::ActiveModel) -> ApiResult<webhook_endpoint::Model> {
     Ok(model.update(db).await?)
 }
 
-/// Writes messages to the outbox (in the transaction of the change they announce).
-pub async fn enqueue(db: &impl ConnectionTrait, messages: Vec<webhook_message::ActiveModel>) -> ApiResult<()> {
-    if !messages.is_empty() {
-        webhook_message::Entity::insert_many(messages).exec_without_returning(db).await?;
-    }
+/// A referral change, for the outbox and the feed.
+pub struct OutboxChange {
+    pub agency_id: i64,
+    pub referral_id: i64,
+    /// `referral.created`, …
+    pub event_type: &'static str,
+    /// The body to post.
+    pub payload: String,
+    pub at: DateTime<Utc>,
+    /// The `ReferralNotice` as JSON (PostgreSQL: the `NOTIFY` payload).
+    pub notice: String,
+}
+
+/// One message per enabled endpoint of the agency that takes the event, with a fresh
+/// `msg_` + 32 hex digits id each; `$1` referral, `$2` event type, `$3` payload, `$4` time,
+/// `$5` agency, `$6` the event type as a `LIKE` pattern over the comma-separated list.
+const ENQUEUE_SQL: &str = "INSERT INTO webhook_messages (msg_id, endpoint_id, referral_id, event_type, payload, created_at, state, attempts, next_attempt_at) SELECT {msg_id}, e.id, $1, $2, $3, $4, 'PENDING', 0, $4 FROM webhook_endpoints e WHERE e.agency_id = $5 AND e.enabled AND (',' || e.event_types || ',') LIKE $6";
+
+/// Writes a change's messages to the outbox, in the transaction of the change, in one
+/// statement (one round trip per change, whatever the number of endpoints, none if there is
+/// no endpoint). On PostgreSQL the same statement sends the change's `NOTIFY` (`$7` channel,
+/// `$8` notice), which PostgreSQL delivers to every listening process at commit.
+pub async fn enqueue_change(db: &impl ConnectionTrait, c: &OutboxChange) -> ApiResult<()> {
+    let backend = db.get_database_backend();
+    let mut values: Vec<sea_orm::Value> = vec![
+        c.referral_id.into(),
+        c.event_type.into(),
+        c.payload.clone().into(),
+        c.at.into(),
+        c.agency_id.into(),
+        format!("%,{},%", c.event_type).into(),
+    ];
+    let sql = match backend {
+        DatabaseBackend::Postgres => {
+            values.extend([crate::repo::feed::CHANNEL.into(), c.notice.clone().into()]);
+            let insert = ENQUEUE_SQL.replace("{msg_id}", "'msg_' || replace(gen_random_uuid()::text, '-', '')");
+            format!("WITH queued AS ({insert} RETURNING 1) SELECT pg_notify($7, $8)")
+        }
+        _ => ENQUEUE_SQL.replace("{msg_id}", "'msg_' || lower(hex(randomblob(16)))").replace('$', "?"),
+    };
+    db.execute_raw(Statement::from_sql_and_values(backend, sql, values)).await?;
     Ok(())
 }
 
@@ -67,7 +95,7 @@ WHERE id IN (\
  AND (m.claim_expires_at IS NULL OR m.claim_expires_at < $3) \
  AND NOT EXISTS (SELECT 1 FROM webhook_messages p WHERE p.endpoint_id = m.endpoint_id \
  AND p.referral_id = m.referral_id AND p.state = 'PENDING' AND p.id < m.id) \
- ORDER BY m.id LIMIT $4{lock}) RETURNING id";
+ ORDER BY m.id LIMIT $4{lock}) RETURNING *";
 
 /// Whether any message is due (a read, so that an idle worker never takes the write lock).
 pub async fn any_due(db: &impl ConnectionTrait, now: DateTime<Utc>) -> ApiResult<bool> {
@@ -99,15 +127,11 @@ pub async fn claim(
     };
     let values: Vec<sea_orm::Value> = vec![worker.into(), until.into(), now.into(), i64::from(limit).into()];
     let rows = db.query_all_raw(Statement::from_sql_and_values(backend, sql, values)).await?;
-    let ids = rows.iter().map(|r| r.try_get::<i64>("", "id")).collect::<Result<Vec<_>, _>>()?;
-    if ids.is_empty() {
+    let mut messages = rows.iter().map(|row| webhook_message::Model::from_query_result(row, "")).collect::<Result<Vec<_>, _>>()?;
+    if messages.is_empty() {
         return Ok(Vec::new());
     }
-    let messages = webhook_message::Entity::find()
-        .filter(webhook_message::Column::Id.is_in(ids))
-        .order_by_asc(webhook_message::Column::Id)
-        .all(db)
-        .await?;
+    messages.sort_by_key(|m| m.id);
     let endpoint_ids: Vec<i64> = messages.iter().map(|m| m.endpoint_id).collect();
     let endpoints: std::collections::HashMap<i64, webhook_endpoint::Model> = webhook_endpoint::Entity::find()
         .filter(webhook_endpoint::Column::Id.is_in(endpoint_ids))
@@ -150,7 +174,27 @@ pub async fn record_attempts(db: &impl ConnectionTrait, records: &[AttemptRecord
         ..Default::default()
     });
     webhook_attempt::Entity::insert_many(log).exec_without_returning(db).await?;
-    for r in records {
+    // Delivered messages: one statement per status code (usually one per round).
+    let mut delivered: std::collections::BTreeMap<Option<i32>, Vec<i64>> = std::collections::BTreeMap::new();
+    for r in records.iter().filter(|r| r.state == WebhookState::Delivered) {
+        delivered.entry(r.status_code).or_default().push(r.message_id);
+    }
+    if let Some(at) = records.first().map(|r| r.at) {
+        for (status, ids) in delivered {
+            webhook_message::Entity::update_many()
+                .col_expr(webhook_message::Column::State, Expr::value(WebhookState::Delivered))
+                .col_expr(webhook_message::Column::Attempts, Expr::col(webhook_message::Column::Attempts).add(1))
+                .col_expr(webhook_message::Column::LastStatusCode, Expr::value(status))
+                .col_expr(webhook_message::Column::LastError, Expr::value(Option::<String>::None))
+                .col_expr(webhook_message::Column::DeliveredAt, Expr::value(Some(at)))
+                .col_expr(webhook_message::Column::ClaimedBy, Expr::value(Option::<String>::None))
+                .col_expr(webhook_message::Column::ClaimExpiresAt, Expr::value(Option::<DateTime<Utc>>::None))
+                .filter(webhook_message::Column::Id.is_in(ids))
+                .exec(db)
+                .await?;
+        }
+    }
+    for r in records.iter().filter(|r| r.state != WebhookState::Delivered) {
         update_message(db, r).await?;
     }
     Ok(())

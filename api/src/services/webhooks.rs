@@ -9,9 +9,7 @@
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use entities::enums::WebhookState;
 use entities::{referral, webhook_endpoint, webhook_message};
-use rand::RngCore;
 use sea_orm::Set;
 use serde_json::json;
 
@@ -27,13 +25,6 @@ use crate::services::audited::{self, Change};
 
 /// How long the secret before a rotation still signs messages.
 pub const ROTATION_OVERLAP: chrono::Duration = chrono::Duration::hours(24);
-
-/// A `webhook-id`: `msg_` and 32 random hex digits (no `.`, which the signed content uses).
-fn new_msg_id() -> String {
-    let mut bytes = [0u8; 16];
-    rand::rng().fill_bytes(&mut bytes);
-    format!("msg_{}", hex::encode(bytes))
-}
 
 /// The body of an event: the Standard Webhooks envelope (`type`, `timestamp`, `data`) with
 /// ids, code, status and milestone dates; never a client reference or a note.
@@ -65,27 +56,20 @@ pub fn payload(event: EventType, r: &referral::Model, previous: Option<ReferralS
 /// Announces a change of referral `r` (from `previous`; `None` when it was created) in `txn`:
 /// to subscribers at commit, and to the agency's webhook endpoints through the outbox.
 pub async fn stage(txn: &WriteTxn, r: &referral::Model, previous: Option<ReferralStatus>) -> ApiResult<()> {
-    txn.announce(ReferralNotice::of(r)).await?;
     let event = EventType::of_change(previous, r.status);
-    let endpoints = repo::webhooks::enabled_endpoints(&**txn, r.agency_id).await?;
+    let notice = ReferralNotice::of(r);
     let now = Utc::now();
-    let messages = endpoints
-        .iter()
-        .filter(|e| webhook_event::load(&e.event_types).contains(&event))
-        .map(|e| webhook_message::ActiveModel {
-            msg_id: Set(new_msg_id()),
-            endpoint_id: Set(e.id),
-            referral_id: Set(r.id),
-            event_type: Set(event.as_str().to_owned()),
-            payload: Set(payload(event, r, previous, now)),
-            created_at: Set(now),
-            state: Set(WebhookState::Pending),
-            attempts: Set(0),
-            next_attempt_at: Set(now),
-            ..Default::default()
-        })
-        .collect();
-    repo::webhooks::enqueue(&**txn, messages).await
+    let change = repo::webhooks::OutboxChange {
+        agency_id: r.agency_id,
+        referral_id: r.id,
+        event_type: event.as_str(),
+        payload: payload(event, r, previous, now),
+        at: now,
+        notice: serde_json::to_string(&notice).map_err(|e| ApiError::Internal(e.into()))?,
+    };
+    repo::webhooks::enqueue_change(&**txn, &change).await?;
+    txn.announce(notice);
+    Ok(())
 }
 
 /// A new endpoint as an admin asks for it.
