@@ -23,7 +23,8 @@ run() { # label binary webhook
   p50="$(awk '$1 == "50%" { print $2 }' <<<"$out")"
   p99="$(awk '$1 == "99%" { print $2 }' <<<"$out")"
   hooks="$(grep '^webhooks:' <<<"$out" || true)"
-  printf '%-16s %-8s %10s req/s  p50 %-8s p99 %-8s %s\n' "$1" "$backend" "$rps" "$p50" "$p99" "$hooks"
+  cpu="$(grep '^CPU seconds' <<<"$out" | sed 's/^CPU seconds so far: //')"
+  printf '%-16s %-8s %10s req/s  p50 %-8s p99 %-8s CPU s: %-40s %s\n' "$1" "$backend" "$rps" "$p50" "$p99" "$cpu" "$hooks"
 }
 for round in $(seq 1 "$rounds"); do
   case $((round % 3)) in

@@ -79,6 +79,8 @@ fi
 echo "createReferral, backend=$backend, $CONNECTIONS connections, $DURATION, webhook=${WEBHOOK:-0}, commit $(git rev-parse --short HEAD)"
 wrk -t 2 -c "$CONNECTIONS" -d "$DURATION" --latency -s bench/referral.lua "http://127.0.0.1:$port/graphql"
 echo "server RSS after the run: $(awk '/VmRSS/ { print $2 / 1024 " MiB" }' "/proc/$server_pid/status")"
+cpu() { ps -o cputime= -p "$1" | awk -F: '{ print ($1 * 3600) + ($2 * 60) + $3 }'; }
+echo "CPU seconds so far: server $(cpu "$server_pid")${receiver_pid:+, webhook receiver $(cpu "$receiver_pid")}"
 curl -sS "http://127.0.0.1:$port/graphql" -H 'content-type: application/json' -H "authorization: Bearer $ADMIN" \
   -d '{"query":"{ referrals { totalCount } auditEvents(filter: { action: \"referral.create\" }) { totalCount } }"}'
 echo

@@ -29,10 +29,10 @@ use crate::config::WebhookSettings;
 use crate::domain::{webhook_signature, webhook_url};
 use crate::errors::ApiResult;
 use crate::repo::webhooks::{AttemptRecord, Claimed};
-use crate::repo::{self, Db};
+use crate::repo::{self, Db, WriteTxn};
 
 /// Messages claimed per round.
-const BATCH: u32 = 64;
+const BATCH: u32 = 256;
 /// How long a woken worker waits for more changes before it claims, so that a burst of
 /// changes is claimed and recorded in a few transactions rather than one each.
 const GATHER: Duration = Duration::from_millis(20);
@@ -85,12 +85,13 @@ pub fn spawn(db: Db, settings: WebhookSettings) -> anyhow::Result<()> {
 async fn run(db: &Db, client: &reqwest::Client, settings: &WebhookSettings, worker_id: &str) {
     let wakeups = db.feed().wakeups();
     loop {
+        let mut posted: Option<Posted> = None;
         loop {
-            match round(db, client, settings, worker_id).await {
-                Ok(0) => break,
-                Ok(_) => continue,
+            match round(db, client, settings, worker_id, posted.take()).await {
+                Ok(Some(next)) => posted = Some(next),
+                Ok(None) => break,
                 Err(err) => {
-                    tracing::warn!(error = %err, "webhook delivery round failed; trying again later");
+                    tracing::warn!(error = %err, "webhook delivery round failed; unrecorded attempts' claims expire and they are tried again");
                     break;
                 }
             }
@@ -102,25 +103,36 @@ async fn run(db: &Db, client: &reqwest::Client, settings: &WebhookSettings, work
     }
 }
 
-/// Claims due messages and delivers them concurrently; returns how many it claimed.
-async fn round(db: &Db, client: &reqwest::Client, settings: &WebhookSettings, worker_id: &str) -> ApiResult<usize> {
+/// The messages a round posted and what each attempt came to, recorded by the next round.
+type Posted = (Vec<Claimed>, Vec<Attempt>);
+
+/// One write transaction records the previous round's attempts and claims the messages due
+/// now (one transaction per round, not two: on SQLite every one waits for the single
+/// writer); then the claimed messages are posted concurrently. Returns what was posted,
+/// `None` when nothing was due.
+async fn round(
+    db: &Db,
+    client: &reqwest::Client,
+    settings: &WebhookSettings,
+    worker_id: &str,
+    previous: Option<Posted>,
+) -> ApiResult<Option<Posted>> {
     let now = Utc::now();
-    if !repo::webhooks::any_due(db.conn(), now).await? {
-        return Ok(0);
+    if previous.is_none() && !repo::webhooks::any_due(db.conn(), now).await? {
+        return Ok(None);
     }
     let until = now + chrono::Duration::from_std(settings.claim_ttl).unwrap_or(chrono::Duration::seconds(60));
-    let claimed = {
-        let txn = db.begin_write().await?;
-        let claimed = repo::webhooks::claim(&*txn, worker_id, now, until, BATCH).await?;
-        txn.commit().await?;
-        claimed
-    };
-    let n = claimed.len();
-    let attempts = join_all(claimed.iter().map(|c| post(client, c, settings.allow_private))).await;
-    if let Err(err) = finish(db, &claimed, attempts, settings).await {
-        tracing::warn!(error = %err, "could not record webhook attempts; their claims will expire and they are tried again");
+    let txn = db.begin_write().await?;
+    if let Some((claimed, attempts)) = &previous {
+        record(&txn, claimed, attempts, settings).await?;
     }
-    Ok(n)
+    let claimed = repo::webhooks::claim(&*txn, worker_id, now, until, BATCH).await?;
+    txn.commit().await?;
+    if claimed.is_empty() {
+        return Ok(None);
+    }
+    let attempts = join_all(claimed.iter().map(|c| post(client, c, settings.allow_private))).await;
+    Ok(Some((claimed, attempts)))
 }
 
 /// What posting a message came to.
@@ -223,27 +235,26 @@ fn record_of(c: &Claimed, a: &Attempt, now: chrono::DateTime<Utc>, settings: &We
     }
 }
 
-/// Records a round's attempts in one transaction, schedules what follows, and updates each
-/// endpoint's failure streak (a round with a success for an endpoint ends its streak).
-async fn finish(db: &Db, claimed: &[Claimed], attempts: Vec<Attempt>, settings: &WebhookSettings) -> ApiResult<()> {
+/// Records a round's attempts in `txn`, schedules what follows, and updates each endpoint's
+/// failure streak (a round with a success for an endpoint ends its streak).
+async fn record(txn: &WriteTxn, claimed: &[Claimed], attempts: &[Attempt], settings: &WebhookSettings) -> ApiResult<()> {
     let now = Utc::now();
-    let records: Vec<AttemptRecord> = claimed.iter().zip(&attempts).map(|(c, a)| record_of(c, a, now, settings)).collect();
-    let txn = db.begin_write().await?;
-    repo::webhooks::record_attempts(&*txn, &records).await?;
+    let records: Vec<AttemptRecord> = claimed.iter().zip(attempts).map(|(c, a)| record_of(c, a, now, settings)).collect();
+    repo::webhooks::record_attempts(&**txn, &records).await?;
     let mut endpoint_ids: Vec<i64> = claimed.iter().map(|c| c.endpoint.id).collect();
     endpoint_ids.sort_unstable();
     endpoint_ids.dedup();
     for id in endpoint_ids {
-        let outcomes: Vec<&Attempt> = claimed.iter().zip(&attempts).filter(|(c, _)| c.endpoint.id == id).map(|(_, a)| a).collect();
+        let outcomes: Vec<&Attempt> = claimed.iter().zip(attempts).filter(|(c, _)| c.endpoint.id == id).map(|(_, a)| a).collect();
         let delivered = outcomes.iter().any(|a| a.delivered());
         let last_failure = outcomes.iter().rev().find(|a| !a.delivered());
         let status = if outcomes.iter().any(|a| a.status == Some(410)) { Some(410) } else { last_failure.and_then(|a| a.status) };
-        let endpoint = repo::webhooks::endpoint(&*txn, id).await?;
+        let endpoint = repo::webhooks::endpoint(&**txn, id).await?;
         if let Some(update) = endpoint_after(&endpoint, delivered, status, last_failure.and_then(|a| a.error.as_deref()), now, settings) {
-            repo::webhooks::update_endpoint(&*txn, update).await?;
+            repo::webhooks::update_endpoint(&**txn, update).await?;
         }
     }
-    txn.commit().await
+    Ok(())
 }
 
 /// The endpoint's change after an attempt, if any: a success ends a failure streak; a
