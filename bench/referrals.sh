@@ -28,6 +28,8 @@ tmp="$(mktemp -d)"
 server_pid=""
 receiver_pid=""
 cleanup() {
+  # KEEP_LOG=path keeps the server's log.
+  [[ -z "${KEEP_LOG:-}" ]] || cp "$tmp/server.log" "$KEEP_LOG" 2>/dev/null || true
   [[ -z "$server_pid" ]] || kill "$server_pid" 2>/dev/null || true
   [[ -z "$receiver_pid" ]] || kill "$receiver_pid" 2>/dev/null || true
   [[ "$backend" != "postgres" ]] || dropdb --if-exists circles_bench_referrals 2>/dev/null || true

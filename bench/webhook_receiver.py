@@ -35,4 +35,5 @@ class Receiver(BaseHTTPRequestHandler):
         pass
 
 
+ThreadingHTTPServer.request_queue_size = 128
 ThreadingHTTPServer(("127.0.0.1", port), Receiver).serve_forever()

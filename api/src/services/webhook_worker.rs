@@ -33,6 +33,8 @@ use crate::repo::{self, Db, WriteTxn};
 
 /// Messages claimed per round.
 const BATCH: u32 = 256;
+/// Requests a worker has open at once (receivers are not flooded with connections).
+const CONCURRENCY: usize = 16;
 /// How long a woken worker waits for more changes before it claims, so that a burst of
 /// changes is claimed and recorded in a few transactions rather than one each.
 const GATHER: Duration = Duration::from_millis(20);
@@ -108,7 +110,7 @@ type Posted = (Vec<Claimed>, Vec<Attempt>);
 
 /// One write transaction records the previous round's attempts and claims the messages due
 /// now (one transaction per round, not two: on SQLite every one waits for the single
-/// writer); then the claimed messages are posted concurrently. Returns what was posted,
+/// writer); then the claimed messages are posted, `CONCURRENCY` at a time. Returns what was posted,
 /// `None` when nothing was due.
 async fn round(
     db: &Db,
@@ -131,7 +133,12 @@ async fn round(
     if claimed.is_empty() {
         return Ok(None);
     }
-    let attempts = join_all(claimed.iter().map(|c| post(client, c, settings.allow_private))).await;
+    let permits = tokio::sync::Semaphore::new(CONCURRENCY);
+    let attempts = join_all(claimed.iter().map(|c| async {
+        let _permit = permits.acquire().await.ok();
+        post(client, c, settings.allow_private).await
+    }))
+    .await;
     Ok(Some((claimed, attempts)))
 }
 
