@@ -212,10 +212,18 @@ both_backends!(
         assert_eq!(ok.id, got[0].id, "the same webhook-id on every attempt");
         assert_eq!(ok.json()["data"]["referralId"], r["id"]);
 
-        // An admin replays a delivered message: same id, signed afresh.
-        let log = app.gql_ok(DELIVERIES, json!({ "e": ep }), &app.admin()).await;
-        let delivery = log["webhookDeliveries"]["edges"][0]["node"].clone();
-        assert_eq!(delivery["state"], "DELIVERED");
+        // An admin replays a delivered message: same id, signed afresh. (The attempt is
+        // recorded just after the receiver answered.)
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+        let delivery = loop {
+            let log = app.gql_ok(DELIVERIES, json!({ "e": ep }), &app.admin()).await;
+            let delivery = log["webhookDeliveries"]["edges"][0]["node"].clone();
+            if delivery["state"] == "DELIVERED" {
+                break delivery;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "never recorded as delivered: {delivery}");
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        };
         let again = app
             .gql_ok("mutation($d: ID!) { redeliverWebhook(deliveryId: $d) { state } }", json!({ "d": delivery["id"] }), &app.admin())
             .await;
