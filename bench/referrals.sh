@@ -56,6 +56,10 @@ fi
 port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 export CIRCLES_BIND="127.0.0.1:$port"
 "$bin" seed-demo --groups 200 --referrals 0
+# BENCH_SQL: a statement run on the seeded database before the server starts (experiments).
+if [[ -n "${BENCH_SQL:-}" ]]; then
+  if [[ "$backend" == "sqlite" ]]; then sqlite3 "$tmp/bench.db" "$BENCH_SQL"; else psql -X -q "$DATABASE_URL" -c "$BENCH_SQL"; fi
+fi
 "$bin" serve >"$tmp/server.log" 2>&1 &
 server_pid=$!
 for _ in $(seq 1 60); do curl -fsS -o /dev/null "http://127.0.0.1:$port/readyz" 2>/dev/null && break; sleep 0.5; done
