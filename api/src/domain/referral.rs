@@ -77,7 +77,7 @@ pub fn name<E: sea_orm::ActiveEnum<Value = String>>(value: E) -> String {
 }
 
 /// The milestone dates of a referral.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Milestones {
     pub referred_on: NaiveDate,
     pub acknowledged_on: Option<NaiveDate>,

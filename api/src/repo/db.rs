@@ -132,7 +132,7 @@ impl Db {
             }
             _ => (None, self.conn.begin().await?),
         };
-        Ok(WriteTxn { txn, _guard: guard, notices: std::sync::Mutex::new(Vec::new()), feed: self.feed.clone(), backend: self.backend() })
+        Ok(WriteTxn { txn, _guard: guard, notices: std::sync::Mutex::new(Vec::new()), feed: self.feed.clone() })
     }
 
     pub async fn ping(&self) -> bool {
@@ -242,7 +242,6 @@ pub struct WriteTxn {
     _guard: Option<OwnedMutexGuard<()>>,
     notices: std::sync::Mutex<Vec<ReferralNotice>>,
     feed: Feed,
-    backend: DatabaseBackend,
 }
 
 impl WriteTxn {
@@ -258,7 +257,8 @@ impl WriteTxn {
 
     pub async fn commit(self) -> ApiResult<()> {
         let notices = self.notices.lock().map(|mut n| std::mem::take(&mut *n)).unwrap_or_default();
-        let local = self.feed_is_local();
+        // SQLite: the notices go to this process's feed (there is no other process to tell).
+        let local = self.txn.get_database_backend() != DatabaseBackend::Postgres;
         self.txn.commit().await?;
         if local {
             for notice in notices {
@@ -270,11 +270,6 @@ impl WriteTxn {
             self.feed.wake_worker();
         }
         Ok(())
-    }
-
-    /// SQLite: notices go to this process's feed (there is no other process to tell).
-    fn feed_is_local(&self) -> bool {
-        self.backend != DatabaseBackend::Postgres
     }
 }
 

@@ -1,5 +1,5 @@
 //! The feed of committed referral changes, for GraphQL subscriptions and to wake the webhook
-//! worker (docs/webhooks.md, docs/scaling.md).
+//! worker (docs/webhooks.md; several processes: docs/configuration.md).
 //!
 //! A write transaction collects a `ReferralNotice` per referral it changes
 //! (`WriteTxn::announce`); the notices go out only when it commits. On SQLite (one process)
@@ -13,11 +13,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, NaiveDate, Utc};
-use entities::enums::{EndReason, ReferralStatus, RefusalReason};
+use chrono::{DateTime, Utc};
 use entities::referral;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{Notify, broadcast, watch};
+
+use crate::domain::referral::Milestones;
+use crate::repo::referrals;
 
 /// The PostgreSQL channel of referral notices.
 pub const CHANNEL: &str = "circles_referrals";
@@ -32,53 +34,26 @@ pub struct ReferralNotice {
     pub state: ReferralState,
 }
 
-/// The fields of a referral that change after it is created. A subscriber reads the
-/// referral and lays this state over it, so that it sees each change as it was made even
-/// when a later one has committed meanwhile.
+/// What changes of a referral after it is created: its milestones (its status follows from
+/// them) and `updated_at`. A subscriber reads the referral and lays this state over it, so
+/// that it sees each change as it was made even when a later one has committed meanwhile.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReferralState {
-    pub status: ReferralStatus,
-    pub acknowledged_on: Option<NaiveDate>,
-    pub contacted_on: Option<NaiveDate>,
-    pub attended_on: Option<NaiveDate>,
-    pub retained_on: Option<NaiveDate>,
-    pub ended_on: Option<NaiveDate>,
-    pub end_reason: Option<EndReason>,
-    pub refusal_reason: Option<RefusalReason>,
-    pub days_to_attend: Option<i32>,
+    pub milestones: Milestones,
     pub updated_at: DateTime<Utc>,
 }
 
 impl ReferralNotice {
     pub fn of(r: &referral::Model) -> Self {
-        let state = ReferralState {
-            status: r.status,
-            acknowledged_on: r.acknowledged_on,
-            contacted_on: r.contacted_on,
-            attended_on: r.attended_on,
-            retained_on: r.retained_on,
-            ended_on: r.ended_on,
-            end_reason: r.end_reason,
-            refusal_reason: r.refusal_reason,
-            days_to_attend: r.days_to_attend,
-            updated_at: r.updated_at,
-        };
+        let state = ReferralState { milestones: referrals::milestones(r), updated_at: r.updated_at };
         Self { referral_id: r.id, agency_id: r.agency_id, group_id: r.group_id, state }
     }
 }
 
 impl ReferralState {
     /// `r` (read now) as this change left it.
-    pub fn lay_over(&self, mut r: referral::Model) -> referral::Model {
-        r.status = self.status;
-        r.acknowledged_on = self.acknowledged_on;
-        r.contacted_on = self.contacted_on;
-        r.attended_on = self.attended_on;
-        r.retained_on = self.retained_on;
-        r.ended_on = self.ended_on;
-        r.end_reason = self.end_reason;
-        r.refusal_reason = self.refusal_reason;
-        r.days_to_attend = self.days_to_attend;
+    pub fn lay_over(&self, r: referral::Model) -> referral::Model {
+        let mut r = referrals::with_milestones(r, &self.milestones);
         r.updated_at = self.updated_at;
         r
     }

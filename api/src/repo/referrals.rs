@@ -111,6 +111,20 @@ pub fn milestones(m: &referral::Model) -> Milestones {
     }
 }
 
+/// `m` with the milestones `next`, and the status and statistics columns that follow from them.
+pub fn with_milestones(mut m: referral::Model, next: &Milestones) -> referral::Model {
+    m.status = next.status();
+    m.acknowledged_on = next.acknowledged_on;
+    m.contacted_on = next.contacted_on;
+    m.attended_on = next.attended_on;
+    m.retained_on = next.retained_on;
+    m.ended_on = next.ended_on;
+    m.end_reason = next.end_reason;
+    m.refusal_reason = next.refusal_reason;
+    m.days_to_attend = next.days_to_attend();
+    m
+}
+
 /// Writes new milestones if the referral is still in `expected` status (a concurrent change
 /// makes this a CONFLICT rather than a lost update).
 pub async fn update_milestones(db: &impl ConnectionTrait, current: &referral::Model, next: &Milestones) -> ApiResult<referral::Model> {

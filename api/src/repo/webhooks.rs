@@ -195,21 +195,20 @@ pub async fn record_attempts(db: &impl ConnectionTrait, records: &[AttemptRecord
         }
     }
     for r in records.iter().filter(|r| r.state != WebhookState::Delivered) {
-        update_message(db, r).await?;
+        update_failed(db, r).await?;
     }
     Ok(())
 }
 
-/// Updates a message after an attempt, releasing its claim.
-async fn update_message(db: &impl ConnectionTrait, r: &AttemptRecord) -> ApiResult<()> {
-    let delivered = (r.state == WebhookState::Delivered).then_some(r.at);
+/// Updates a message after a failed attempt (PENDING with its next attempt, or FAILED),
+/// releasing its claim.
+async fn update_failed(db: &impl ConnectionTrait, r: &AttemptRecord) -> ApiResult<()> {
     webhook_message::Entity::update_many()
         .col_expr(webhook_message::Column::State, Expr::value(r.state))
-        .col_expr(webhook_message::Column::Attempts, Expr::value(r.attempt))
+        .col_expr(webhook_message::Column::Attempts, Expr::col(webhook_message::Column::Attempts).add(1))
         .col_expr(webhook_message::Column::NextAttemptAt, Expr::value(r.next_attempt_at))
         .col_expr(webhook_message::Column::LastStatusCode, Expr::value(r.status_code))
         .col_expr(webhook_message::Column::LastError, Expr::value(r.error.clone()))
-        .col_expr(webhook_message::Column::DeliveredAt, Expr::value(delivered))
         .col_expr(webhook_message::Column::ClaimedBy, Expr::value(Option::<String>::None))
         .col_expr(webhook_message::Column::ClaimExpiresAt, Expr::value(Option::<DateTime<Utc>>::None))
         .filter(webhook_message::Column::Id.eq(r.message_id))

@@ -86,14 +86,16 @@ pub fn spawn(db: Db, settings: WebhookSettings) -> anyhow::Result<()> {
 
 async fn run(db: &Db, client: &reqwest::Client, settings: &WebhookSettings, worker_id: &str) {
     let wakeups = db.feed().wakeups();
+    // Attempts made but not yet recorded: kept across a failed round, so that the next one
+    // records them rather than letting their claims expire into a second delivery.
+    let mut posted: Option<Posted> = None;
     loop {
-        let mut posted: Option<Posted> = None;
         loop {
-            match round(db, client, settings, worker_id, posted.take()).await {
-                Ok(Some(next)) => posted = Some(next),
-                Ok(None) => break,
+            match round(db, client, settings, worker_id, &mut posted).await {
+                Ok(true) => continue,
+                Ok(false) => break,
                 Err(err) => {
-                    tracing::warn!(error = %err, "webhook delivery round failed; unrecorded attempts' claims expire and they are tried again");
+                    tracing::warn!(error = %err, "webhook delivery round failed; trying again later");
                     break;
                 }
             }
@@ -108,30 +110,31 @@ async fn run(db: &Db, client: &reqwest::Client, settings: &WebhookSettings, work
 /// The messages a round posted and what each attempt came to, recorded by the next round.
 type Posted = (Vec<Claimed>, Vec<Attempt>);
 
-/// One write transaction records the previous round's attempts and claims the messages due
-/// now (one transaction per round, not two: on SQLite every one waits for the single
-/// writer); then the claimed messages are posted, `CONCURRENCY` at a time. Returns what was posted,
-/// `None` when nothing was due.
+/// One write transaction records the previous round's attempts (`posted`) and claims the
+/// messages due now (one transaction per round, not two: on SQLite every one waits for the
+/// single writer); then the claimed messages are posted, `CONCURRENCY` at a time, and left
+/// in `posted` for the next round. Returns whether anything was claimed.
 async fn round(
     db: &Db,
     client: &reqwest::Client,
     settings: &WebhookSettings,
     worker_id: &str,
-    previous: Option<Posted>,
-) -> ApiResult<Option<Posted>> {
+    posted: &mut Option<Posted>,
+) -> ApiResult<bool> {
     let now = Utc::now();
-    if previous.is_none() && !repo::webhooks::any_due(db.conn(), now).await? {
-        return Ok(None);
+    if posted.is_none() && !repo::webhooks::any_due(db.conn(), now).await? {
+        return Ok(false);
     }
     let until = now + chrono::Duration::from_std(settings.claim_ttl).unwrap_or(chrono::Duration::seconds(60));
     let txn = db.begin_write().await?;
-    if let Some((claimed, attempts)) = &previous {
+    if let Some((claimed, attempts)) = posted.as_ref() {
         record(&txn, claimed, attempts, settings).await?;
     }
     let claimed = repo::webhooks::claim(&*txn, worker_id, now, until, BATCH).await?;
     txn.commit().await?;
+    *posted = None;
     if claimed.is_empty() {
-        return Ok(None);
+        return Ok(false);
     }
     let permits = tokio::sync::Semaphore::new(CONCURRENCY);
     let attempts = join_all(claimed.iter().map(|c| async {
@@ -139,7 +142,8 @@ async fn round(
         post(client, c, settings.allow_private).await
     }))
     .await;
-    Ok(Some((claimed, attempts)))
+    *posted = Some((claimed, attempts));
+    Ok(true)
 }
 
 /// What posting a message came to.
