@@ -144,10 +144,15 @@ pub async fn referral_reach(db: &Db, viewer: &Viewer, scope: Scope) -> ApiResult
 
 /// Whether a viewer with `reach` may see this referral.
 pub fn may_see_referral(reach: &Visible, r: &referral::Model) -> bool {
+    reaches(reach, r.agency_id, r.group_id)
+}
+
+/// Whether `reach` takes in a referral of agency `agency_id` to group `group_id`.
+pub fn reaches(reach: &Visible, agency_id: i64, group_id: i64) -> bool {
     match reach {
         Visible::All => true,
-        Visible::Agency(id) => r.agency_id == *id,
-        Visible::Groups(ids) => ids.contains(&r.group_id),
+        Visible::Agency(id) => agency_id == *id,
+        Visible::Groups(ids) => ids.contains(&group_id),
     }
 }
 
@@ -317,6 +322,22 @@ mod tests {
         let actors = [(Clinician, false), (Liaison, false), (Researcher, false), (Admin, true)];
         for (role, reads) in actors {
             assert_eq!(may_read_event_actor(role), reads, "{role:?}");
+        }
+    }
+
+    #[test]
+    fn reach_table() {
+        // (reach, agency, group) -> reached? A referral of agency 1 to group 7.
+        let cases = [
+            (Visible::All, true),
+            (Visible::Agency(1), true),
+            (Visible::Agency(2), false),
+            (Visible::Groups(vec![7, 8]), true),
+            (Visible::Groups(vec![8]), false),
+            (Visible::Groups(vec![]), false),
+        ];
+        for (reach, reached) in cases {
+            assert_eq!(reaches(&reach, 1, 7), reached, "{reach:?}");
         }
     }
 

@@ -20,12 +20,14 @@ pub struct Viewer {
     pub role: Role,
     /// The registered agency of a clinician.
     pub agency_id: Option<i64>,
+    /// When the token expires (`exp`, Unix seconds): a WebSocket connection ends then.
+    pub expires_at: i64,
     assigned_groups: OnceCell<HashSet<i64>>,
 }
 
 impl Viewer {
-    pub fn new(subject: String, role: Role, agency_id: Option<i64>) -> Self {
-        Self { subject, role, agency_id, assigned_groups: OnceCell::new() }
+    pub fn new(subject: String, role: Role, agency_id: Option<i64>, expires_at: i64) -> Self {
+        Self { subject, role, agency_id, expires_at, assigned_groups: OnceCell::new() }
     }
 
     /// The groups this liaison is assigned to now (empty for other roles).
@@ -133,6 +135,6 @@ impl Authn {
             }
             _ => None,
         };
-        Ok(Authn::Viewer(Viewer::new(claims.sub, role, agency_id)))
+        Ok(Authn::Viewer(Viewer::new(claims.sub, role, agency_id, claims.exp)))
     }
 }

@@ -11,33 +11,34 @@ use futures_util::Stream;
 use futures_util::stream::{self, StreamExt};
 use tokio::sync::broadcast::error::RecvError;
 
-use crate::auth::Role;
 use crate::errors::{ApiError, ApiResult};
 use crate::graphql::context::ContextExt;
 use crate::graphql::referral_types::Referral;
 use crate::http::ws::{ConnectionInfo, SubscriptionLimits};
-use crate::policy::{Operation, Scope};
+use crate::policy::{self, Operation};
 use crate::repo::feed::ReferralNotice;
+use crate::repo::referrals::Visible;
 use crate::repo::{self, Db};
 
 #[derive(Default)]
 pub struct SubscriptionRoot;
 
-/// Whose referrals a subscription follows.
+/// Whose referrals a subscription follows: the viewer's reach (`policy::referral_reach`),
+/// for a liaison read again for every notice (an unassignment takes effect at once).
 #[derive(Clone, Debug)]
 enum Follows {
-    All,
-    Agency(i64),
-    /// A liaison's groups, read again for every notice (an unassignment takes effect at once).
+    Fixed(Visible),
     LiaisonGroups(String),
 }
 
 impl Follows {
     async fn includes(&self, db: &Db, n: &ReferralNotice) -> ApiResult<bool> {
         Ok(match self {
-            Follows::All => true,
-            Follows::Agency(id) => n.agency_id == *id,
-            Follows::LiaisonGroups(subject) => repo::liaisons::groups_of(db.conn(), subject).await?.contains(&n.group_id),
+            Follows::Fixed(reach) => policy::reaches(reach, n.agency_id, n.group_id),
+            Follows::LiaisonGroups(subject) => {
+                let reach = Visible::Groups(repo::liaisons::groups_of(db.conn(), subject).await?.into_iter().collect());
+                policy::reaches(&reach, n.agency_id, n.group_id)
+            }
         })
     }
 }
@@ -50,11 +51,9 @@ impl SubscriptionRoot {
     /// the connection's token expires.
     async fn referral_updated(&self, ctx: &Context<'_>) -> Result<impl Stream<Item = Result<Referral>> + use<>> {
         let (viewer, scope) = ctx.authorize(Operation::ReadReferrals)?;
-        let follows = match (scope, viewer.role) {
-            (Scope::All, _) => Follows::All,
-            (Scope::OwnAgency, _) => Follows::Agency(viewer.agency_id.ok_or_else(ApiError::forbidden)?),
-            (Scope::OwnGroups, Role::Liaison) => Follows::LiaisonGroups(viewer.subject.clone()),
-            _ => return Err(ApiError::forbidden().into()),
+        let follows = match policy::referral_reach(ctx.db(), viewer, scope).await? {
+            Visible::Groups(_) => Follows::LiaisonGroups(viewer.subject.clone()),
+            reach => Follows::Fixed(reach),
         };
         let info =
             ctx.data_opt::<ConnectionInfo>().ok_or_else(|| ApiError::bad_input("subscription", "subscribe over WebSocket at /graphql"))?;

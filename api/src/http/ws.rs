@@ -106,8 +106,7 @@ pub async fn handle(req: HttpRequest, payload: web::Payload, state: web::Data<Gr
         let viewer = authn.viewer().map_err(|e| async_graphql::Error::new(e.to_string()))?;
         state.limits.request(&viewer.subject).map_err(|e| async_graphql::Error::new(e.to_string()))?;
         let slot = state.subscriptions.connection(&viewer.subject).map_err(|e| async_graphql::Error::new(e.to_string()))?;
-        let claims = state.verifier.verify(header.trim_start_matches("Bearer ").trim()).map_err(async_graphql::Error::new)?;
-        let left = Duration::from_secs(u64::try_from(claims.exp - chrono::Utc::now().timestamp()).unwrap_or(0));
+        let left = Duration::from_secs(u64::try_from(viewer.expires_at - chrono::Utc::now().timestamp()).unwrap_or(0));
         let loader = DirectoryLoader::new_dataloader(state.db.clone());
         // One loader per connection: without a cache, so each event reads current data.
         loader.enable_all_cache(false);
