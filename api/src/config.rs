@@ -56,6 +56,14 @@ pub struct Settings {
     /// A separate address serving `/metrics` without a token (`CIRCLES_METRICS_BIND`); on the
     /// API's address `/metrics` needs an admin token.
     pub metrics_bind: Option<String>,
+    /// The address clients reach the service at, e.g. `https://circles.example.org`
+    /// (`CIRCLES_PUBLIC_URL`): the base of the links in the standard feeds. Without it, the
+    /// links are built from each request's scheme and `Host`.
+    pub public_url: Option<String>,
+    /// Whether `/meeting-guide.json` and `/hsds` answer without a token
+    /// (`CIRCLES_PUBLIC_FEEDS`, default 1): they show only what groups publish about
+    /// themselves, and the Meeting Guide app cannot send a token.
+    pub public_feeds: bool,
     /// Requests per minute per subject (per IP address without a token), `CIRCLES_RATE_LIMIT_PER_MINUTE`.
     pub rate_limit_per_minute: u32,
     /// Referral-code lookups per minute per subject, `CIRCLES_CODE_LOOKUPS_PER_MINUTE`.
@@ -214,6 +222,8 @@ impl Settings {
             directory_cache_ttl: std::time::Duration::from_secs(parse_env("CIRCLES_DIRECTORY_CACHE_TTL", 5)?),
             db_statement_timeout: std::time::Duration::from_millis(parse_env("CIRCLES_DB_STATEMENT_TIMEOUT_MS", 5000)?.max(1)),
             metrics_bind: env("CIRCLES_METRICS_BIND"),
+            public_feeds: parse_env("CIRCLES_PUBLIC_FEEDS", 1)? != 0,
+            public_url: env("CIRCLES_PUBLIC_URL").map(|u| u.trim_end_matches('/').to_owned()),
             rate_limit_per_minute: small("CIRCLES_RATE_LIMIT_PER_MINUTE", parse_env("CIRCLES_RATE_LIMIT_PER_MINUTE", 600)?.max(1))?,
             code_lookups_per_minute: small("CIRCLES_CODE_LOOKUPS_PER_MINUTE", parse_env("CIRCLES_CODE_LOOKUPS_PER_MINUTE", 30)?.max(1))?,
             webhooks: WebhookSettings::from_lookup(env)?,

@@ -17,5 +17,6 @@ pub mod policy;
 pub mod repo;
 pub mod seed;
 pub mod services;
+pub mod standards;
 pub mod startup;
 pub mod telemetry;

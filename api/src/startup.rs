@@ -91,6 +91,7 @@ impl Application {
                 .route("/metrics", web::get().to(http::metrics::render_for_admins))
                 .route("/stats/referrals.csv", web::get().to(http::stats_csv::referrals))
                 .route("/stats/groups.csv", web::get().to(http::stats_csv::groups))
+                .route("/meeting-guide.json", web::get().to(http::meeting_guide::feed))
         })
         .listen(listener)?
         .shutdown_timeout(10)

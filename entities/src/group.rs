@@ -21,6 +21,15 @@ pub struct Model {
     pub region: Option<String>,
     pub postal_code: Option<String>,
     pub country: String,
+    /// Street address, first and second line.
+    pub address_1: Option<String>,
+    pub address_2: Option<String>,
+    /// The building or landmark where the group meets, and how to find the room.
+    pub location_name: Option<String>,
+    pub location_notes: Option<String>,
+    pub accessibility_notes: Option<String>,
+    /// Chosen meeting-type codes (Meeting Guide's), sorted and joined by commas.
+    pub meeting_types: String,
     /// Normalised (lower-case, trimmed) copies used by the exact-match filters.
     pub city_key: Option<String>,
     pub region_key: Option<String>,

@@ -18,6 +18,10 @@ pub struct Model {
     pub frequency: MeetingFrequency,
     pub access: MeetingAccess,
     pub online_url: Option<String>,
+    /// A dial-in number next to `online_url`.
+    pub conference_phone: Option<String>,
+    /// The meeting's stable identity in feeds (unique).
+    pub slug: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

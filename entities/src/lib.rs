@@ -11,6 +11,7 @@ pub mod group_funding_restriction;
 pub mod group_language;
 pub mod group_liaison;
 pub mod group_meeting;
+pub mod import_key;
 pub mod program;
 pub mod program_funding_restriction;
 pub mod referral;

@@ -13,6 +13,7 @@ mod m20261126_000006_channel_self_referral;
 mod m20261126_000007_referral_acknowledgement;
 mod m20261126_000008_updated_at_indices;
 mod m20261126_000009_webhooks;
+mod m20261126_000010_listing_locations;
 
 /// A plain (non-unique) index over `cols` of `table`.
 pub(crate) fn index(table: impl IntoTableRef, name: &str, cols: &[&'static str]) -> IndexCreateStatement {
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000007_referral_acknowledgement::Migration),
             Box::new(m20261126_000008_updated_at_indices::Migration),
             Box::new(m20261126_000009_webhooks::Migration),
+            Box::new(m20261126_000010_listing_locations::Migration),
         ]
     }
 }

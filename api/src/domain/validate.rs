@@ -79,6 +79,31 @@ pub fn url(field: &str, value: Option<&str>) -> ApiResult<Option<String>> {
     }
 }
 
+/// A dial-in number as Meeting Guide writes it: digits, a leading `+`, and `,` `*` `#` for
+/// one-tap dialling. Spaces, dots, hyphens and brackets are accepted and dropped.
+pub fn conference_phone(field: &str, value: Option<&str>) -> ApiResult<Option<String>> {
+    let Some(v) = optional_text(field, value, 64)? else {
+        return Ok(None);
+    };
+    let kept: String = v.chars().filter(|c| !matches!(c, ' ' | '.' | '-' | '(' | ')')).collect();
+    let digits = kept.chars().filter(char::is_ascii_digit).count();
+    let body = kept.strip_prefix('+').unwrap_or(&kept);
+    if digits >= 3 && body.chars().all(|c| c.is_ascii_digit() || matches!(c, ',' | '*' | '#')) {
+        Ok(Some(kept))
+    } else {
+        Err(ApiError::bad_input(field, "a phone number has digits, a leading +, and , * # for one-tap dialling"))
+    }
+}
+
+/// A meeting slug: 1 to 64 URL-safe characters (letters, digits, `-`, `_`, `.`, `~`).
+pub fn meeting_slug(field: &str, value: Option<&str>) -> ApiResult<Option<String>> {
+    match value.map(str::trim).filter(|v| !v.is_empty()) {
+        None => Ok(None),
+        Some(v) if super::meeting_slug::is_valid(v) => Ok(Some(v.to_owned())),
+        Some(_) => Err(ApiError::bad_input(field, "a slug has 1 to 64 letters, digits, -, _, . or ~")),
+    }
+}
+
 /// An ISO 3166-1 alpha-2 country code, upper case.
 pub fn country(field: &str, value: &str) -> ApiResult<String> {
     let v = value.trim().to_uppercase();
@@ -141,6 +166,8 @@ mod tests {
         assert_eq!(slug("s", "emotions-anonymous").ok().as_deref(), Some("emotions-anonymous"));
         assert_eq!(url("u", Some("https://grow.org.au")).ok().flatten().as_deref(), Some("https://grow.org.au"));
         assert_eq!(optional_text("n", Some("  "), 5).ok(), Some(None));
+        assert_eq!(conference_phone("p", Some("+1 (646) 558-8656,,81234#")).ok().flatten().as_deref(), Some("+16465588656,,81234#"));
+        assert_eq!(meeting_slug("s", Some("sunday-serenity-14")).ok().flatten().as_deref(), Some("sunday-serenity-14"));
     }
 
     #[test]
@@ -161,5 +188,8 @@ mod tests {
         assert_eq!(field_of(slug("slug", "Not A Slug")), "slug");
         assert_eq!(field_of(url("website", Some("javascript:alert(1)"))), "website");
         assert_eq!(field_of(int_in("durationMinutes", 0, 1..=600)), "durationMinutes");
+        assert_eq!(field_of(conference_phone("conferencePhone", Some("call me"))), "conferencePhone");
+        assert_eq!(field_of(conference_phone("conferencePhone", Some("+1"))), "conferencePhone");
+        assert_eq!(field_of(meeting_slug("slug", Some("a b"))), "slug");
     }
 }

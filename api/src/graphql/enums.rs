@@ -29,6 +29,69 @@ mirror!(GroupStatus = "entities::enums::GroupStatus" { Active, Paused, Closed })
 mirror!(Weekday = "entities::enums::Weekday" { Monday, Tuesday, Wednesday, Thursday, Friday, Saturday, Sunday });
 mirror!(MeetingFrequency = "entities::enums::MeetingFrequency" { Weekly, Biweekly, Monthly, Irregular });
 mirror!(
+    /// A standard meeting type a group chooses; each is a Meeting Guide code (in brackets).
+    /// Open/closed, "temporarily closed" and the languages are not chosen here: feeds derive
+    /// them from `Meeting.access`, a PAUSED status and `Group.languages` (docs/standards.md).
+    MeetingType = "crate::domain::meeting_types::MeetingType" {
+        /// (BE)
+        Newcomer,
+        /// (W)
+        Women,
+        /// (M)
+        Men,
+        /// (Y)
+        YoungPeople,
+        /// (SEN)
+        Seniors,
+        /// (LGBTQ)
+        Lgbtq,
+        /// (G)
+        Gay,
+        /// (L)
+        Lesbian,
+        /// (BI)
+        Bisexual,
+        /// (T)
+        Transgender,
+        /// (NB)
+        NonBinary,
+        /// (POC)
+        PeopleOfColor,
+        /// (NDG)
+        Indigenous,
+        /// (P)
+        Professionals,
+        /// (DD) For people living with both a mental illness and an addiction.
+        DualDiagnosis,
+        /// (D)
+        Discussion,
+        /// (SP)
+        Speaker,
+        /// (LIT)
+        Literature,
+        /// (ST)
+        StepStudy,
+        /// (MED)
+        Meditation,
+        /// (OUT)
+        Outdoor,
+        /// (XT)
+        CrossTalkPermitted,
+        /// (CF) Accessibility and help to attend.
+        ChildFriendly,
+        /// (BA) Accessibility and help to attend.
+        BabysittingAvailable,
+        /// (FF) Accessibility and help to attend.
+        FragranceFree,
+        /// (ASL) Accessibility and help to attend.
+        AmericanSignLanguage,
+        /// (X) Accessibility and help to attend.
+        WheelchairAccess,
+        /// (XB) Accessibility and help to attend.
+        WheelchairAccessibleBathroom
+    }
+);
+mirror!(
     /// OPEN: anyone may come; CLOSED: only those who share the problem.
     MeetingAccess = "entities::enums::MeetingAccess" { Open, Closed }
 );

@@ -10,13 +10,17 @@ use sea_orm::ConnectionTrait;
 use crate::domain::{text, validate};
 use crate::errors::{ApiError, ApiResult};
 use crate::graphql::context::parse_id;
-use crate::graphql::enums::{Category, Format, Leadership, MeetingAccess, MeetingFrequency, Weekday};
+use crate::graphql::enums::{Category, Format, Leadership, MeetingAccess, MeetingFrequency, MeetingType, Weekday};
 use crate::repo;
 use crate::repo::group_parts::MeetingDraft;
 use crate::repo::groups::GroupDraft;
 
 #[derive(InputObject, Clone)]
 pub struct AddressInput {
+    /// Street address, e.g. "123 Main Street" (what HSDS calls `address_1`).
+    pub line1: Option<String>,
+    /// Suite, floor, building (HSDS `address_2`).
+    pub line2: Option<String>,
     pub city: Option<String>,
     pub region: Option<String>,
     pub postal_code: Option<String>,
@@ -37,6 +41,11 @@ pub struct MeetingInput {
     #[graphql(default_with = "MeetingAccess::Open")]
     pub access: MeetingAccess,
     pub online_url: Option<String>,
+    /// A dial-in number: digits, a leading +, and , * # for one-tap dialling.
+    pub conference_phone: Option<String>,
+    /// The meeting's identity in the Meeting Guide feed. Leave it out to keep the slug of
+    /// the meeting on the same weekday and start time, or to get a new one.
+    pub slug: Option<String>,
 }
 
 /// A new group.
@@ -52,6 +61,14 @@ pub struct GroupInput {
     pub format: Format,
     pub audience: Option<String>,
     pub address: AddressInput,
+    /// The building or landmark where the group meets.
+    pub location_name: Option<String>,
+    /// How to find the room: entrance, floor, buzzer.
+    pub location_notes: Option<String>,
+    pub accessibility_notes: Option<String>,
+    /// The standard meeting types (docs/standards.md).
+    #[graphql(default)]
+    pub meeting_types: Vec<MeetingType>,
     pub latitude: Option<f64>,
     pub longitude: Option<f64>,
     #[graphql(default)]
@@ -85,6 +102,10 @@ pub struct GroupPatch {
     pub format: Option<Format>,
     pub audience: MaybeUndefined<String>,
     pub address: Option<AddressInput>,
+    pub location_name: MaybeUndefined<String>,
+    pub location_notes: MaybeUndefined<String>,
+    pub accessibility_notes: MaybeUndefined<String>,
+    pub meeting_types: Option<Vec<MeetingType>>,
     pub latitude: MaybeUndefined<f64>,
     pub longitude: MaybeUndefined<f64>,
     pub meetings: Option<Vec<MeetingInput>>,
@@ -114,6 +135,10 @@ impl From<GroupInput> for GroupPatch {
             format: Some(i.format),
             audience: opt(i.audience),
             address: Some(i.address),
+            location_name: opt(i.location_name),
+            location_notes: opt(i.location_notes),
+            accessibility_notes: opt(i.accessibility_notes),
+            meeting_types: Some(i.meeting_types),
             latitude: opt(i.latitude),
             longitude: opt(i.longitude),
             meetings: Some(i.meetings),
@@ -144,6 +169,12 @@ pub fn empty_draft() -> GroupDraft {
         region: None,
         postal_code: None,
         country: String::new(),
+        address_1: None,
+        address_2: None,
+        location_name: None,
+        location_notes: None,
+        accessibility_notes: None,
+        meeting_types: Vec::new(),
         latitude: None,
         longitude: None,
         free_of_charge: true,
@@ -178,6 +209,8 @@ fn meeting(i: usize, m: MeetingInput) -> ApiResult<MeetingDraft> {
         frequency: m.frequency.into(),
         access: m.access.into(),
         online_url: validate::url(&f("onlineUrl"), m.online_url.as_deref())?,
+        conference_phone: validate::conference_phone(&f("conferencePhone"), m.conference_phone.as_deref())?,
+        slug: validate::meeting_slug(&f("slug"), m.slug.as_deref())?,
     })
 }
 
@@ -213,10 +246,21 @@ pub async fn apply_patch(db: &impl ConnectionTrait, draft: &mut GroupDraft, p: G
     }
     text_field("input.audience", p.audience, 500, &mut draft.audience)?;
     if let Some(a) = p.address {
+        draft.address_1 = validate::optional_text("input.address.line1", a.line1.as_deref(), 200)?;
+        draft.address_2 = validate::optional_text("input.address.line2", a.line2.as_deref(), 200)?;
         draft.city = validate::optional_text("input.address.city", a.city.as_deref(), 120)?;
         draft.region = validate::optional_text("input.address.region", a.region.as_deref(), 120)?;
         draft.postal_code = validate::optional_text("input.address.postalCode", a.postal_code.as_deref(), 20)?;
         draft.country = validate::country("input.address.country", &a.country)?;
+    }
+    text_field("input.locationName", p.location_name, 200, &mut draft.location_name)?;
+    text_field("input.locationNotes", p.location_notes, 2000, &mut draft.location_notes)?;
+    text_field("input.accessibilityNotes", p.accessibility_notes, 2000, &mut draft.accessibility_notes)?;
+    if let Some(types) = p.meeting_types {
+        let mut chosen: Vec<_> = types.into_iter().map(Into::into).collect();
+        chosen.sort();
+        chosen.dedup();
+        draft.meeting_types = chosen;
     }
     match p.latitude {
         MaybeUndefined::Undefined => {}
@@ -232,7 +276,13 @@ pub async fn apply_patch(db: &impl ConnectionTrait, draft: &mut GroupDraft, p: G
         if meetings.len() > 20 {
             return Err(ApiError::bad_input("input.meetings", "at most 20 meetings"));
         }
-        draft.meetings = meetings.into_iter().enumerate().map(|(i, m)| meeting(i, m)).collect::<ApiResult<_>>()?;
+        let meetings: Vec<MeetingDraft> = meetings.into_iter().enumerate().map(|(i, m)| meeting(i, m)).collect::<ApiResult<_>>()?;
+        for (i, m) in meetings.iter().enumerate() {
+            if m.slug.is_some() && meetings[..i].iter().any(|o| o.slug == m.slug) {
+                return Err(ApiError::bad_input(format!("input.meetings[{i}].slug"), "two meetings have this slug"));
+            }
+        }
+        draft.meetings = meetings;
     }
     if let Some(focus) = p.focus {
         let mut tags = Vec::new();

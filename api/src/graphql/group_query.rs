@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use crate::domain::{text, validate};
 use crate::errors::{ApiError, ApiResult};
 use crate::graphql::context::{ContextExt, parse_id};
-use crate::graphql::enums::{Category, Format, GroupOrder, GroupStatus, Leadership, Weekday};
+use crate::graphql::enums::{Category, Format, GroupOrder, GroupStatus, Leadership, MeetingType, Weekday};
 use crate::graphql::group_types::Group;
 use crate::graphql::loaders::{
     GroupFocus, GroupLanguages, GroupMeetings, GroupOwnFlags, LoadError, ProgramById, ProgramFlags, RequestLoader,
@@ -50,6 +50,8 @@ pub struct GroupFilter {
     pub meets_on: Option<Weekday>,
     pub accepting_new_members: Option<bool>,
     pub veteran_introduction: Option<bool>,
+    /// Groups that have every one of these meeting types.
+    pub meeting_types: Option<Vec<MeetingType>>,
     /// Defaults to ACTIVE; pass null for every status. With `updatedSince` and no `status`
     /// given, every status: a mirror sees the groups paused or closed since its last sync.
     #[graphql(default_with = "Some(GroupStatus::Active)")]
@@ -119,6 +121,7 @@ impl GroupFilter {
             meets_on: self.meets_on.map(Into::into),
             accepting_new_members: self.accepting_new_members,
             veteran_introduction: self.veteran_introduction,
+            meeting_types: self.meeting_types.unwrap_or_default().into_iter().map(Into::into).collect(),
             status: self.status.map(Into::into),
             with_flag_ids: crate::services::directory::flag_ids(db.conn(), "filter.withFundingRestrictions", &with_codes).await?,
             without_flag_ids: crate::services::directory::flag_ids(db.conn(), "filter.withoutFundingRestrictions", &without_codes).await?,

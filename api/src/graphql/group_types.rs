@@ -5,9 +5,10 @@ use async_graphql::{Context, ID, Object, Result, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
 use entities::{group, group_meeting};
 
+use crate::domain::meeting_types;
 use crate::graphql::context::ContextExt;
 use crate::graphql::directory_types::{FundingRestriction, Program};
-use crate::graphql::enums::{Category, Format, GroupStatus, Leadership, MeetingAccess, MeetingFrequency, Weekday};
+use crate::graphql::enums::{Category, Format, GroupStatus, Leadership, MeetingAccess, MeetingFrequency, MeetingType, Weekday};
 use crate::graphql::loaders::{
     GroupFocus, GroupLanguages, GroupLiaisons, GroupMeetings, GroupOwnFlags, ProgramById, ProgramFlags, RequestLoader,
 };
@@ -32,6 +33,10 @@ fn loader<'a>(ctx: &'a Context<'_>) -> &'a RequestLoader {
 
 #[derive(SimpleObject)]
 pub struct Address {
+    /// Street address (HSDS `address_1`).
+    pub line1: Option<String>,
+    /// Suite, floor, building (HSDS `address_2`).
+    pub line2: Option<String>,
     pub city: Option<String>,
     pub region: Option<String>,
     pub postal_code: Option<String>,
@@ -68,6 +73,14 @@ impl Meeting {
     }
     async fn online_url(&self) -> Option<&str> {
         self.model.online_url.as_deref()
+    }
+    /// A dial-in number: digits, a leading +, and , * # for one-tap dialling.
+    async fn conference_phone(&self) -> Option<&str> {
+        self.model.conference_phone.as_deref()
+    }
+    /// The meeting's stable identity in the Meeting Guide feed (unique).
+    async fn slug(&self) -> &str {
+        &self.model.slug
     }
 }
 
@@ -128,11 +141,33 @@ impl Group {
     }
     async fn address(&self) -> Address {
         Address {
+            line1: self.model.address_1.clone(),
+            line2: self.model.address_2.clone(),
             city: self.model.city.clone(),
             region: self.model.region.clone(),
             postal_code: self.model.postal_code.clone(),
             country: self.model.country.clone(),
         }
+    }
+    /// The building or landmark where the group meets.
+    async fn location_name(&self) -> Option<&str> {
+        self.model.location_name.as_deref()
+    }
+    /// How to find the room: entrance, floor, buzzer.
+    async fn location_notes(&self) -> Option<&str> {
+        self.model.location_notes.as_deref()
+    }
+    async fn accessibility_notes(&self) -> Option<&str> {
+        self.model.accessibility_notes.as_deref()
+    }
+    /// The standard meeting types the group chose (docs/standards.md).
+    async fn meeting_types(&self) -> Vec<MeetingType> {
+        meeting_types::decode(&self.model.meeting_types).into_iter().map(Into::into).collect()
+    }
+    /// True while the group is PAUSED: it meets again later (Meeting Guide's "Location
+    /// Temporarily Closed", HSDS's "temporarily closed").
+    async fn temporarily_closed(&self) -> bool {
+        self.model.status == entities::enums::GroupStatus::Paused
     }
     async fn city(&self) -> Option<&str> {
         self.model.city.as_deref()

@@ -4,12 +4,14 @@
 
 pub mod cost;
 pub mod directory_cache;
+pub mod feeds;
 pub mod graphiql;
 pub mod graphql;
 pub mod health;
 pub mod input_guard;
 pub mod limits;
 pub mod media;
+pub mod meeting_guide;
 pub mod metrics;
 pub mod stats_csv;
 pub mod ws;

@@ -7,7 +7,8 @@ use entities::enums::{MeetingAccess, MeetingFrequency, Weekday};
 use entities::{group_focus_tag, group_language, group_meeting};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 
-use crate::errors::ApiResult;
+use crate::domain::meeting_slug::{self, Slotted};
+use crate::errors::{ApiError, ApiResult};
 
 /// A validated meeting.
 #[derive(Clone, Debug, PartialEq)]
@@ -19,6 +20,30 @@ pub struct MeetingDraft {
     pub frequency: MeetingFrequency,
     pub access: MeetingAccess,
     pub online_url: Option<String>,
+    pub conference_phone: Option<String>,
+    /// `None` until `domain::meeting_slug::assign` gives it one (before it is written).
+    pub slug: Option<String>,
+}
+
+impl Slotted for MeetingDraft {
+    fn slot(&self) -> (&str, &str) {
+        let day = match self.weekday {
+            Weekday::Monday => "MONDAY",
+            Weekday::Tuesday => "TUESDAY",
+            Weekday::Wednesday => "WEDNESDAY",
+            Weekday::Thursday => "THURSDAY",
+            Weekday::Friday => "FRIDAY",
+            Weekday::Saturday => "SATURDAY",
+            Weekday::Sunday => "SUNDAY",
+        };
+        (day, &self.start_time)
+    }
+    fn slug(&self) -> Option<&str> {
+        self.slug.as_deref()
+    }
+    fn set_slug(&mut self, slug: String) {
+        self.slug = Some(slug);
+    }
 }
 
 impl From<&group_meeting::Model> for MeetingDraft {
@@ -31,6 +56,8 @@ impl From<&group_meeting::Model> for MeetingDraft {
             frequency: m.frequency,
             access: m.access,
             online_url: m.online_url.clone(),
+            conference_phone: m.conference_phone.clone(),
+            slug: Some(m.slug.clone()),
         }
     }
 }
@@ -62,6 +89,11 @@ pub async fn languages(db: &impl ConnectionTrait, group_ids: &[i64]) -> ApiResul
     Ok(by_group(rows.into_iter().map(|t| (t.group_id, t.tag))))
 }
 
+async fn meetings_of(db: &impl ConnectionTrait, group_id: i64) -> ApiResult<Vec<MeetingDraft>> {
+    let rows = meetings(db, &[group_id]).await?.remove(&group_id).unwrap_or_default();
+    Ok(rows.iter().map(MeetingDraft::from).collect())
+}
+
 fn by_group<T>(rows: impl Iterator<Item = (i64, T)>) -> HashMap<i64, Vec<T>> {
     let mut out: HashMap<i64, Vec<T>> = HashMap::new();
     for (id, v) in rows {
@@ -70,7 +102,9 @@ fn by_group<T>(rows: impl Iterator<Item = (i64, T)>) -> HashMap<i64, Vec<T>> {
     out
 }
 
-/// Replaces a group's meetings, focus tags and languages.
+/// Replaces a group's meetings, focus tags and languages. A meeting without a slug keeps
+/// the slug of the old meeting in its slot or gets a new one (`domain::meeting_slug`); a
+/// slug that another group's meeting has is CONFLICT.
 pub async fn replace(
     db: &impl ConnectionTrait,
     group_id: i64,
@@ -78,6 +112,18 @@ pub async fn replace(
     focus: &[String],
     languages: &[String],
 ) -> ApiResult<()> {
+    let old: Vec<MeetingDraft> = meetings_of(db, group_id).await?;
+    let mut meetings = meetings.to_vec();
+    meeting_slug::assign(group_id, &old, &mut meetings);
+    let slugs: Vec<String> = meetings.iter().filter_map(|m| m.slug.clone()).collect();
+    let taken = group_meeting::Entity::find()
+        .filter(group_meeting::Column::Slug.is_in(slugs))
+        .filter(group_meeting::Column::GroupId.ne(group_id))
+        .one(db)
+        .await?;
+    if let Some(other) = taken {
+        return Err(ApiError::Conflict(format!("the meeting slug {:?} belongs to a meeting of another group", other.slug)));
+    }
     group_meeting::Entity::delete_many().filter(group_meeting::Column::GroupId.eq(group_id)).exec(db).await?;
     group_focus_tag::Entity::delete_many().filter(group_focus_tag::Column::GroupId.eq(group_id)).exec(db).await?;
     group_language::Entity::delete_many().filter(group_language::Column::GroupId.eq(group_id)).exec(db).await?;
@@ -91,6 +137,8 @@ pub async fn replace(
             frequency: Set(m.frequency),
             access: Set(m.access),
             online_url: Set(m.online_url.clone()),
+            conference_phone: Set(m.conference_phone.clone()),
+            slug: Set(m.slug.clone().unwrap_or_default()),
             ..Default::default()
         });
         group_meeting::Entity::insert_many(rows).exec(db).await?;

@@ -12,9 +12,10 @@ use entities::{
     group, group_focus_tag, group_funding_restriction as group_flag, group_language, group_meeting, program,
     program_funding_restriction as program_flag,
 };
-use sea_orm::sea_query::{LikeExpr, Query, SelectStatement};
+use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr, Query, SelectStatement};
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
 
+use crate::domain::meeting_types::{self, MeetingType};
 use crate::domain::{geo, text};
 use crate::errors::ApiResult;
 
@@ -44,6 +45,8 @@ pub struct GroupQuery {
     pub meets_on: Option<Weekday>,
     pub accepting_new_members: Option<bool>,
     pub veteran_introduction: Option<bool>,
+    /// Every one of these.
+    pub meeting_types: Vec<MeetingType>,
     pub status: Option<GroupStatus>,
     pub with_flag_ids: Vec<i64>,
     pub without_flag_ids: Vec<i64>,
@@ -186,6 +189,11 @@ pub fn condition(q: &GroupQuery) -> Condition {
     }
     if let Some(v) = q.veteran_introduction {
         c = c.add(group::Column::VeteranIntroduction.eq(v));
+    }
+    for &t in &q.meeting_types {
+        // `||` concatenates on both SQLite and PostgreSQL.
+        let stored = Expr::cust(r#"(',' || "groups"."meeting_types" || ',')"#);
+        c = c.add(stored.like(LikeExpr::new(meeting_types::like_pattern(t))));
     }
     for &id in &q.with_flag_ids {
         c = c.add(flag_condition(id));

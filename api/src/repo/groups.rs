@@ -17,6 +17,7 @@ use entities::group;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 
+use crate::domain::meeting_types::{self, MeetingType};
 use crate::domain::text;
 use crate::errors::{ApiError, ApiResult};
 use crate::repo::flags;
@@ -36,6 +37,12 @@ pub struct GroupDraft {
     pub region: Option<String>,
     pub postal_code: Option<String>,
     pub country: String,
+    pub address_1: Option<String>,
+    pub address_2: Option<String>,
+    pub location_name: Option<String>,
+    pub location_notes: Option<String>,
+    pub accessibility_notes: Option<String>,
+    pub meeting_types: Vec<MeetingType>,
     pub latitude: Option<f64>,
     pub longitude: Option<f64>,
     pub free_of_charge: bool,
@@ -59,6 +66,7 @@ impl GroupDraft {
             &focus,
             self.city.as_deref().unwrap_or(""),
             self.audience.as_deref().unwrap_or(""),
+            self.location_name.as_deref().unwrap_or(""),
         ])
     }
 
@@ -74,6 +82,12 @@ impl GroupDraft {
         m.region = Set(self.region.clone());
         m.postal_code = Set(self.postal_code.clone());
         m.country = Set(self.country.clone());
+        m.address_1 = Set(self.address_1.clone());
+        m.address_2 = Set(self.address_2.clone());
+        m.location_name = Set(self.location_name.clone());
+        m.location_notes = Set(self.location_notes.clone());
+        m.accessibility_notes = Set(self.accessibility_notes.clone());
+        m.meeting_types = Set(meeting_types::encode(&self.meeting_types));
         m.city_key = Set(self.city.as_deref().map(text::place_key));
         m.region_key = Set(self.region.as_deref().map(text::place_key));
         m.postal_key = Set(self.postal_code.as_deref().map(text::postal_key));
@@ -119,6 +133,12 @@ pub async fn draft_of(db: &impl ConnectionTrait, m: &group::Model) -> ApiResult<
         region: m.region.clone(),
         postal_code: m.postal_code.clone(),
         country: m.country.clone(),
+        address_1: m.address_1.clone(),
+        address_2: m.address_2.clone(),
+        location_name: m.location_name.clone(),
+        location_notes: m.location_notes.clone(),
+        accessibility_notes: m.accessibility_notes.clone(),
+        meeting_types: meeting_types::decode(&m.meeting_types),
         latitude: m.latitude,
         longitude: m.longitude,
         free_of_charge: m.free_of_charge,

@@ -10,6 +10,7 @@ pub mod group_parts;
 pub mod group_search;
 pub mod groups;
 pub mod liaisons;
+pub mod listings;
 pub mod programs;
 pub mod referrals;
 pub mod stats;

@@ -320,7 +320,8 @@ pub async fn seed_demo(db: &Db, groups: u64) -> ApiResult<u64> {
         let end = (index + 500).min(groups);
         for i in index..end {
             let mut rng = StdRng::seed_from_u64(i);
-            let draft = demo_group(&mut rng, i, &programs, &industry);
+            let mut draft = demo_group(&mut rng, i, &programs, &industry);
+            demo_location(i, &mut draft);
             let group = repo::groups::create(&*txn, &draft).await?;
             let payload = serde_json::json!({ "name": group.name, "programId": group.program_id, "demo": true });
             repo::audit::append(&*txn, &repo::audit::Actor::system("seed-demo"), "group.create", "group", group.id, payload).await?;
@@ -344,6 +345,45 @@ fn demo_closing(rng: &mut StdRng, founded_on: Option<chrono::NaiveDate>) -> Opti
     let founded = founded_on?;
     let lived = (chrono::Utc::now().date_naive() - founded).num_days();
     (lived > 30 && rng.random_ratio(1, 6)).then(|| founded + chrono::Duration::days(rng.random_range(30..lived)))
+}
+
+const STREETS: &[&str] = &["Main Street", "King Street", "Church Street", "Elm Avenue", "Park Road", "Queen Street", "Mill Lane"];
+const VENUES: &[(&str, &str)] = &[
+    ("Community Hall", "Side entrance, ground floor."),
+    ("St. Andrew's Church", "Basement hall; use the door by the car park."),
+    ("Public Library", "Meeting room 2, first floor."),
+    ("Neighbourhood Health Centre", "Ask at reception for the group room."),
+    ("Friends Meeting House", "Ring the bell at the back door."),
+];
+
+/// The place and standard types of demo group `i`, from `i` alone (the random draws of
+/// the rest of the listing stay as they were).
+fn demo_location(i: u64, draft: &mut GroupDraft) {
+    use crate::domain::meeting_types::MeetingType as T;
+    let online = draft.format == Format::Online;
+    if !online {
+        let (venue, notes) = VENUES[(i as usize) % VENUES.len()];
+        draft.address_1 = Some(format!("{} {}", 10 + (i * 37) % 990, STREETS[(i as usize / 3) % STREETS.len()]));
+        draft.location_name = Some(venue.into());
+        draft.location_notes = Some(notes.into());
+        draft.accessibility_notes = i.is_multiple_of(2).then(|| "Step-free entrance; accessible toilet on the same floor.".into());
+    }
+    let mut types = Vec::new();
+    for (every, t) in [(3, T::Newcomer), (4, T::Discussion), (7, T::DualDiagnosis), (11, T::Women), (13, T::YoungPeople), (17, T::Lgbtq)] {
+        if i.is_multiple_of(every) {
+            types.push(t);
+        }
+    }
+    if !online && i.is_multiple_of(2) {
+        types.extend([T::WheelchairAccess, T::WheelchairAccessibleBathroom]);
+    }
+    types.sort();
+    draft.meeting_types = types;
+    for m in &mut draft.meetings {
+        if m.online_url.is_some() && !i.is_multiple_of(2) {
+            m.conference_phone = Some(format!("+1555010{:04},,{}#", i % 10_000, 80_000 + i % 10_000));
+        }
+    }
 }
 
 fn demo_group(rng: &mut StdRng, i: u64, programs: &[entities::program::Model], industry_flag: &[i64]) -> GroupDraft {
@@ -377,6 +417,12 @@ fn demo_group(rng: &mut StdRng, i: u64, programs: &[entities::program::Model], i
         region: Some(place.region.into()),
         postal_code: Some(place.postal.into()),
         country: place.country.into(),
+        address_1: None,
+        address_2: None,
+        location_name: None,
+        location_notes: None,
+        accessibility_notes: None,
+        meeting_types: Vec::new(),
         latitude: Some(place.lat + jitter(rng)),
         longitude: Some(place.lon + jitter(rng)),
         free_of_charge: rng.random_ratio(9, 10),
@@ -393,6 +439,8 @@ fn demo_group(rng: &mut StdRng, i: u64, programs: &[entities::program::Model], i
             frequency: if rng.random_ratio(1, 5) { MeetingFrequency::Biweekly } else { MeetingFrequency::Weekly },
             access: if rng.random_ratio(1, 4) { MeetingAccess::Closed } else { MeetingAccess::Open },
             online_url: online.then(|| format!("https://meet.example.org/circles-{}", i + 1)),
+            conference_phone: None,
+            slug: None,
         }],
         focus,
         languages: vec![place.lang.into()],

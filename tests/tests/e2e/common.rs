@@ -92,6 +92,8 @@ impl TestApp {
             directory_cache_ttl: std::time::Duration::from_secs(5),
             db_statement_timeout: std::time::Duration::from_secs(5),
             metrics_bind: None,
+            public_url: None,
+            public_feeds: true,
             // High enough for the tests' own traffic; the limits are tested with low values.
             rate_limit_per_minute: 100_000,
             code_lookups_per_minute: 10_000,

@@ -1,0 +1,89 @@
+//! What the public standard feeds share (`/meeting-guide.json`, `/hsds`): their query
+//! parameters checked by the rules of every string input, the caller's rate limit, and a
+//! cheap `ETag` (the number of listings and their latest `updated_at`), so that a client
+//! polling with `If-None-Match` gets 304 without the feed being built.
+
+use std::collections::HashMap;
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse};
+use entities::group;
+use sea_orm::sea_query::{Expr, Func};
+use sea_orm::{ConnectionTrait, FromQueryResult, QuerySelect, Select};
+use sha2::{Digest, Sha256};
+
+use crate::auth::Authn;
+use crate::config::Settings;
+use crate::domain::input_rules;
+use crate::errors::{ApiError, ApiResult};
+use crate::http::graphql::GraphqlState;
+use crate::policy::{self, Operation};
+
+/// Refuses unknown parameters and values no string input may hold.
+pub fn check_params(params: &HashMap<String, String>, known: &[&str]) -> ApiResult<()> {
+    for (name, value) in params {
+        if !known.contains(&name.as_str()) {
+            return Err(ApiError::bad_input(
+                "parameter",
+                format!("unknown parameter {:?}; this route takes {}", name.chars().take(40).collect::<String>(), known.join(", ")),
+            ));
+        }
+        if let Some(why) = input_rules::refusal(value) {
+            return Err(ApiError::bad_input(name.as_str(), format!("{name} {why}")));
+        }
+    }
+    Ok(())
+}
+
+/// Lets the caller in, within its rate limit: anyone when the feeds are public
+/// (`CIRCLES_PUBLIC_FEEDS`, the default: they show what groups publish about themselves),
+/// else any valid token. A token that is given must be valid either way.
+pub async fn admit(req: &HttpRequest, state: &GraphqlState, settings: &Settings) -> ApiResult<()> {
+    let auth = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    let caller = match Authn::from_header(auth, &state.verifier, state.db.conn()).await? {
+        Authn::Anonymous if settings.public_feeds => format!("ip:{}", req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default()),
+        other => {
+            let viewer = other.into_viewer()?;
+            policy::authorize(&viewer, Operation::ReadDirectory)?;
+            viewer.subject
+        }
+    };
+    state.limits.request(&caller)
+}
+
+#[derive(FromQueryResult)]
+struct Stamp {
+    n: i64,
+    latest: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// A weak `ETag` of the groups `select` finds: their number and latest change.
+pub async fn etag(db: &impl ConnectionTrait, select: Select<group::Entity>) -> ApiResult<String> {
+    let stamp = select
+        .select_only()
+        .column_as(Expr::from(Func::count(Expr::col(group::Column::Id))), "n")
+        .column_as(Expr::from(Func::max(Expr::col(group::Column::UpdatedAt))), "latest")
+        .into_model::<Stamp>()
+        .one(db)
+        .await?;
+    let (n, latest) = stamp.map(|s| (s.n, s.latest)).unwrap_or((0, None));
+    let digest = Sha256::digest(format!("{n}:{latest:?}").as_bytes());
+    Ok(format!("W/\"{}\"", &hex::encode(digest)[..24]))
+}
+
+/// Whether the request's `If-None-Match` names `etag`.
+pub fn not_modified(req: &HttpRequest, etag: &str) -> bool {
+    req.headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"))
+}
+
+/// A 200 JSON answer with its `ETag`; caches may keep it but must ask again.
+pub fn json(body: Vec<u8>, content_type: &str, etag: String) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(content_type)
+        .insert_header((header::ETAG, etag))
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .body(body)
+}
