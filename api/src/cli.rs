@@ -1,5 +1,5 @@
 //! The `circles` command line: `serve` (default), `migrate`, `seed-demo`, `token`, `demo`,
-//! `audit verify`, `schema`.
+//! `audit verify`, `schema`, `import`.
 
 use std::time::Duration;
 
@@ -53,6 +53,11 @@ pub enum Command {
     Demo,
     /// Print the GraphQL schema (SDL); the committed `schema.graphql` is this output.
     Schema,
+    /// Import listings from a file: all of it or nothing, keyed by the source's ids.
+    Import {
+        #[command(subcommand)]
+        format: ImportFormat,
+    },
     /// The audit log.
     Audit {
         #[command(subcommand)]
@@ -64,6 +69,31 @@ pub enum Command {
 pub enum AuditCommand {
     /// Re-read and re-hash the whole chain; exit 1 naming the first bad sequence number.
     Verify,
+}
+
+#[derive(Subcommand)]
+pub enum ImportFormat {
+    /// A Meeting Guide JSON feed (code4recovery/spec); meetings are matched by slug.
+    MeetingGuide {
+        file: std::path::PathBuf,
+        /// Report what would change, and write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// IANA time zone of meetings without `timezone`.
+        #[arg(long)]
+        time_zone: Option<String>,
+        /// ISO country of meetings without `country`.
+        #[arg(long)]
+        country: Option<String>,
+    },
+    /// HSDS 3.0 JSON: an array of services (as `GET /hsds/services/{id}` gives them) or a
+    /// page of them (`{"contents": [...]}`); services are matched by id.
+    Hsds {
+        file: std::path::PathBuf,
+        /// Report what would change, and write nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 fn parse_role(value: &str) -> Result<Role, String> {
@@ -110,6 +140,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{}", dev_token(&settings, role, agency, &sub, ttl)?);
         }
         Command::Demo => demo(settings).await?,
+        Command::Import { format } => {
+            if !crate::import_cli::run(&settings, format).await?.errors.is_empty() {
+                std::process::exit(1);
+            }
+        }
         Command::Schema | Command::Audit { .. } => {}
     }
     Ok(())

@@ -13,6 +13,7 @@ pub mod domain;
 pub mod errors;
 pub mod graphql;
 pub mod http;
+pub mod import_cli;
 pub mod policy;
 pub mod repo;
 pub mod seed;

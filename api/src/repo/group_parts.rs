@@ -89,6 +89,20 @@ pub async fn languages(db: &impl ConnectionTrait, group_ids: &[i64]) -> ApiResul
     Ok(by_group(rows.into_iter().map(|t| (t.group_id, t.tag))))
 }
 
+/// The groups that have a meeting with one of `slugs`.
+pub async fn groups_with_slugs(db: &impl ConnectionTrait, slugs: &[String]) -> ApiResult<Vec<i64>> {
+    let mut ids: Vec<i64> = group_meeting::Entity::find()
+        .filter(group_meeting::Column::Slug.is_in(slugs.iter().cloned()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|m| m.group_id)
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    Ok(ids)
+}
+
 async fn meetings_of(db: &impl ConnectionTrait, group_id: i64) -> ApiResult<Vec<MeetingDraft>> {
     let rows = meetings(db, &[group_id]).await?.remove(&group_id).unwrap_or_default();
     Ok(rows.iter().map(MeetingDraft::from).collect())

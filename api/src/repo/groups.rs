@@ -24,7 +24,7 @@ use crate::repo::flags;
 use crate::repo::group_parts::{self, MeetingDraft};
 
 /// A validated, complete group listing.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GroupDraft {
     pub name: String,
     pub program_id: Option<i64>,

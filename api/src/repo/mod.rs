@@ -9,6 +9,7 @@ pub mod flags;
 pub mod group_parts;
 pub mod group_search;
 pub mod groups;
+pub mod import_keys;
 pub mod liaisons;
 pub mod listings;
 pub mod programs;

@@ -7,6 +7,7 @@
 pub mod audited;
 pub mod directory;
 pub mod groups;
+pub mod import;
 pub mod referrals;
 pub mod stats;
 pub mod stats_access;

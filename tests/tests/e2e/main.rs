@@ -14,6 +14,7 @@ mod group_filters;
 mod group_writes;
 mod hardening;
 mod http;
+mod meeting_guide;
 mod referral_responses;
 pub mod referrals;
 mod stats;
