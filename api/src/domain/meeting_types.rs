@@ -156,10 +156,14 @@ pub fn encode(types: &[MeetingType]) -> String {
     sorted.iter().map(|t| t.code()).collect::<Vec<_>>().join(",")
 }
 
-/// Reads the stored form; codes this version does not know are skipped (a newer
-/// version may have written them).
+/// Reads the stored form, in the order of `MeetingType` (the order every listing holds
+/// them in, so two listings compare equal); codes this version does not know are skipped (a
+/// newer version may have written them).
 pub fn decode(stored: &str) -> Vec<MeetingType> {
-    stored.split(',').filter_map(MeetingType::from_code).collect()
+    let mut types: Vec<MeetingType> = stored.split(',').filter_map(MeetingType::from_code).collect();
+    types.sort();
+    types.dedup();
+    types
 }
 
 /// The pattern that finds `t` in the stored form with `(',' || meeting_types || ',') LIKE`.
@@ -194,6 +198,7 @@ mod tests {
         let stored = encode(&[MeetingType::Women, MeetingType::WheelchairAccess, MeetingType::Women, MeetingType::Newcomer]);
         assert_eq!(stored, "BE,W,X");
         assert_eq!(decode(&stored), vec![MeetingType::Newcomer, MeetingType::Women, MeetingType::WheelchairAccess]);
+        assert_eq!(decode("X,W"), vec![MeetingType::Women, MeetingType::WheelchairAccess], "in the order of MeetingType");
         assert_eq!(decode(""), vec![]);
         assert_eq!(decode("BE,ZZ"), vec![MeetingType::Newcomer]);
         assert_eq!(like_pattern(MeetingType::Women), "%,W,%");
