@@ -36,10 +36,20 @@ pub async fn page(db: &impl ConnectionTrait, select: Select<group::Entity>, offs
     Ok((total, complete(db, rows).await?))
 }
 
+/// Groups per round of `all`: the parts of a round are read with `IN (ids)`, which
+/// PostgreSQL bounds at 65 535 parameters.
+const CHUNK: usize = 5000;
+
 /// Every group of `select` in id order, as listings.
 pub async fn all(db: &impl ConnectionTrait, select: Select<group::Entity>) -> ApiResult<Vec<Listing>> {
-    let rows = select.order_by_asc(group::Column::Id).all(db).await?;
-    complete(db, rows).await
+    let mut rows = select.order_by_asc(group::Column::Id).all(db).await?;
+    let mut out = Vec::with_capacity(rows.len());
+    while !rows.is_empty() {
+        let rest = rows.split_off(rows.len().min(CHUNK));
+        out.extend(complete(db, rows).await?);
+        rows = rest;
+    }
+    Ok(out)
 }
 
 /// Reads the parts of `groups` (one statement per part) and puts each listing together.
