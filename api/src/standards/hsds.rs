@@ -5,20 +5,21 @@
 //! with the group's id in their stable UUID). Each program is one `organization` and one
 //! HSDS `program`; groups without a program belong to the synthetic organization
 //! "Independent groups" (`stable_id::uuid("organization", 0)`). Meetings are the
-//! schedules of the service_at_location. Meeting types, funding restrictions and each
+//! schedules of the service_at_location (`hsds_schedule`). Meeting types, funding restrictions and each
 //! meeting's IANA time zone and access are `attributes` with a `taxonomy_term`; the
 //! conventions (link_type, taxonomy) are listed in docs/standards.md, "HSDS 3.0".
 //! Every id is `stable_id::uuid(kind, row id)`; parts that have no row of their own
 //! (a language, an attribute) use a kind that names the part, e.g. `language:en-CA`.
 
-use chrono::{DateTime, NaiveTime, Offset, SecondsFormat, Timelike, Utc};
-use chrono_tz::Tz;
-use entities::enums::{GroupStatus, MeetingAccess, MeetingFrequency, Weekday};
-use entities::{group, group_meeting, program};
+use chrono::{DateTime, SecondsFormat, Utc};
+use entities::enums::GroupStatus;
+use entities::{group, program};
 
 use crate::domain::meeting_types::{self, Kind};
 use crate::domain::stable_id::uuid;
 use crate::repo::listings::Listing;
+use crate::standards::hsds_schedule;
+pub use crate::standards::hsds_schedule::{schedule, utc_offset_hours};
 pub use crate::standards::hsds_types::*;
 
 /// The organization id of the groups that belong to no program.
@@ -149,7 +150,7 @@ pub fn service_item(l: &Listing) -> Service {
     }
 }
 
-fn term(taxonomy: &'static str, code: &str, name: &str, description: &str) -> TaxonomyTerm {
+pub(crate) fn term(taxonomy: &'static str, code: &str, name: &str, description: &str) -> TaxonomyTerm {
     TaxonomyTerm {
         id: uuid(&format!("taxonomy_term:{taxonomy}:{code}"), 0),
         code: code.to_owned(),
@@ -159,7 +160,13 @@ fn term(taxonomy: &'static str, code: &str, name: &str, description: &str) -> Ta
     }
 }
 
-fn attribute(link_id: &str, link_entity: &'static str, link_type: &'static str, value: Option<String>, term: TaxonomyTerm) -> Attribute {
+pub(crate) fn attribute(
+    link_id: &str,
+    link_entity: &'static str,
+    link_type: &'static str,
+    value: Option<String>,
+    term: TaxonomyTerm,
+) -> Attribute {
     Attribute {
         id: uuid(&format!("attribute:{link_id}:{}", term.id), 0),
         link_id: link_id.to_owned(),
@@ -189,12 +196,12 @@ fn service_attributes(l: &Listing, service_id: &str) -> Vec<Attribute> {
 
 /// The whole `service`: its location, schedules, phones, languages, funding, attributes.
 pub fn service_full(l: &Listing, now: DateTime<Utc>) -> Service {
-    let mut s = service_full_without_locations(l, now);
+    let mut s = service_full_without_locations(l);
     s.service_at_locations = vec![ServiceAtLocation { location: Some(location_full(l)), ..sal_parts(l, now) }];
     s
 }
 
-fn service_full_without_locations(l: &Listing, _now: DateTime<Utc>) -> Service {
+fn service_full_without_locations(l: &Listing) -> Service {
     let g = &l.group;
     let mut s = service_item(l);
     let contact = g.public_contact.as_deref().map(str::trim).filter(|c| is_phone(c));
@@ -299,11 +306,7 @@ pub fn sal_item(l: &Listing) -> ServiceAtLocation {
 
 /// The whole `service_at_location`: schedules, phones, location and service.
 pub fn sal_full(l: &Listing, now: DateTime<Utc>) -> ServiceAtLocation {
-    ServiceAtLocation {
-        location: Some(location_full(l)),
-        service: Some(Box::new(service_full_without_locations(l, now))),
-        ..sal_parts(l, now)
-    }
+    ServiceAtLocation { location: Some(location_full(l)), service: Some(Box::new(service_full_without_locations(l))), ..sal_parts(l, now) }
 }
 
 /// Own fields, schedules (one per meeting) and conference phones.
@@ -325,88 +328,12 @@ fn sal_parts(l: &Listing, now: DateTime<Utc>) -> ServiceAtLocation {
         }
     }
     ServiceAtLocation {
-        schedules: l.meetings.iter().map(|m| schedule(m, &id, l.group.address_1.is_some(), now)).collect(),
+        schedules: l.meetings.iter().map(|m| hsds_schedule::schedule(m, &id, l.group.address_1.is_some(), now)).collect(),
         phones,
         id,
         service_id: uuid("service", l.group.id),
         location_id: uuid("location", l.group.id),
         ..Default::default()
-    }
-}
-
-fn byday(w: Weekday) -> &'static str {
-    match w {
-        Weekday::Monday => "MO",
-        Weekday::Tuesday => "TU",
-        Weekday::Wednesday => "WE",
-        Weekday::Thursday => "TH",
-        Weekday::Friday => "FR",
-        Weekday::Saturday => "SA",
-        Weekday::Sunday => "SU",
-    }
-}
-
-/// The UTC offset of IANA zone `zone` at `now`, in hours (e.g. -5 or 5.5).
-pub fn utc_offset_hours(zone: &str, now: DateTime<Utc>) -> Option<f64> {
-    let tz: Tz = zone.parse().ok()?;
-    Some(f64::from(now.with_timezone(&tz).offset().fix().local_minus_utc()) / 3600.0)
-}
-
-/// `HH:MM` plus `minutes`, on a 24-hour clock.
-fn end_time(start: &str, minutes: i32) -> Option<String> {
-    let t = NaiveTime::parse_from_str(start, "%H:%M").ok()?;
-    let end = t + chrono::Duration::minutes(i64::from(minutes));
-    Some(format!("{:02}:{:02}", end.hour(), end.minute()))
-}
-
-/// One meeting as a schedule (an irregular meeting has only its description).
-pub fn schedule(m: &group_meeting::Model, sal_id: &str, has_address: bool, now: DateTime<Utc>) -> Schedule {
-    let id = uuid("schedule", m.id);
-    let day = format!("{:?}", m.weekday);
-    let (freq, interval, when) = match m.frequency {
-        MeetingFrequency::Weekly => (Some("WEEKLY"), None, format!("Weekly on {day}")),
-        MeetingFrequency::Biweekly => (Some("WEEKLY"), Some(2), format!("Every other {day}")),
-        MeetingFrequency::Monthly => (Some("MONTHLY"), None, format!("Monthly on a {day}")),
-        MeetingFrequency::Irregular => (None, None, "Irregular meetings: ask the group for dates".to_owned()),
-    };
-    let access = match m.access {
-        MeetingAccess::Open => (meeting_types::OPEN, "Open", "Anyone may attend."),
-        MeetingAccess::Closed => (meeting_types::CLOSED, "Closed", "For members, or people who want to become members."),
-    };
-    let closes = end_time(&m.start_time, m.duration_minutes);
-    let description =
-        format!("{when}, {}–{} ({}), {} meeting", m.start_time, closes.as_deref().unwrap_or("?"), m.time_zone, access.1.to_lowercase());
-    if freq.is_none() {
-        return Schedule { id, service_at_location_id: sal_id.to_owned(), description, ..Default::default() };
-    }
-    let attending = match (has_address, m.online_url.is_some() || m.conference_phone.is_some()) {
-        (true, true) => "in person or online",
-        (false, true) => "online",
-        _ => "in person",
-    };
-    let attributes = vec![
-        attribute(
-            &id,
-            "schedule",
-            "timezone",
-            Some(m.time_zone.clone()),
-            term(TAXONOMY_CIRCLES, "timezone", "IANA time zone", "The IANA time zone of opens_at and closes_at; the value names it."),
-        ),
-        attribute(&id, "schedule", "meeting_type", None, term(TAXONOMY_MEETING_TYPES, access.0, access.1, access.2)),
-    ];
-    Schedule {
-        service_at_location_id: sal_id.to_owned(),
-        timezone: utc_offset_hours(&m.time_zone, now),
-        freq,
-        interval,
-        byday: Some(byday(m.weekday)),
-        description,
-        opens_at: Some(m.start_time.clone()),
-        closes_at: closes,
-        attending_type: Some(attending),
-        notes: Some(format!("Times are local to {}.", m.time_zone)),
-        attributes,
-        id,
     }
 }
 
@@ -423,16 +350,6 @@ mod tests {
         assert!(!is_phone("555"));
         assert!(!is_phone("call 555 0100"));
         assert!(is_web("https://example.org/g"));
-    }
-
-    #[test]
-    fn offsets_follow_the_zone_and_date() {
-        let winter = DateTime::parse_from_rfc3339("2026-01-15T12:00:00Z").map(|d| d.with_timezone(&Utc)).unwrap();
-        let summer = DateTime::parse_from_rfc3339("2026-07-15T12:00:00Z").map(|d| d.with_timezone(&Utc)).unwrap();
-        assert_eq!(utc_offset_hours("America/Toronto", winter), Some(-5.0));
-        assert_eq!(utc_offset_hours("America/Toronto", summer), Some(-4.0));
-        assert_eq!(utc_offset_hours("Asia/Kolkata", summer), Some(5.5));
-        assert_eq!(utc_offset_hours("Nowhere/Else", summer), None);
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! import formats back to group listings; the HTTP routes are in `http/`.
 
 pub mod hsds;
+pub mod hsds_schedule;
 pub mod hsds_types;
 pub mod meeting_guide;
 

@@ -220,4 +220,11 @@ both_backends!(hsds_paging_filters_and_mapping, |app: &TestApp| async move {
     let services: Vec<&str> = ea["services"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
     assert_eq!(services, vec!["Alpha Anxiety Circle"], "E is closed");
     assert_eq!(names(&ok(app, "/hsds/organizations?search=grow").await), vec!["GROW"]);
+
+    // A client that has the page gets 304 while nothing changed.
+    let url = format!("{}/hsds/services?per_page=2", app.url);
+    let first = app.client.get(&url).send().await.unwrap();
+    let etag = first.headers()["etag"].to_str().unwrap().to_owned();
+    let again = app.client.get(&url).header("if-none-match", &etag).send().await.unwrap();
+    assert_eq!(again.status().as_u16(), 304);
 });
