@@ -92,6 +92,17 @@ impl Application {
                 .route("/stats/referrals.csv", web::get().to(http::stats_csv::referrals))
                 .route("/stats/groups.csv", web::get().to(http::stats_csv::groups))
                 .route("/meeting-guide.json", web::get().to(http::meeting_guide::feed))
+                .route("/hsds", web::get().to(http::hsds::root))
+                .service(
+                    web::scope("/hsds")
+                        .route("/", web::get().to(http::hsds::root))
+                        .route("/services", web::get().to(http::hsds::services))
+                        .route("/services/{id}", web::get().to(http::hsds::service))
+                        .route("/organizations", web::get().to(http::hsds::organizations))
+                        .route("/organizations/{id}", web::get().to(http::hsds::organization))
+                        .route("/service_at_locations", web::get().to(http::hsds::service_at_locations))
+                        .route("/service_at_locations/{id}", web::get().to(http::hsds::service_at_location)),
+                )
         })
         .listen(listener)?
         .shutdown_timeout(10)

@@ -1,5 +1,6 @@
-//! HTTP routes: GraphQL over HTTP (`graphql`), health and readiness (`health`), and
-//! Prometheus metrics (`metrics`), the statistics as CSV (`stats_csv`), and
+//! HTTP routes: GraphQL over HTTP (`graphql`), health and readiness (`health`),
+//! Prometheus metrics (`metrics`), the statistics as CSV (`stats_csv`), the standard feeds
+//! (`meeting_guide`, `hsds`), and
 //! GraphQL subscriptions over WebSocket (`ws`).
 
 pub mod cost;
@@ -8,6 +9,7 @@ pub mod feeds;
 pub mod graphiql;
 pub mod graphql;
 pub mod health;
+pub mod hsds;
 pub mod input_guard;
 pub mod limits;
 pub mod media;

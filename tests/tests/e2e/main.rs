@@ -13,6 +13,7 @@ mod consolidation;
 mod group_filters;
 mod group_writes;
 mod hardening;
+mod hsds;
 mod http;
 mod meeting_guide;
 mod referral_responses;
