@@ -14,6 +14,7 @@ use entities::enums::GroupStatus;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
+use crate::domain::meeting_slug;
 use crate::errors::{ApiError, ApiResult};
 use crate::repo::audit::{self, Actor};
 use crate::repo::groups::GroupDraft;
@@ -42,8 +43,9 @@ pub struct Report {
     pub rolled_back: bool,
 }
 
-/// The fields an import sets on an existing listing; the rest stay.
-fn merge(mut base: GroupDraft, from: &GroupDraft) -> GroupDraft {
+/// The fields an import sets on existing listing `group_id`; the rest stay. Meetings the
+/// source gives without a slug keep those of the meetings in their slots.
+fn merge(group_id: i64, mut base: GroupDraft, from: &GroupDraft) -> GroupDraft {
     base.name = from.name.clone();
     base.description = from.description.clone();
     base.format = from.format;
@@ -59,7 +61,9 @@ fn merge(mut base: GroupDraft, from: &GroupDraft) -> GroupDraft {
     base.location_notes = from.location_notes.clone();
     base.accessibility_notes = from.accessibility_notes.clone();
     base.meeting_types = from.meeting_types.clone();
-    base.meetings = from.meetings.clone();
+    let mut meetings = from.meetings.clone();
+    meeting_slug::assign(group_id, &base.meetings, &mut meetings);
+    base.meetings = meetings;
     if !from.languages.is_empty() {
         base.languages = from.languages.clone();
     }
@@ -116,7 +120,7 @@ pub async fn apply(
                 Some(id) => {
                     let current = repo::groups::get(&*txn, id).await?.ok_or_else(|| ApiError::not_found("group"))?;
                     let base = repo::groups::draft_of(&*txn, &current).await?;
-                    let merged = merge(base.clone(), &incoming.draft);
+                    let merged = merge(id, base.clone(), &incoming.draft);
                     let status_changes = current.status != status && current.status != GroupStatus::Closed;
                     if merged == base && !status_changes {
                         return Ok(None);
@@ -174,7 +178,7 @@ mod tests {
         base.languages = vec!["fr".into()];
         let mut from = empty_draft();
         from.name = "New name".into();
-        let merged = merge(base, &from);
+        let merged = merge(1, base, &from);
         assert_eq!(merged.name, "New name");
         assert_eq!(merged.program_id, Some(7));
         assert_eq!(merged.public_contact.as_deref(), Some("hello@example.org"));

@@ -256,23 +256,23 @@ pub fn location_own(l: &Listing) -> Location {
     }
 }
 
-/// The whole location: its street address and accessibility.
+/// The whole location: its address and accessibility. A group without a street address
+/// (an online group) has a `virtual` address with an empty `address_1`: where it is based
+/// (city, region, country), which a directory needs to place it.
 pub fn location_full(l: &Listing) -> Location {
     let g = &l.group;
     let mut loc = location_own(l);
-    if let Some(line1) = &g.address_1 {
-        loc.addresses.push(Address {
-            id: uuid("address", g.id),
-            location_id: loc.id.clone(),
-            address_1: line1.clone(),
-            address_2: g.address_2.clone(),
-            city: g.city.clone().unwrap_or_default(),
-            state_province: g.region.clone().unwrap_or_default(),
-            postal_code: g.postal_code.clone().unwrap_or_default(),
-            country: g.country.clone(),
-            address_type: "physical",
-        });
-    }
+    loc.addresses.push(Address {
+        id: uuid("address", g.id),
+        location_id: loc.id.clone(),
+        address_1: g.address_1.clone().unwrap_or_default(),
+        address_2: g.address_2.clone(),
+        city: g.city.clone().unwrap_or_default(),
+        state_province: g.region.clone().unwrap_or_default(),
+        postal_code: g.postal_code.clone().unwrap_or_default(),
+        country: g.country.clone(),
+        address_type: if g.address_1.is_some() { "physical" } else { "virtual" },
+    });
     if let Some(notes) = &g.accessibility_notes {
         loc.accessibility.push(Accessibility {
             id: uuid("accessibility", g.id),

@@ -3,14 +3,17 @@
 //! of them (`{"contents": [...]}`). Each service is one listing, keyed by its `id`; its
 //! first service-at-location gives the place and the meetings (`schedules`, weekly or every
 //! other week). The IANA zone of a schedule is read from its attributes or description
-//! (as Circles writes them) and otherwise from its `timezone` UTC offset (`Etc/GMT+5`).
+//! (as Circles writes them) and otherwise from its `timezone` UTC offset (`Etc/GMT+5`); a
+//! schedule with the meeting type `C` is a closed meeting, and the service-at-location's
+//! phone is the dial-in number of its online meetings; a schedule's `schedule_link` (else a virtual
+//! location's `url`) is the meeting's online link.
 //! Services that are not `active` or `temporarily closed` are refused by name.
 
 use anyhow::Context;
 use entities::enums::{Format, Leadership, MeetingAccess, MeetingFrequency, Weekday};
 use serde_json::Value;
 
-use crate::domain::meeting_types::MeetingType;
+use crate::domain::meeting_types::{self, MeetingType};
 use crate::domain::validate;
 use crate::errors::ApiError;
 use crate::repo::group_parts::MeetingDraft;
@@ -81,6 +84,7 @@ fn meetings(at: &str, sal: Option<&Value>, service: &Value) -> Result<Vec<Meetin
             Some(end) => (end - start).rem_euclid(24 * 60).clamp(5, 600),
             None => 60,
         };
+        let closed = list(sch, "attributes").any(|a| a.get("taxonomy_term").and_then(|t| s(t, "code")) == Some(meeting_types::CLOSED));
         let zone =
             zone(sch).ok_or_else(|| fail(format!("schedules[{n}]: no IANA time zone in its attributes, description or timezone")))?;
         for day in days.split(',') {
@@ -92,8 +96,8 @@ fn meetings(at: &str, sal: Option<&Value>, service: &Value) -> Result<Vec<Meetin
                 duration_minutes: duration,
                 time_zone: zone.clone(),
                 frequency,
-                access: MeetingAccess::Open,
-                online_url: None,
+                access: if closed { MeetingAccess::Closed } else { MeetingAccess::Open },
+                online_url: validate::url("schedule_link", s(sch, "schedule_link")).map_err(|e| fail(e.to_string()))?,
                 conference_phone: None,
                 slug: None,
             });
@@ -119,18 +123,30 @@ fn incoming(i: usize, service: &Value) -> Result<(Incoming, Key), RecordError> {
     };
     let sal = list(service, "service_at_locations").next();
     let location = sal.and_then(|l| l.get("location"));
+    // A physical address, or the `virtual` one that says where an online group is based.
     let address = location.and_then(|l| list(l, "addresses").find(|a| s(a, "address_type") != Some("postal")));
     let from_address = |key: &str| address.and_then(|a| s(a, key));
     let url = location.and_then(|l| s(l, "url")).or_else(|| s(service, "url"));
     let mut meetings = meetings(&at, sal, service)?;
     let virtual_place = location.and_then(|l| s(l, "location_type")) == Some("virtual");
+    let dial_in = sal.into_iter().flat_map(|l| list(l, "phones")).find_map(|p| s(p, "number"));
     for m in &mut meetings {
-        if virtual_place {
+        if virtual_place && m.online_url.is_none() {
             m.online_url = validate::url("location.url", url).map_err(fail)?;
         }
+        // The phone belongs to the location; it dials into the meetings that are online.
+        if virtual_place || m.online_url.is_some() {
+            m.conference_phone = validate::conference_phone("phones.number", dial_in).map_err(fail)?;
+        }
     }
-    let accessibility: Vec<&str> =
-        location.into_iter().flat_map(|l| list(l, "accessibility")).filter_map(|a| s(a, "description")).collect();
+    // Accessibility entries that restate a chosen meeting type (X, XB, ...) come back from
+    // the attributes instead.
+    let accessibility: Vec<&str> = location
+        .into_iter()
+        .flat_map(|l| list(l, "accessibility"))
+        .filter(|a| !s(a, "details").is_some_and(|d| d.starts_with("Meeting Guide meeting type")))
+        .filter_map(|a| s(a, "description"))
+        .collect();
     let mut types: Vec<MeetingType> = list(service, "attributes")
         .chain(sal.into_iter().flat_map(|l| list(l, "attributes")))
         .filter_map(|a| a.get("taxonomy_term").and_then(|t| s(t, "code").or_else(|| s(t, "name"))).or_else(|| s(a, "value")))
@@ -162,7 +178,8 @@ fn incoming(i: usize, service: &Value) -> Result<(Incoming, Key), RecordError> {
         country: validate::country("country", from_address("country").unwrap_or("")).map_err(fail)?,
         address_1,
         address_2: text("address_2", from_address("address_2"), 200)?,
-        location_name: text("location.name", location.and_then(|l| s(l, "name")), 200)?,
+        // A location without a name of its own is named after the service.
+        location_name: text("location.name", location.and_then(|l| s(l, "name")).filter(|n| Some(*n) != s(service, "name")), 200)?,
         location_notes: text("location.description", location.and_then(|l| s(l, "description")), 2000)?,
         accessibility_notes: text("accessibility", Some(&accessibility.join("\n")), 2000)?,
         meeting_types: types,

@@ -83,6 +83,7 @@ pub fn schedule(m: &group_meeting::Model, sal_id: &str, has_address: bool, now: 
         opens_at: Some(m.start_time.clone()),
         closes_at: closes,
         attending_type: Some(attending),
+        schedule_link: m.online_url.clone(),
         notes: Some(format!("Times are local to {}.", m.time_zone)),
         attributes,
         id,

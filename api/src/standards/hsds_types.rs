@@ -189,6 +189,9 @@ pub struct Schedule {
     pub closes_at: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub attending_type: Option<&'static str>,
+    /// The meeting's online link (`onlineUrl`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schedule_link: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub notes: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]

@@ -4,9 +4,9 @@
 //! import formats back to group listings; the HTTP routes are in `http/`.
 
 pub mod hsds;
+pub mod hsds_import;
 pub mod hsds_schedule;
 pub mod hsds_types;
-pub mod hsds_import;
 pub mod meeting_guide;
 pub mod meeting_guide_import;
 

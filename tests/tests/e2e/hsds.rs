@@ -199,10 +199,13 @@ both_backends!(hsds_paging_filters_and_mapping, |app: &TestApp| async move {
     keys.sort();
     assert_eq!(keys, vec!["description", "id", "service_at_location_id"], "{irregular}");
 
-    // An online group without a street address: a virtual location, no address.
+    // An online group without a street address: a virtual location whose `virtual` address
+    // says where the group is based, with an empty street line.
     let b = ok(app, &format!("/hsds/service_at_locations/{}", uuid("service_at_location", row(&dir.ids["B"])))).await;
     assert_eq!(b["location"]["location_type"], "virtual");
-    assert!(b["location"].get("addresses").is_none());
+    let address = &b["location"]["addresses"][0];
+    assert_eq!((address["address_type"].as_str(), address["address_1"].as_str()), (Some("virtual"), Some("")));
+    assert!(address["country"].as_str().is_some_and(|c| c.len() == 2), "{address}");
     assert_eq!(b["service"]["name"], "Beta Bipolar Peer Group");
     assert!(b["service"].get("service_at_locations").is_none());
     let sals = ok(app, "/hsds/service_at_locations?per_page=3").await;

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use crate::common::TestApp;
 use crate::fixtures::create_group;
 
-async fn feed(app: &TestApp, query: &str) -> (u16, Value, Option<String>) {
+pub async fn feed(app: &TestApp, query: &str) -> (u16, Value, Option<String>) {
     let res = app.client.get(format!("{}/meeting-guide.json{query}", app.url)).send().await.unwrap();
     let status = res.status().as_u16();
     let etag = res.headers().get("etag").map(|v| v.to_str().unwrap().to_owned());
@@ -16,7 +16,7 @@ async fn feed(app: &TestApp, query: &str) -> (u16, Value, Option<String>) {
 }
 
 /// A small directory with every field the feed maps: returns the ids of the groups.
-async fn listings(app: &TestApp) -> Vec<String> {
+pub async fn listings(app: &TestApp) -> Vec<String> {
     let hall = json!({
         "name": "Women's Wellbeing Circle", "leadership": "MEMBER_LED", "format": "HYBRID",
         "description": "Peer support for women living with anxiety.",
