@@ -9,12 +9,10 @@ use crate::cli::ImportFormat;
 use crate::config::Settings;
 use crate::repo::Db;
 use crate::repo::audit::Actor;
-use crate::services::import::{self, Key, Report};
+use crate::services::import::{self, Key, Records, Report};
+use crate::standards::RecordError;
 use crate::standards::meeting_guide::{self, Entry};
 use crate::standards::meeting_guide_import::{self as mg, Defaults};
-use crate::standards::{Incoming, RecordError};
-
-type Records = (Vec<(Incoming, Key)>, Vec<RecordError>);
 
 /// The Meeting Guide feed in `bytes` as listings keyed by their meetings' slugs.
 fn meeting_guide_records(bytes: &[u8], defaults: &Defaults) -> anyhow::Result<Records> {

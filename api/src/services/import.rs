@@ -30,6 +30,9 @@ pub enum Key {
     Source { source: &'static str, kind: &'static str, id: String },
 }
 
+/// A file read as listings with their keys, and the records that could not be read.
+pub type Records = (Vec<(Incoming, Key)>, Vec<RecordError>);
+
 /// What an import did (or, dry, would do).
 #[derive(Debug, Default)]
 pub struct Report {

@@ -18,7 +18,7 @@ use crate::domain::validate;
 use crate::errors::ApiError;
 use crate::repo::group_parts::MeetingDraft;
 use crate::repo::groups::GroupDraft;
-use crate::services::import::Key;
+use crate::services::import::{Key, Records};
 use crate::standards::{Incoming, RecordError};
 
 fn s<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
@@ -201,7 +201,7 @@ fn incoming(i: usize, service: &Value) -> Result<(Incoming, Key), RecordError> {
 }
 
 /// The services of an HSDS file as listings keyed by their ids, and the refused ones.
-pub fn records(bytes: &[u8]) -> anyhow::Result<(Vec<(Incoming, Key)>, Vec<RecordError>)> {
+pub fn records(bytes: &[u8]) -> anyhow::Result<Records> {
     let v: Value = serde_json::from_slice(bytes).context("an HSDS file is JSON")?;
     let services = match &v {
         Value::Array(items) => items.clone(),

@@ -62,8 +62,8 @@ fn by_slug<'a>(entries: &'a [Value], slug: &str) -> &'a Value {
 }
 
 both_backends!(feed_follows_the_specification, |app: &TestApp| async move {
-    let ids = listings(&app).await;
-    let (status, body, etag) = feed(&app, "").await;
+    let ids = listings(app).await;
+    let (status, body, etag) = feed(app, "").await;
     assert_eq!(status, 200);
     let entries = body.as_array().unwrap();
     // Weekly meetings of ACTIVE and PAUSED groups: 2 + 1 + 1; not the biweekly one, not the closed group.
@@ -109,11 +109,11 @@ both_backends!(feed_follows_the_specification, |app: &TestApp| async move {
     assert!(paused["types"].as_array().unwrap().contains(&json!("TC")), "temporarily closed: {paused}");
 
     // One meeting by its slug, its url; unknown slugs and parameters are errors.
-    let (status, one, _) = feed(&app, "?slug=evening-circle").await;
+    let (status, one, _) = feed(app, "?slug=evening-circle").await;
     assert_eq!((status, one.as_array().map(Vec::len)), (200, Some(1)));
-    let (status, err, _) = feed(&app, "?slug=nope").await;
+    let (status, err, _) = feed(app, "?slug=nope").await;
     assert_eq!((status, err["errors"][0]["extensions"]["code"].as_str()), (404, Some("NOT_FOUND")));
-    let (status, err, _) = feed(&app, "?day=1").await;
+    let (status, err, _) = feed(app, "?day=1").await;
     assert_eq!((status, err["errors"][0]["extensions"]["code"].as_str()), (400, Some("BAD_USER_INPUT")));
 
     // Polling with the ETag: 304 until the directory changes.
@@ -126,7 +126,7 @@ both_backends!(feed_follows_the_specification, |app: &TestApp| async move {
     let changed = app.client.get(format!("{}/meeting-guide.json", app.url)).header("If-None-Match", &etag).send().await.unwrap();
     assert_eq!(changed.status().as_u16(), 200);
     // The rename kept the meeting's slug: the app's bookmarks still hold.
-    let (_, body, _) = feed(&app, "?slug=evening-circle").await;
+    let (_, body, _) = feed(app, "?slug=evening-circle").await;
     assert_eq!(body[0]["name"], "Renamed Circle");
 });
 
@@ -174,7 +174,7 @@ async fn round_trip(app: &TestApp) {
 }
 
 both_backends!(round_trip_gives_the_same_feed, |app: &TestApp| async move {
-    round_trip(&app).await;
+    round_trip(app).await;
 });
 
 both_backends!(a_bad_record_writes_nothing, |app: &TestApp| async move {
@@ -195,6 +195,6 @@ both_backends!(a_bad_record_writes_nothing, |app: &TestApp| async move {
     assert!(errors.iter().any(|(at, why)| at == "[2] bad-2" && why == "timezone"), "{errors:?}");
     assert!(errors.iter().any(|(at, _)| at == "[3] bad-3"), "{errors:?}");
     assert!(report.rolled_back);
-    let (_, body, _) = feed(&app, "").await;
+    let (_, body, _) = feed(app, "").await;
     assert_eq!(body, json!([]), "nothing half-written: not even the good record");
 });
