@@ -1,10 +1,11 @@
 //! HTTP routes: GraphQL over HTTP (`graphql`), health and readiness (`health`), and
-//! Prometheus metrics (`metrics`), the statistics as CSV (`stats_csv`), and
+//! Prometheus metrics (`metrics`), the statistics as CSV (`stats_csv`), FHIR R4 (`fhir`), and
 //! GraphQL subscriptions over WebSocket (`ws`).
 
 pub mod cost;
 pub mod directory_cache;
 pub mod feeds;
+pub mod fhir;
 pub mod graphiql;
 pub mod graphql;
 pub mod health;
