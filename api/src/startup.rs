@@ -92,17 +92,7 @@ impl Application {
                 .route("/stats/referrals.csv", web::get().to(http::stats_csv::referrals))
                 .route("/stats/groups.csv", web::get().to(http::stats_csv::groups))
                 .route("/meeting-guide.json", web::get().to(http::meeting_guide::feed))
-                .service(
-                    web::scope("/fhir")
-                        .route("/metadata", web::get().to(http::fhir::metadata))
-                        .route("/ServiceRequest", web::post().to(http::fhir::create_service_request))
-                        .route("/ServiceRequest/{id}", web::get().to(http::fhir::read_service_request))
-                        .route("/Task", web::get().to(http::fhir::search_tasks))
-                        .route("/Task/{id}", web::get().to(http::fhir::read_task))
-                        .route("/HealthcareService", web::get().to(http::fhir::search_healthcare_services))
-                        .route("/HealthcareService/{id}", web::get().to(http::fhir::read_healthcare_service))
-                        .default_service(web::to(http::fhir::unknown)),
-                )
+                .service(http::fhir::scope())
         })
         .listen(listener)?
         .shutdown_timeout(10)

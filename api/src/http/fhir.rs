@@ -46,6 +46,21 @@ type Params = web::Query<HashMap<String, String>>;
 const DEFAULT_COUNT: u64 = 20;
 const MAX_COUNT: u64 = 100;
 
+/// The `/fhir` scope with its routes. A known path with another method is 405, any other
+/// path 404, both as OperationOutcome.
+pub fn scope() -> actix_web::Scope {
+    let resource = |path: &str| web::resource(path).default_service(web::to(method_not_allowed));
+    web::scope("/fhir")
+        .service(resource("/metadata").route(web::get().to(metadata)))
+        .service(resource("/ServiceRequest").route(web::post().to(create_service_request)))
+        .service(resource("/ServiceRequest/{id}").route(web::get().to(read_service_request)))
+        .service(resource("/Task").route(web::get().to(search_tasks)))
+        .service(resource("/Task/{id}").route(web::get().to(read_task)))
+        .service(resource("/HealthcareService").route(web::get().to(search_healthcare_services)))
+        .service(resource("/HealthcareService/{id}").route(web::get().to(read_healthcare_service)))
+        .default_service(web::to(unknown))
+}
+
 /// `GET /fhir/metadata` (public).
 pub async fn metadata(req: HttpRequest, settings: web::Data<Settings>) -> HttpResponse {
     let base = fhir_base(&req, &settings);
@@ -235,10 +250,16 @@ pub async fn search_healthcare_services(
     respond(result, &id)
 }
 
-/// Any other path or method under `/fhir`: 404 OperationOutcome.
+/// Any other path under `/fhir`: 404 OperationOutcome.
 pub async fn unknown(req: HttpRequest, id: RequestId) -> HttpResponse {
     let err = ApiError::NotFound(format!("no FHIR interaction {} {}", req.method(), req.path()));
     fail(&err, &id.to_string())
+}
+
+/// A method the path does not take: 405 OperationOutcome (issue `not-supported`).
+async fn method_not_allowed(req: HttpRequest) -> HttpResponse {
+    let message = format!("{} is not supported on {}", req.method(), req.path());
+    ok(StatusCode::METHOD_NOT_ALLOWED, &outcome::outcome("not-supported", Code::BadUserInput, &message, None))
 }
 
 /// The referral with this id, if `viewer` may read it (like GraphQL's `referral`); 404

@@ -297,6 +297,11 @@ both_backends!(bad_requests_are_operation_outcomes, |app: &TestApp| async move {
         let (status, _, b) = get(app, path, Some(&w.clin1)).await;
         assert_outcome(status, &b, StatusCode::NOT_FOUND, "not-found", "NOT_FOUND");
     }
+    // A known path with another method: 405, still an OperationOutcome.
+    let res = app.client.delete(format!("{}/fhir/Task/1", app.url)).bearer_auth(&w.clin1).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::METHOD_NOT_ALLOWED);
+    let b: Value = res.json().await.unwrap();
+    assert_eq!((b["resourceType"].as_str(), b["issue"][0]["code"].as_str()), (Some("OperationOutcome"), Some("not-supported")));
     assert_eq!(app.gql_ok("query { referrals { totalCount } }", json!({}), &w.clin1).await["referrals"]["totalCount"], 0);
 });
 
