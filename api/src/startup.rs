@@ -103,6 +103,7 @@ impl Application {
                         .route("/service_at_locations", web::get().to(http::hsds::service_at_locations))
                         .route("/service_at_locations/{id}", web::get().to(http::hsds::service_at_location)),
                 )
+                .service(http::fhir::scope())
         })
         .listen(listener)?
         .shutdown_timeout(10)

@@ -4,7 +4,7 @@
 are R4B/R5), plus the checks those models leave out.
 
     python fhir_validate.py file [--sdoh] [--expect TYPE] PATH [PATH ...]
-    python fhir_validate.py BASE_URL CLINICIAN_TOKEN          (DRAFT flow, see main())
+    python fhir_validate.py BASE_URL CLINICIAN_TOKEN          (the server's /fhir, see main())
 
 As a library:
 
@@ -507,57 +507,215 @@ def validate_file(path: str | Path, expect: str | None = None, sdoh: bool = Fals
 
 
 # ---------------------------------------------------------------------------------------------
-# DRAFT end-to-end flow against a server (to be finalized with the /fhir endpoints)
+# End-to-end flow against a running server (docs/standards.md, "FHIR R4")
 
 
-def _get(url: str, token: str | None) -> tuple[int, str, bytes]:
+def _request(method: str, url: str, token: str | None, body: bytes | None = None,
+             content_type: str | None = None) -> tuple[int, dict[str, str], bytes]:
     headers = {"Accept": "application/fhir+json"}
     if token:
         headers["Authorization"] = f"Bearer {token}"
-    req = urllib.request.Request(url, headers=headers)
+    if content_type:
+        headers["Content-Type"] = content_type
+    req = urllib.request.Request(url, data=body, headers=headers, method=method)
     try:
         with urllib.request.urlopen(req, timeout=TIMEOUT) as r:
-            return r.status, r.headers.get("Content-Type", ""), r.read()
+            return r.status, {k.lower(): v for k, v in r.headers.items()}, r.read()
     except urllib.error.HTTPError as e:
-        return e.code, (e.headers.get("Content-Type", "") if e.headers else ""), e.read()
+        return e.code, ({k.lower(): v for k, v in e.headers.items()} if e.headers else {}), e.read()
+
+
+CONSENT_EXT = "https://circles.example/fhir/StructureDefinition/consent-recorded"
+CHANNEL_EXT = "https://circles.example/fhir/StructureDefinition/referral-channel"
+
+
+def _service_request(group_id: str, patient: str, key: str | None) -> dict[str, Any]:
+    sr: dict[str, Any] = {
+        "resourceType": "ServiceRequest", "status": "active", "intent": "order",
+        "subject": {"identifier": {"system": "urn:example:mrn", "value": patient}},
+        "performer": [{"reference": f"HealthcareService/{group_id}"}],
+        "extension": [{"url": CONSENT_EXT, "valueBoolean": True},
+                      {"url": CHANNEL_EXT, "valueCode": "PROFESSIONAL_REFERRAL"}],
+        "note": [{"text": "interop check"}],
+    }
+    if key:
+        sr["identifier"] = [{"system": "urn:example:orders", "value": key}]
+    return sr
 
 
 def main(base_url: str, clinician_token: str) -> int:
-    """DRAFT: standard FHIR REST reads under BASE_URL/fhir, each body validated. The paths and
-    expectations are placeholders until the server's /fhir endpoints are settled."""
-    base = base_url.rstrip("/") + "/fhir"
+    """The FHIR routes of a running server, every answer validated as R4 (and the Tasks and
+    ServiceRequests against the SDOHCC essentials): metadata, HealthcareService read and
+    search, POST ServiceRequest (created, then retried), Task read and search with
+    _lastUpdated, ServiceRequest read, and the errors as OperationOutcome. The referred
+    person's identifier must not come back in any answer. With CIRCLES_ADMIN_TOKEN the group's
+    responses are recorded over GraphQL and the Task's status followed (accepted, rejected);
+    with CIRCLES_RESEARCHER_TOKEN the researcher's 403 is checked too."""
+    import os
+
+    root = base_url.rstrip("/")
+    base = root + "/fhir"
+    admin_token = os.environ.get("CIRCLES_ADMIN_TOKEN")
+    researcher_token = os.environ.get("CIRCLES_RESEARCHER_TOKEN")
+    patient = f"MRN-INTEROP-{uuid.uuid4().hex[:12]}"
+    bodies: list[bytes] = []
     passed = failed = 0
 
-    def step(name: str, path: str, expect_status: int, expect_type: str, token: str | None, sdoh: bool = False):
+    def check(name: str, method: str, path: str, expect_status: int | tuple[int, ...], expect_type: str,
+              token: str | None, sdoh: bool = False, body: Any = None, content_type: str | None = None,
+              more: Any = None) -> Any:
         nonlocal passed, failed
+        data = None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
+        if data is not None and content_type is None:
+            content_type = "application/fhir+json"
         try:
-            status, ctype, body = _get(base + path, token)
+            status, headers, raw = _request(method, base + path, token, data, content_type)
         except (urllib.error.URLError, OSError) as e:
             failed += 1
             print(f"FAIL  {name}: request failed: {e}")
             return None
+        bodies.append(raw)
         found = []
-        if status != expect_status:
-            found.append(f"HTTP {status}, expected {expect_status}")
-        if "fhir+json" not in ctype and "json" not in ctype:
-            found.append(f"Content-Type {ctype!r}")
-        found += problems(body, expect=expect_type, sdoh=sdoh)
+        wanted = expect_status if isinstance(expect_status, tuple) else (expect_status,)
+        if status not in wanted:
+            found.append(f"HTTP {status}, expected {' or '.join(map(str, wanted))}")
+        ctype = headers.get("content-type", "")
+        if "application/fhir+json" not in ctype:
+            found.append(f"Content-Type {ctype!r}, expected application/fhir+json")
+        found += problems(raw, expect=expect_type, sdoh=sdoh)
+        parsed = None
+        if not found:
+            parsed = json.loads(raw)
+            if more:
+                found += more(parsed, status, headers) or []
         if found:
             failed += 1
-            print(f"FAIL  {name}")
+            print(f"FAIL  {method} /fhir{path}: {name}")
             for f in found:
                 print(f"        {f}")
             return None
         passed += 1
-        print(f"PASS  {name}")
-        return json.loads(body)
+        print(f"PASS  {method} /fhir{path}: {name}" + (" [R4 + SDOHCC]" if sdoh else " [R4]"))
+        return parsed
 
-    step("GET /fhir/metadata (CapabilityStatement)", "/metadata", 200, "CapabilityStatement", None)
-    step("GET /fhir/HealthcareService (searchset)", "/HealthcareService?_count=5", 200, "Bundle", None)
-    step("GET /fhir/Task (clinician, searchset)", "/Task", 200, "Bundle", clinician_token, sdoh=True)
-    step("GET /fhir/ServiceRequest (clinician, searchset)", "/ServiceRequest", 200, "Bundle", clinician_token, sdoh=True)
-    step("GET /fhir/Task/<unknown> is 404 OperationOutcome", f"/Task/{uuid.uuid4()}", 404, "OperationOutcome", clinician_token)
-    step("GET /fhir/Task without a token is 401 OperationOutcome", "/Task", 401, "OperationOutcome", None)
+    def outcome_code(issue: str, code: str):
+        def more(oo, _status, _headers):
+            iss = oo["issue"][0]
+            out = []
+            if iss.get("code") != issue:
+                out.append(f"issue.code {iss.get('code')!r}, expected {issue!r}")
+            codes = [c.get("code") for c in (iss.get("details") or {}).get("coding", [])]
+            if code not in codes:
+                out.append(f"details.coding has {codes}, expected {code}")
+            return out
+        return more
+
+    def graphql(query: str, variables: dict[str, Any], token: str) -> dict[str, Any]:
+        req = urllib.request.Request(root + "/graphql", data=json.dumps({"query": query, "variables": variables}).encode(),
+                                     headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"})
+        with urllib.request.urlopen(req, timeout=TIMEOUT) as r:
+            return json.loads(r.read())
+
+    check("CapabilityStatement, public", "GET", "/metadata", 200, "CapabilityStatement", None,
+          more=lambda cs, *_: [] if any(r.get("type") == "Task" and SDOHCC_TASK in r.get("supportedProfile", [])
+                                        for r in cs["rest"][0]["resource"]) else ["Task does not list the SDOHCC profile"])
+    found = check("HealthcareService search (searchset)", "GET", "/HealthcareService?_count=50", 200, "Bundle", clinician_token)
+    groups = [e["resource"]["id"] for e in (found or {}).get("entry", [])]
+    if groups:
+        check("HealthcareService read", "GET", f"/HealthcareService/{groups[0]}", 200, "HealthcareService", clinician_token)
+        first = (found or {})["entry"][0]["resource"]
+        city = ((first.get("contained") or [{}])[0].get("address") or {}).get("city")
+        if city:
+            check("HealthcareService search by address-city", "GET",
+                  "/HealthcareService?" + urllib.parse.urlencode({"address-city": city}), 200, "Bundle", clinician_token,
+                  more=lambda b, *_: [] if b.get("total", 0) >= 1 else [f"no group found in {city}"])
+
+    # A referral: to the first group that takes one (409: not accepting, paused).
+    key = f"interop-{uuid.uuid4()}"
+    created = None
+    for gid in groups:
+        status, _h, raw = _request("POST", base + "/ServiceRequest", clinician_token,
+                                   json.dumps(_service_request(gid, patient, key)).encode(), "application/fhir+json")
+        bodies.append(raw)
+        if status != 409:
+            created = gid
+            break
+    if created is None:
+        failed += 1
+        print("FAIL  POST /fhir/ServiceRequest: no group took a referral")
+    sr = None
+    if created is not None:
+        # The first POST above created it (or failed): a second key repeats the check visibly.
+        key = f"interop-{uuid.uuid4()}"
+
+        def located(res, status, headers):
+            out = []
+            if headers.get("location") != f"/fhir/ServiceRequest/{res.get('id')}":
+                out.append(f"Location {headers.get('location')!r}")
+            if f"/fhir/Task/{res.get('id')}" not in headers.get("link", ""):
+                out.append(f"Link {headers.get('link')!r} does not point at the Task")
+            return out
+
+        sr = check("create a referral (201, Location, Link to the Task)", "POST", "/ServiceRequest", 201, "ServiceRequest",
+                   clinician_token, sdoh=True, body=_service_request(created, patient, key), more=located)
+    if sr:
+        rid = sr["id"]
+        check("retry with the same identifier: 200, the same referral", "POST", "/ServiceRequest", 200, "ServiceRequest",
+              clinician_token, sdoh=True, body=_service_request(created, patient, key),
+              more=lambda r, *_: [] if r.get("id") == rid else [f"id {r.get('id')}, expected {rid}"])
+        check("ServiceRequest read", "GET", f"/ServiceRequest/{rid}", 200, "ServiceRequest", clinician_token, sdoh=True)
+        check("Task read (requested)", "GET", f"/Task/{rid}", 200, "Task", clinician_token, sdoh=True,
+              more=lambda t, *_: [] if t.get("status") == "requested" else [f"status {t.get('status')}"])
+        check("Task search _lastUpdated=gt", "GET", "/Task?_lastUpdated=gt2026-01-01T00:00:00Z&_count=100", 200, "Bundle",
+              clinician_token, sdoh=True,
+              more=lambda b, *_: [] if any(e["resource"]["id"] == rid for e in b.get("entry", [])) else ["the new Task is missing"])
+        check("Task search _lastUpdated=ge, status, _count=1", "GET",
+              "/Task?" + urllib.parse.urlencode({"_lastUpdated": "ge" + sr["authoredOn"], "status": "requested", "_count": "1"}),
+              200, "Bundle", clinician_token, sdoh=True)
+        if admin_token:
+            ack = graphql("mutation($id: ID) { acknowledgeReferral(referralId: $id) { status } }", {"id": rid}, admin_token)
+            if "errors" in ack:
+                failed += 1
+                print(f"FAIL  acknowledgeReferral over GraphQL: {ack['errors']}")
+            check("Task after acknowledgeReferral (accepted)", "GET", f"/Task/{rid}", 200, "Task", clinician_token, sdoh=True,
+                  more=lambda t, *_: [] if t.get("status") == "accepted" else [f"status {t.get('status')}"])
+            other = check("a second referral", "POST", "/ServiceRequest", 201, "ServiceRequest", clinician_token, sdoh=True,
+                          body=_service_request(created, patient + "-2", None))
+            if other:
+                graphql("mutation($id: ID) { refuseReferral(referralId: $id, reason: NOT_SUITABLE) { status } }",
+                        {"id": other["id"]}, admin_token)
+                check("Task after refuseReferral (rejected, statusReason)", "GET", f"/Task/{other['id']}", 200, "Task",
+                      clinician_token, sdoh=True,
+                      more=lambda t, *_: [] if t.get("status") == "rejected" else [f"status {t.get('status')}"])
+
+    # Errors: OperationOutcome with the status of our code.
+    check("unknown Task: 404", "GET", "/Task/999999999", 404, "OperationOutcome", clinician_token,
+          more=outcome_code("not-found", "NOT_FOUND"))
+    check("unknown route: 404", "GET", "/Patient/1", 404, "OperationOutcome", clinician_token,
+          more=outcome_code("not-found", "NOT_FOUND"))
+    check("no token: 401", "GET", "/Task", 401, "OperationOutcome", None, more=outcome_code("login", "UNAUTHENTICATED"))
+    bad = _service_request(groups[0] if groups else "1", patient, None)
+    bad["intent"] = "plan"
+    check("intent plan: 400 naming the element", "POST", "/ServiceRequest", 400, "OperationOutcome", clinician_token,
+          body=bad, more=lambda oo, *_: [] if oo["issue"][0].get("expression") == ["ServiceRequest.intent"]
+          else [f"expression {oo['issue'][0].get('expression')}"])
+    check("malformed JSON: 400", "POST", "/ServiceRequest", 400, "OperationOutcome", clinician_token, body=b"{nope",
+          more=outcome_code("invalid", "BAD_USER_INPUT"))
+    check("text/plain body: 415", "POST", "/ServiceRequest", 415, "OperationOutcome", clinician_token,
+          body=json.dumps(_service_request("1", patient, None)).encode(), content_type="text/plain")
+    check("_count=500: 400", "GET", "/Task?_count=500", 400, "OperationOutcome", clinician_token,
+          more=outcome_code("invalid", "BAD_USER_INPUT"))
+    if researcher_token:
+        check("researcher: 403", "GET", "/Task", 403, "OperationOutcome", researcher_token,
+              more=outcome_code("forbidden", "FORBIDDEN"))
+
+    leaked = [i for i, b in enumerate(bodies) if patient.encode() in b]
+    if leaked:
+        failed += 1
+        print(f"FAIL  the patient identifier came back in {len(leaked)} answer(s)")
+    else:
+        passed += 1
+        print(f"PASS  the patient identifier is in none of {len(bodies)} answers")
     print(f"fhir: {passed} passed, {failed} failed")
     return 1 if failed else 0
 

@@ -160,12 +160,14 @@ impl ReferralQueries {
         };
         let query = ReferralQuery {
             status: f.status.map(Into::into),
+            statuses: Vec::new(),
             group_id: f.group_id.as_ref().map(|id| parse_id("filter.groupId", id)).transpose()?,
             channel: f.channel.map(Into::into),
             created_from: f.created_from,
             created_to: f.created_to,
             client_ref_hash,
             updated_since: f.updated_since,
+            updated_after: None,
         };
         let with_total = ctx.look_ahead().field("totalCount").exists();
         let (rows, has_next, total) = repo::referrals::page(db.conn(), &visible, &query, &order, first, with_total).await?;

@@ -1,11 +1,12 @@
 //! HTTP routes: GraphQL over HTTP (`graphql`), health and readiness (`health`),
 //! Prometheus metrics (`metrics`), the statistics as CSV (`stats_csv`), the standard feeds
-//! (`meeting_guide`, `hsds`), and
+//! (`meeting_guide`, `hsds`, with what they share in `feeds`), FHIR R4 (`fhir`), and
 //! GraphQL subscriptions over WebSocket (`ws`).
 
 pub mod cost;
 pub mod directory_cache;
 pub mod feeds;
+pub mod fhir;
 pub mod graphiql;
 pub mod graphql;
 pub mod health;

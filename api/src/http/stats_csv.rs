@@ -115,8 +115,8 @@ fn check_params(params: &Params) -> ApiResult<()> {
     Ok(())
 }
 
-/// The caller, within its rate limit.
-async fn viewer(req: &HttpRequest, state: &GraphqlState) -> ApiResult<Viewer> {
+/// The caller, within its rate limit (also for `/fhir`).
+pub(crate) async fn viewer(req: &HttpRequest, state: &GraphqlState) -> ApiResult<Viewer> {
     let header = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
     let viewer = Authn::from_header(header, &state.verifier, state.db.conn()).await?.into_viewer()?;
     state.limits.request(&viewer.subject)?;

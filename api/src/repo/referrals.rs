@@ -215,12 +215,17 @@ pub enum Visible {
 #[derive(Clone, Debug, Default)]
 pub struct ReferralQuery {
     pub status: Option<ReferralStatus>,
+    /// Any of these statuses, when not empty (FHIR `Task?status=`, one Task status standing
+    /// for several of ours).
+    pub statuses: Vec<ReferralStatus>,
     pub group_id: Option<i64>,
     pub channel: Option<Channel>,
     pub created_from: Option<DateTime<Utc>>,
     pub created_to: Option<DateTime<Utc>>,
     pub client_ref_hash: Option<String>,
     pub updated_since: Option<DateTime<Utc>>,
+    /// Referrals whose `updated_at` is strictly after this instant (FHIR `_lastUpdated=gt`).
+    pub updated_after: Option<DateTime<Utc>>,
 }
 
 /// The order of a page of referrals, with where it starts.
@@ -254,6 +259,9 @@ pub async fn page(
     if let Some(v) = q.status {
         c = c.add(referral::Column::Status.eq(v));
     }
+    if !q.statuses.is_empty() {
+        c = c.add(referral::Column::Status.is_in(q.statuses.iter().copied()));
+    }
     if let Some(v) = q.group_id {
         c = c.add(referral::Column::GroupId.eq(v));
     }
@@ -271,6 +279,9 @@ pub async fn page(
     }
     if let Some(v) = q.updated_since {
         c = c.add(referral::Column::UpdatedAt.gte(v));
+    }
+    if let Some(v) = q.updated_after {
+        c = c.add(referral::Column::UpdatedAt.gt(v));
     }
     let total = if with_total { referral::Entity::find().filter(c.clone()).count(db).await? } else { 0 };
     let select = match order {

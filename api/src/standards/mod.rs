@@ -3,6 +3,7 @@
 //! `repo::listings::Listing` (and, for FHIR, the same referrals) to its format, and the
 //! import formats back to group listings; the HTTP routes are in `http/`.
 
+pub mod fhir;
 pub mod hsds;
 pub mod hsds_import;
 pub mod hsds_schedule;

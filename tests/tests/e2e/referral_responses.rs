@@ -8,9 +8,9 @@ use serde_json::{Value, json};
 use crate::common::{TestApp, code, field};
 use crate::referrals::{RECORD, World, refer, world};
 
-const ACK: &str = "mutation($id: ID, $code: String, $on: NaiveDate, $note: String) {
+pub const ACK: &str = "mutation($id: ID, $code: String, $on: NaiveDate, $note: String) {
   acknowledgeReferral(referralId: $id, code: $code, occurredOn: $on, note: $note) { id status acknowledgedOn endedOn endReason refusalReason } }";
-const REFUSE: &str = "mutation($id: ID, $code: String, $reason: RefusalReason!, $on: NaiveDate, $note: String) {
+pub const REFUSE: &str = "mutation($id: ID, $code: String, $reason: RefusalReason!, $on: NaiveDate, $note: String) {
   refuseReferral(referralId: $id, code: $code, reason: $reason, occurredOn: $on, note: $note) { id status acknowledgedOn endedOn endReason refusalReason } }";
 const READ: &str = "query($id: ID!) { referral(id: $id) { status acknowledgedOn contactedOn endedOn endReason refusalReason
   events { fromStatus toStatus occurredOn source actorRole actorSubject note reason } } }";
