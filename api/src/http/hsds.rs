@@ -4,7 +4,7 @@
 //! `groups` query (`search` is its `text` filter, `modified_after` its `updatedSince`,
 //! `postcode` its `postalCode`); organizations are the programs plus the synthetic
 //! "Independent groups". Objects are found by their stable UUID, recomputed from row ids
-//! (nothing is stored). Public like the other feeds (`feeds::admit`).
+//! (nothing is stored). Public like the other feeds (`rest::admit`).
 
 use std::collections::HashMap;
 
@@ -16,11 +16,9 @@ use sea_orm::{ColumnTrait, ConnectionTrait, QueryFilter, QueryOrder, QuerySelect
 use serde::Serialize;
 use tracing_actix_web::RequestId;
 
-use crate::config::Settings;
 use crate::domain::stable_id;
 use crate::errors::{ApiError, ApiResult};
-use crate::http::feeds;
-use crate::http::graphql::GraphqlState;
+use crate::http::rest::{self, Call};
 use crate::repo::group_search::{self, GroupQuery};
 use crate::repo::{listings, programs};
 use crate::standards::hsds::{self, Page};
@@ -30,9 +28,6 @@ pub const MAX_PER_PAGE: u64 = 200;
 const DEFAULT_PER_PAGE: u64 = 50;
 const PAGING: &[&str] = &["page", "per_page", "search", "modified_after"];
 const GROUP_FILTERS: &[&str] = &["page", "per_page", "search", "modified_after", "postcode", "organization_id"];
-
-/// The shared arguments of every handler.
-type Ctx = (HttpRequest, web::Query<HashMap<String, String>>, web::Data<GraphqlState>, web::Data<Settings>, RequestId);
 
 fn answer(result: ApiResult<HttpResponse>, id: &RequestId) -> HttpResponse {
     result.unwrap_or_else(|err| err.respond("application/json", &id.to_string()))
@@ -48,10 +43,10 @@ fn plain_json(value: &impl Serialize) -> ApiResult<HttpResponse> {
 
 /// A 200 with `etag`, or 304 when the client has it.
 fn tagged(req: &HttpRequest, etag: String, value: impl FnOnce() -> ApiResult<Vec<u8>>) -> ApiResult<HttpResponse> {
-    if feeds::not_modified(req, &etag) {
+    if rest::not_modified(req, &etag) {
         return Ok(HttpResponse::NotModified().insert_header((header::ETAG, etag)).finish());
     }
-    Ok(feeds::json(value()?, "application/json", etag))
+    Ok(rest::json(value()?, "application/json", etag))
 }
 
 /// `(page, per_page)`: 1-based page, 1..=200 items.
@@ -132,16 +127,10 @@ fn hourly(etag: String, now: DateTime<Utc>) -> String {
 }
 
 /// `GET /hsds/`: the API meta information.
-pub async fn root(
-    req: HttpRequest,
-    params: web::Query<HashMap<String, String>>,
-    state: web::Data<GraphqlState>,
-    settings: web::Data<Settings>,
-    id: RequestId,
-) -> HttpResponse {
+pub async fn root((req, params, state, settings, id): Call) -> HttpResponse {
     let result = async {
-        feeds::check_params(&params, &[])?;
-        feeds::admit(&req, &state, &settings).await?;
+        rest::check_params(&params, &[])?;
+        rest::admit(&req, &state, &settings).await?;
         plain_json(&hsds::api_info())
     }
     .await;
@@ -155,16 +144,16 @@ enum GroupList {
     ServiceAtLocations,
 }
 
-async fn group_page(list: GroupList, ctx: Ctx) -> HttpResponse {
+async fn group_page(list: GroupList, ctx: Call) -> HttpResponse {
     let (req, params, state, settings, id) = ctx;
     let result = async {
-        feeds::check_params(&params, GROUP_FILTERS)?;
-        feeds::admit(&req, &state, &settings).await?;
+        rest::check_params(&params, GROUP_FILTERS)?;
+        rest::admit(&req, &state, &settings).await?;
         let (page, per_page) = paging(&params)?;
         let db = state.db.conn();
         let select = groups(db, &params).await?;
-        let etag = feeds::etag(db, select.clone()).await?;
-        if feeds::not_modified(&req, &etag) {
+        let etag = rest::etag(db, select.clone()).await?;
+        if rest::not_modified(&req, &etag) {
             return Ok(HttpResponse::NotModified().insert_header((header::ETAG, etag)).finish());
         }
         let (total, rows) = listings::page(db, select, (page - 1) * per_page, per_page).await?;
@@ -172,17 +161,17 @@ async fn group_page(list: GroupList, ctx: Ctx) -> HttpResponse {
             GroupList::Services => body(&Page::new(total, page, per_page, rows.iter().map(hsds::service_item).collect()))?,
             GroupList::ServiceAtLocations => body(&Page::new(total, page, per_page, rows.iter().map(hsds::sal_item).collect()))?,
         };
-        Ok(feeds::json(bytes, "application/json", etag))
+        Ok(rest::json(bytes, "application/json", etag))
     }
     .await;
     answer(result, &id)
 }
 
-async fn group_detail(list: GroupList, uuid: String, ctx: Ctx) -> HttpResponse {
+async fn group_detail(list: GroupList, uuid: String, ctx: Call) -> HttpResponse {
     let (req, params, state, settings, id) = ctx;
     let result = async {
-        feeds::check_params(&params, &[])?;
-        feeds::admit(&req, &state, &settings).await?;
+        rest::check_params(&params, &[])?;
+        rest::admit(&req, &state, &settings).await?;
         let db = state.db.conn();
         let kind = match list {
             GroupList::Services => "service",
@@ -191,7 +180,7 @@ async fn group_detail(list: GroupList, uuid: String, ctx: Ctx) -> HttpResponse {
         let group_id = group_by_uuid(db, kind, uuid.trim().to_lowercase().as_str()).await?;
         let select = listings::published().filter(group::Column::Id.eq(group_id));
         let now = Utc::now();
-        let etag = hourly(feeds::etag(db, select.clone()).await?, now);
+        let etag = hourly(rest::etag(db, select.clone()).await?, now);
         let all = listings::all(db, select).await?;
         let listing = all.first().ok_or_else(|| ApiError::not_found(kind))?;
         tagged(&req, etag, || match list {
@@ -204,64 +193,32 @@ async fn group_detail(list: GroupList, uuid: String, ctx: Ctx) -> HttpResponse {
 }
 
 /// `GET /hsds/services`: a page of `service_list` items.
-pub async fn services(
-    req: HttpRequest,
-    params: web::Query<HashMap<String, String>>,
-    state: web::Data<GraphqlState>,
-    settings: web::Data<Settings>,
-    id: RequestId,
-) -> HttpResponse {
-    group_page(GroupList::Services, (req, params, state, settings, id)).await
+pub async fn services(call: Call) -> HttpResponse {
+    group_page(GroupList::Services, call).await
 }
 
 /// `GET /hsds/service_at_locations`: a page of `service_at_location_list` items.
-pub async fn service_at_locations(
-    req: HttpRequest,
-    params: web::Query<HashMap<String, String>>,
-    state: web::Data<GraphqlState>,
-    settings: web::Data<Settings>,
-    id: RequestId,
-) -> HttpResponse {
-    group_page(GroupList::ServiceAtLocations, (req, params, state, settings, id)).await
+pub async fn service_at_locations(call: Call) -> HttpResponse {
+    group_page(GroupList::ServiceAtLocations, call).await
 }
 
 /// `GET /hsds/services/{id}`: the full service.
-pub async fn service(
-    path: web::Path<String>,
-    req: HttpRequest,
-    params: web::Query<HashMap<String, String>>,
-    state: web::Data<GraphqlState>,
-    settings: web::Data<Settings>,
-    id: RequestId,
-) -> HttpResponse {
-    group_detail(GroupList::Services, path.into_inner(), (req, params, state, settings, id)).await
+pub async fn service(path: web::Path<String>, call: Call) -> HttpResponse {
+    group_detail(GroupList::Services, path.into_inner(), call).await
 }
 
 /// `GET /hsds/service_at_locations/{id}`: the full service_at_location.
-pub async fn service_at_location(
-    path: web::Path<String>,
-    req: HttpRequest,
-    params: web::Query<HashMap<String, String>>,
-    state: web::Data<GraphqlState>,
-    settings: web::Data<Settings>,
-    id: RequestId,
-) -> HttpResponse {
-    group_detail(GroupList::ServiceAtLocations, path.into_inner(), (req, params, state, settings, id)).await
+pub async fn service_at_location(path: web::Path<String>, call: Call) -> HttpResponse {
+    group_detail(GroupList::ServiceAtLocations, path.into_inner(), call).await
 }
 
 /// `GET /hsds/organizations`: "Independent groups" first, then the programs in id order.
 /// `search` matches every word in the name or description; `modified_after` compares a
 /// program's `updated_at` (the synthetic organization has none and is left out then).
-pub async fn organizations(
-    req: HttpRequest,
-    params: web::Query<HashMap<String, String>>,
-    state: web::Data<GraphqlState>,
-    settings: web::Data<Settings>,
-    id: RequestId,
-) -> HttpResponse {
+pub async fn organizations((req, params, state, settings, id): Call) -> HttpResponse {
     let result = async {
-        feeds::check_params(&params, PAGING)?;
-        feeds::admit(&req, &state, &settings).await?;
+        rest::check_params(&params, PAGING)?;
+        rest::admit(&req, &state, &settings).await?;
         let (page, per_page) = paging(&params)?;
         let words: Vec<String> = search(&params)?.map(|s| s.split_whitespace().map(str::to_lowercase).collect()).unwrap_or_default();
         let since = modified_after(&params)?;
@@ -286,17 +243,10 @@ pub async fn organizations(
 }
 
 /// `GET /hsds/organizations/{id}`: the organization with its program and services.
-pub async fn organization(
-    path: web::Path<String>,
-    req: HttpRequest,
-    params: web::Query<HashMap<String, String>>,
-    state: web::Data<GraphqlState>,
-    settings: web::Data<Settings>,
-    id: RequestId,
-) -> HttpResponse {
+pub async fn organization(path: web::Path<String>, (req, params, state, settings, id): Call) -> HttpResponse {
     let result = async {
-        feeds::check_params(&params, &[])?;
-        feeds::admit(&req, &state, &settings).await?;
+        rest::check_params(&params, &[])?;
+        rest::admit(&req, &state, &settings).await?;
         let db = state.db.conn();
         let found =
             organization_by_uuid(db, path.trim().to_lowercase().as_str()).await?.ok_or_else(|| ApiError::not_found("organization"))?;

@@ -4,32 +4,21 @@
 //! within the caller's rate limit. The answer carries an `ETag` over what it shows, so a
 //! client that polls with `If-None-Match` gets 304 while nothing changed.
 
-use std::collections::HashMap;
-
+use actix_web::HttpResponse;
 use actix_web::http::header;
-use actix_web::{HttpRequest, HttpResponse, web};
 use entities::{group, group_meeting};
 use sea_orm::sea_query::Query;
 use sea_orm::{ColumnTrait, QueryFilter};
-use tracing_actix_web::RequestId;
 
-use crate::config::Settings;
 use crate::errors::{ApiError, ApiResult};
-use crate::http::feeds;
-use crate::http::graphql::GraphqlState;
+use crate::http::rest::{self, Call};
 use crate::repo::listings;
 use crate::standards::{base_url, meeting_guide};
 
-pub async fn feed(
-    req: HttpRequest,
-    params: web::Query<HashMap<String, String>>,
-    state: web::Data<GraphqlState>,
-    settings: web::Data<Settings>,
-    id: RequestId,
-) -> HttpResponse {
+pub async fn feed((req, params, state, settings, id): Call) -> HttpResponse {
     let result: ApiResult<HttpResponse> = async {
-        feeds::check_params(&params, &["slug"])?;
-        feeds::admit(&req, &state, &settings).await?;
+        rest::check_params(&params, &["slug"])?;
+        rest::admit(&req, &state, &settings).await?;
         let mut select = listings::published();
         if let Some(slug) = params.get("slug") {
             let of_meeting = Query::select()
@@ -39,8 +28,8 @@ pub async fn feed(
                 .to_owned();
             select = select.filter(group::Column::Id.in_subquery(of_meeting));
         }
-        let etag = feeds::etag(state.db.conn(), select.clone()).await?;
-        if feeds::not_modified(&req, &etag) {
+        let etag = rest::etag(state.db.conn(), select.clone()).await?;
+        if rest::not_modified(&req, &etag) {
             return Ok(HttpResponse::NotModified().insert_header((header::ETAG, etag)).finish());
         }
         let all = listings::all(state.db.conn(), select).await?;
@@ -52,7 +41,7 @@ pub async fn feed(
             }
         }
         let body = serde_json::to_vec(&entries).map_err(|e| ApiError::Internal(e.into()))?;
-        Ok(feeds::json(body, "application/json", etag))
+        Ok(rest::json(body, "application/json", etag))
     }
     .await;
     result.unwrap_or_else(|err| err.respond("application/json", &id.to_string()))

@@ -1,11 +1,10 @@
 //! HTTP routes: GraphQL over HTTP (`graphql`), health and readiness (`health`),
 //! Prometheus metrics (`metrics`), the statistics as CSV (`stats_csv`), the standard feeds
-//! (`meeting_guide`, `hsds`, with what they share in `feeds`), FHIR R4 (`fhir`), and
+//! (`meeting_guide`, `hsds`, with what the routes outside GraphQL share in `rest`), FHIR R4 (`fhir`), and
 //! GraphQL subscriptions over WebSocket (`ws`).
 
 pub mod cost;
 pub mod directory_cache;
-pub mod feeds;
 pub mod fhir;
 pub mod graphiql;
 pub mod graphql;
@@ -16,5 +15,6 @@ pub mod limits;
 pub mod media;
 pub mod meeting_guide;
 pub mod metrics;
+pub mod rest;
 pub mod stats_csv;
 pub mod ws;

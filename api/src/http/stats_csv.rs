@@ -18,13 +18,13 @@ use async_graphql::resolver_utils::EnumType;
 use chrono::NaiveDate;
 use tracing_actix_web::RequestId;
 
-use crate::auth::{Authn, Viewer};
 use crate::config::Settings;
 use crate::domain::input_rules;
 use crate::errors::{ApiError, ApiResult};
 use crate::graphql::enums::{Channel, graphql_name, parse_stored};
 use crate::graphql::stats::{GroupStatsDimension, ReferralStatsDimension};
 use crate::http::graphql::GraphqlState;
+use crate::http::rest;
 use crate::repo::stats::Dim;
 use crate::services::stats::{self as service, ReferralStatsRequest, Route};
 
@@ -40,7 +40,7 @@ pub async fn referrals(
 ) -> HttpResponse {
     let result = async {
         check_params(&params)?;
-        let viewer = viewer(&req, &state).await?;
+        let viewer = rest::viewer(&req, &state).await?;
         let group_by = group_by::<ReferralStatsDimension>(&params)?;
         let request = ReferralStatsRequest {
             dims: group_by.dims.clone(),
@@ -85,7 +85,7 @@ pub async fn groups(
 ) -> HttpResponse {
     let result = async {
         check_params(&params)?;
-        let viewer = viewer(&req, &state).await?;
+        let viewer = rest::viewer(&req, &state).await?;
         let group_by = group_by::<GroupStatsDimension>(&params)?;
         let report = service::group_stats(&state.db, &settings, &viewer, group_by.dims.clone()).await?;
         let measures = ["active", "paused", "closed", "median_lifespan_days", "suppressed"];
@@ -113,14 +113,6 @@ fn check_params(params: &Params) -> ApiResult<()> {
         }
     }
     Ok(())
-}
-
-/// The caller, within its rate limit (also for `/fhir`).
-pub(crate) async fn viewer(req: &HttpRequest, state: &GraphqlState) -> ApiResult<Viewer> {
-    let header = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-    let viewer = Authn::from_header(header, &state.verifier, state.db.conn()).await?.into_viewer()?;
-    state.limits.request(&viewer.subject)?;
-    Ok(viewer)
 }
 
 /// A parsed `groupBy`: the dimensions and their column names.

@@ -1,23 +1,30 @@
-//! What the public standard feeds share (`/meeting-guide.json`, `/hsds`): their query
-//! parameters checked by the rules of every string input, the caller's rate limit, and a
-//! cheap `ETag` (the number of listings and their latest `updated_at`), so that a client
-//! polling with `If-None-Match` gets 304 without the feed being built.
+//! What the routes outside GraphQL share (the feeds `/meeting-guide.json` and `/hsds`,
+//! `/fhir`, the statistics CSV): the arguments of a handler (`Call`), query parameters
+//! checked by the rules of every string input, the caller within its rate limit (`viewer`
+//! with a token, `admit` for the public feeds), and a cheap `ETag` (the number of listings
+//! and their latest `updated_at`), so that a client polling with `If-None-Match` gets 304
+//! without the feed being built.
 
 use std::collections::HashMap;
 
 use actix_web::http::header;
-use actix_web::{HttpRequest, HttpResponse};
+use actix_web::{HttpRequest, HttpResponse, web};
 use entities::group;
 use sea_orm::sea_query::{Expr, Func};
 use sea_orm::{ConnectionTrait, FromQueryResult, QuerySelect, Select};
 use sha2::{Digest, Sha256};
+use tracing_actix_web::RequestId;
 
-use crate::auth::Authn;
+use crate::auth::{Authn, Viewer};
 use crate::config::Settings;
 use crate::domain::input_rules;
 use crate::errors::{ApiError, ApiResult};
 use crate::http::graphql::GraphqlState;
 use crate::policy::{self, Operation};
+
+/// What a handler receives: the request, its query parameters, the application state, the
+/// settings and the request id (actix extracts the tuple as a whole).
+pub type Call = (HttpRequest, web::Query<HashMap<String, String>>, web::Data<GraphqlState>, web::Data<Settings>, RequestId);
 
 /// Refuses unknown parameters and values no string input may hold.
 pub fn check_params(params: &HashMap<String, String>, known: &[&str]) -> ApiResult<()> {
@@ -33,6 +40,14 @@ pub fn check_params(params: &HashMap<String, String>, known: &[&str]) -> ApiResu
         }
     }
     Ok(())
+}
+
+/// The caller, who must have a valid token, within its rate limit.
+pub async fn viewer(req: &HttpRequest, state: &GraphqlState) -> ApiResult<Viewer> {
+    let header = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    let viewer = Authn::from_header(header, &state.verifier, state.db.conn()).await?.into_viewer()?;
+    state.limits.request(&viewer.subject)?;
+    Ok(viewer)
 }
 
 /// Lets the caller in, within its rate limit: anyone when the feeds are public
