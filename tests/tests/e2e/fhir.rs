@@ -308,6 +308,11 @@ both_backends!(bad_requests_are_operation_outcomes, |app: &TestApp| async move {
 both_backends!(healthcare_services_read_and_search, |app: &TestApp| async move {
     let w = world(app).await;
     let a = &w.dir.ids["A"];
+    let version =
+        app.gql_ok("query($id: ID!) { group(id: $id) { version } }", json!({ "id": a }), &app.admin()).await["group"]["version"].clone();
+    let set_types =
+        "mutation($id: ID!, $v: Int!) { updateGroup(id: $id, expectedVersion: $v, input: { meetingTypes: [WOMEN] }) { version } }";
+    app.gql_ok(set_types, json!({ "id": a, "v": version }), &app.admin()).await;
     let (status, _, hs) = get(app, &format!("/HealthcareService/{a}"), Some(&w.clin1)).await;
     assert_eq!(status, StatusCode::OK, "{hs}");
     assert_eq!((hs["name"].as_str(), hs["active"].as_bool()), (Some("Alpha Anxiety Circle"), Some(true)));
@@ -316,6 +321,8 @@ both_backends!(healthcare_services_read_and_search, |app: &TestApp| async move {
     assert_eq!(hs["communication"][0]["coding"][0], json!({ "system": "urn:ietf:bcp:47", "code": "en-CA" }));
     assert_eq!(hs["contained"][0]["address"]["city"], "Toronto");
     assert_eq!(hs["location"][0]["reference"], "#place");
+    let women = json!({ "system": "https://github.com/code4recovery/spec", "code": "W", "display": "Women" });
+    assert!(hs["characteristic"].as_array().unwrap().iter().any(|c| c["coding"][0] == women), "{}", hs["characteristic"]);
     // E is CLOSED: not listed. Any role reads the directory; a token is needed.
     let (status, _, b) = get(app, &format!("/HealthcareService/{}", w.dir.ids["E"]), Some(&w.clin1)).await;
     assert_outcome(status, &b, StatusCode::NOT_FOUND, "not-found", "NOT_FOUND");

@@ -1,6 +1,6 @@
 //! A group's listing (`repo::listings::Listing`) as a FHIR `HealthcareService`: name,
 //! description, program, place (a contained Location), contacts, weekly meeting times,
-//! languages and focus. Only ACTIVE and PAUSED groups are listed; a PAUSED one says it is
+//! languages, focus and meeting types. Only ACTIVE and PAUSED groups are listed; a PAUSED one says it is
 //! temporarily closed (`notAvailable`, `availabilityExceptions`).
 
 use chrono::{NaiveTime, TimeDelta};
@@ -9,8 +9,12 @@ use entities::group_meeting;
 use serde_json::{Value, json};
 
 use super::{CIRCLES, instant};
+use crate::domain::meeting_types;
 use crate::domain::referral::name;
 use crate::repo::listings::Listing;
+
+/// The code system of Meeting Guide meeting types (code4recovery/spec).
+pub const MEETING_TYPE_SYSTEM: &str = "https://github.com/code4recovery/spec";
 
 /// The R4 DaysOfWeek code of a weekday.
 pub fn day(d: Weekday) -> &'static str {
@@ -153,8 +157,15 @@ pub fn healthcare_service(l: &Listing) -> Value {
         hs["communication"] =
             json!(l.languages.iter().map(|t| json!({ "coding": [{ "system": "urn:ietf:bcp:47", "code": t }] })).collect::<Vec<_>>());
     }
-    if !l.focus.is_empty() {
-        hs["characteristic"] = json!(l.focus.iter().map(|t| json!({ "text": t })).collect::<Vec<_>>());
+    // Focus tags as text; the chosen meeting types coded with their Meeting Guide codes.
+    let mut characteristic: Vec<Value> = l.focus.iter().map(|t| json!({ "text": t })).collect();
+    characteristic.extend(
+        meeting_types::decode(&g.meeting_types)
+            .into_iter()
+            .map(|t| json!({ "coding": [{ "system": MEETING_TYPE_SYSTEM, "code": t.code(), "display": t.name() }], "text": t.name() })),
+    );
+    if !characteristic.is_empty() {
+        hs["characteristic"] = json!(characteristic);
     }
     if let Some(a) = &g.audience {
         hs["eligibility"] = json!([{ "code": { "text": a } }]);
