@@ -46,6 +46,7 @@ impl Application {
             db: db.clone(),
             cache: DirectoryCache::new(settings.directory_cache_ttl, 2048),
             subscriptions: Arc::default(),
+            feeds: Default::default(),
         });
         db.listen_for_changes();
         if settings.webhooks.worker {

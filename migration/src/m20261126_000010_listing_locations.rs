@@ -5,6 +5,9 @@
 //! Guide feed (the app bookmarks meetings by it). Existing meetings get
 //! `g<group>-<day>-<HHMM>`, with `-<id>` where a group has two at the same time.
 //!
+//! `idx_groups_status_updated_at` lets a feed ask "how many published groups, and when did
+//! the latest change" (its `ETag`) from the index alone.
+//!
 //! `import_keys` maps the ids of an imported source (an HSDS service or organization) to
 //! the rows an import made of them, so that importing the same file again updates them.
 
@@ -43,6 +46,7 @@ enum ImportKeys {
 }
 
 const SLUG_INDEX: &str = "idx_group_meetings_slug";
+const STAMP_INDEX: &str = "idx_groups_status_updated_at";
 
 const BACKFILL_SLUGS: &str = "UPDATE group_meetings SET slug = 'g' || CAST(group_id AS TEXT) || '-' || lower(substr(weekday, 1, 3)) || '-' || replace(start_time, ':', '')";
 const DEDUPLICATE_SLUGS: &str = "UPDATE group_meetings SET slug = slug || '-' || CAST(id AS TEXT) \
@@ -75,6 +79,7 @@ impl MigrationTrait for Migration {
         manager
             .create_index(Index::create().name(SLUG_INDEX).table(GroupMeetings::Table).col(GroupMeetings::Slug).unique().to_owned())
             .await?;
+        manager.create_index(crate::index(Groups::Table, STAMP_INDEX, &["status", "updated_at"])).await?;
         manager
             .create_table(
                 Table::create()
@@ -91,6 +96,7 @@ impl MigrationTrait for Migration {
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager.drop_table(Table::drop().table(ImportKeys::Table).to_owned()).await?;
+        manager.drop_index(Index::drop().name(STAMP_INDEX).table(Groups::Table).to_owned()).await?;
         manager.drop_index(Index::drop().name(SLUG_INDEX).table(GroupMeetings::Table).to_owned()).await?;
         for col in [GroupMeetings::Slug, GroupMeetings::ConferencePhone] {
             manager.alter_table(Table::alter().table(GroupMeetings::Table).drop_column(col).to_owned()).await?;

@@ -122,6 +122,8 @@ pub struct GraphqlState {
     pub db: Db,
     pub cache: DirectoryCache,
     pub subscriptions: Arc<crate::http::ws::SubscriptionLimits>,
+    /// The last whole Meeting Guide feed built.
+    pub feeds: crate::http::meeting_guide::FeedCache,
 }
 
 pub async fn handle(req: HttpRequest, body: web::Bytes, state: web::Data<GraphqlState>, request_id: RequestId) -> HttpResponse {

@@ -152,11 +152,11 @@ async fn group_page(list: GroupList, ctx: Call) -> HttpResponse {
         let (page, per_page) = paging(&params)?;
         let db = state.db.conn();
         let select = groups(db, &params).await?;
-        let etag = rest::etag(db, select.clone()).await?;
+        let rest::Stamp { total, etag } = rest::stamp(db, select.clone()).await?;
         if rest::not_modified(&req, &etag) {
             return Ok(HttpResponse::NotModified().insert_header((header::ETAG, etag)).finish());
         }
-        let (total, rows) = listings::page(db, select, (page - 1) * per_page, per_page).await?;
+        let rows = listings::page_rows(db, select, (page - 1) * per_page, per_page).await?;
         let bytes = match list {
             GroupList::Services => body(&Page::new(total, page, per_page, rows.iter().map(hsds::service_item).collect()))?,
             GroupList::ServiceAtLocations => body(&Page::new(total, page, per_page, rows.iter().map(hsds::sal_item).collect()))?,
@@ -180,7 +180,7 @@ async fn group_detail(list: GroupList, uuid: String, ctx: Call) -> HttpResponse 
         let group_id = group_by_uuid(db, kind, uuid.trim().to_lowercase().as_str()).await?;
         let select = listings::published().filter(group::Column::Id.eq(group_id));
         let now = Utc::now();
-        let etag = hourly(rest::etag(db, select.clone()).await?, now);
+        let etag = hourly(rest::stamp(db, select.clone()).await?.etag, now);
         let all = listings::all(db, select).await?;
         let listing = all.first().ok_or_else(|| ApiError::not_found(kind))?;
         tagged(&req, etag, || match list {

@@ -67,23 +67,30 @@ pub async fn admit(req: &HttpRequest, state: &GraphqlState, settings: &Settings)
 }
 
 #[derive(FromQueryResult)]
-struct Stamp {
+struct Row {
     n: i64,
     latest: Option<chrono::DateTime<chrono::Utc>>,
 }
 
-/// A weak `ETag` of the groups `select` finds: their number and latest change.
-pub async fn etag(db: &impl ConnectionTrait, select: Select<group::Entity>) -> ApiResult<String> {
-    let stamp = select
+/// What a feed's groups are now: how many, and a weak `ETag` of their number and latest
+/// change. One statement, over the index on (`status`, `updated_at`).
+pub struct Stamp {
+    pub total: u64,
+    pub etag: String,
+}
+
+/// The `Stamp` of the groups `select` finds.
+pub async fn stamp(db: &impl ConnectionTrait, select: Select<group::Entity>) -> ApiResult<Stamp> {
+    let row = select
         .select_only()
         .column_as(Expr::from(Func::count(Expr::col(group::Column::Id))), "n")
         .column_as(Expr::from(Func::max(Expr::col(group::Column::UpdatedAt))), "latest")
-        .into_model::<Stamp>()
+        .into_model::<Row>()
         .one(db)
         .await?;
-    let (n, latest) = stamp.map(|s| (s.n, s.latest)).unwrap_or((0, None));
+    let (n, latest) = row.map(|s| (s.n, s.latest)).unwrap_or((0, None));
     let digest = Sha256::digest(format!("{n}:{latest:?}").as_bytes());
-    Ok(format!("W/\"{}\"", &hex::encode(digest)[..24]))
+    Ok(Stamp { total: u64::try_from(n).unwrap_or(0), etag: format!("W/\"{}\"", &hex::encode(digest)[..24]) })
 }
 
 /// Whether the request's `If-None-Match` names `etag`.

@@ -7,7 +7,8 @@ use std::collections::HashMap;
 
 use entities::enums::GroupStatus;
 use entities::{funding_restriction as flag, group, group_meeting, program};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select};
 
 use crate::errors::ApiResult;
 use crate::repo::{flags, group_parts, programs};
@@ -29,11 +30,33 @@ pub fn published() -> Select<group::Entity> {
     group::Entity::find().filter(group::Column::Status.is_in([GroupStatus::Active, GroupStatus::Paused]))
 }
 
+/// How many groups `select` finds.
+pub async fn count(db: &impl ConnectionTrait, select: Select<group::Entity>) -> ApiResult<u64> {
+    let n: Option<i64> = select.select_only().column_as(Expr::col(group::Column::Id).count(), "n").into_tuple().one(db).await?;
+    Ok(n.and_then(|n| u64::try_from(n).ok()).unwrap_or(0))
+}
+
+/// One page of `select` in id order, as listings. The page's ids are found first, over the
+/// id alone, and only those rows are read whole: sorting whole rows (descriptions and
+/// all) to skip `offset` of them costs tens of milliseconds at 10,000 groups.
+pub async fn page_rows(db: &impl ConnectionTrait, select: Select<group::Entity>, offset: u64, limit: u64) -> ApiResult<Vec<Listing>> {
+    let ids: Vec<i64> = select
+        .select_only()
+        .column(group::Column::Id)
+        .order_by_asc(group::Column::Id)
+        .offset(offset)
+        .limit(limit)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let rows = group::Entity::find().filter(group::Column::Id.is_in(ids)).order_by_asc(group::Column::Id).all(db).await?;
+    complete(db, rows).await
+}
+
 /// One page of `select` in id order, with the total, as listings.
 pub async fn page(db: &impl ConnectionTrait, select: Select<group::Entity>, offset: u64, limit: u64) -> ApiResult<(u64, Vec<Listing>)> {
-    let total = select.clone().count(db).await?;
-    let rows = select.order_by_asc(group::Column::Id).offset(offset).limit(limit).all(db).await?;
-    Ok((total, complete(db, rows).await?))
+    let total = count(db, select.clone()).await?;
+    Ok((total, page_rows(db, select, offset, limit).await?))
 }
 
 /// Groups per round of `all`: the parts of a round are read with `IN (ids)`, which
