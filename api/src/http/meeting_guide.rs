@@ -8,10 +8,9 @@
 //! (`FeedCache`): concurrent requests wait for the one that builds it instead of each
 //! building its own copy, and later ones are served from memory until a listing changes.
 
-use std::sync::Arc;
-
 use actix_web::HttpResponse;
 use actix_web::http::header;
+use actix_web::web::Bytes;
 use entities::{group, group_meeting};
 use sea_orm::sea_query::Query;
 use sea_orm::{ColumnTrait, QueryFilter};
@@ -25,12 +24,13 @@ use crate::standards::{base_url, meeting_guide};
 /// The last whole feed built, by its `ETag` and base URL.
 #[derive(Default)]
 pub struct FeedCache {
-    last: Mutex<Option<(String, Arc<Vec<u8>>)>>,
+    last: Mutex<Option<(String, Bytes)>>,
 }
 
 impl FeedCache {
     /// The feed of all published listings with `etag`, built now unless it was already.
-    async fn whole(&self, db: &Db, etag: &str, base: &str) -> ApiResult<Arc<Vec<u8>>> {
+    /// The bytes are shared, not copied, by every answer that sends them.
+    async fn whole(&self, db: &Db, etag: &str, base: &str) -> ApiResult<Bytes> {
         let key = format!("{etag} {base}");
         let mut last = self.last.lock().await;
         if let Some((k, body)) = last.as_ref()
@@ -39,7 +39,7 @@ impl FeedCache {
             return Ok(body.clone());
         }
         let all = listings::all(db.conn(), listings::published()).await?;
-        let body = Arc::new(serde_json::to_vec(&meeting_guide::entries(&all, base)).map_err(|e| ApiError::Internal(e.into()))?);
+        let body = Bytes::from(serde_json::to_vec(&meeting_guide::entries(&all, base)).map_err(|e| ApiError::Internal(e.into()))?);
         *last = Some((key, body.clone()));
         Ok(body)
     }
@@ -71,8 +71,8 @@ pub async fn feed((req, params, state, settings, id): Call) -> HttpResponse {
             return Ok(HttpResponse::NotModified().insert_header((header::ETAG, etag)).finish());
         }
         let body = match params.get("slug") {
-            Some(slug) => one(&state.db, slug, &base).await?,
-            None => state.feeds.whole(&state.db, &etag, &base).await?.to_vec(),
+            Some(slug) => Bytes::from(one(&state.db, slug, &base).await?),
+            None => state.feeds.whole(&state.db, &etag, &base).await?,
         };
         Ok(rest::json(body, "application/json", etag))
     }

@@ -102,10 +102,10 @@ pub fn not_modified(req: &HttpRequest, etag: &str) -> bool {
 }
 
 /// A 200 JSON answer with its `ETag`; caches may keep it but must ask again.
-pub fn json(body: Vec<u8>, content_type: &str, etag: String) -> HttpResponse {
+pub fn json(body: impl Into<web::Bytes>, content_type: &str, etag: String) -> HttpResponse {
     HttpResponse::Ok()
         .content_type(content_type)
         .insert_header((header::ETAG, etag))
         .insert_header((header::CACHE_CONTROL, "no-cache"))
-        .body(body)
+        .body(body.into())
 }

@@ -17,6 +17,7 @@ mod hardening;
 mod hsds;
 mod hsds_import;
 mod http;
+mod listing_fields;
 pub mod meeting_guide;
 pub mod referral_responses;
 pub mod referrals;
