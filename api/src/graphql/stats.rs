@@ -114,7 +114,8 @@ impl StatsQueries {
         Ok(ReferralStats(report))
     }
 
-    /// Groups active, paused and closed, and the median lifespan of closed groups, by the
+    /// Groups active, paused and closed, and how long groups last (Kaplan–Meier median and
+    /// survival at 1, 2 and 5 years, groups still running censored at today), by the
     /// dimensions asked for, with small-cell suppression for every role but admin.
     #[graphql(complexity = "crate::graphql::STATS_COMPLEXITY / 5 + child_complexity")]
     async fn group_stats(&self, ctx: &Context<'_>, #[graphql(default)] group_by: Vec<GroupStatsDimension>) -> Result<GroupStats> {
@@ -287,9 +288,36 @@ impl GroupStatsRow<'_> {
     async fn closed(&self) -> Option<u64> {
         self.row.closed
     }
-    /// Median days from founding to closing, over closed groups whose dates are known.
+    /// Kaplan–Meier median lifespan in days over the groups with a founding date: closed
+    /// groups end at their closing date, active and paused ones are censored at today (until
+    /// 2026-11 this was the plain median of closed groups only, biased short). Null when the
+    /// curve does not reach one half, when `closed` is withheld, and for every role but admin
+    /// when fewer than 2 × `minCellSize` groups are in the estimate.
     async fn median_lifespan_days(&self) -> Option<f64> {
         self.row.median_lifespan_days
+    }
+    /// Estimated share of groups still running one year (365 days) after founding; null as
+    /// `medianLifespanDays`, and when no group of the estimate is at risk at that age (none
+    /// observed that long) unless every group had closed by then (0).
+    async fn survival_1_year(&self) -> Option<f64> {
+        self.row.survival[0]
+    }
+    /// Likewise at two years (730 days).
+    async fn survival_2_years(&self) -> Option<f64> {
+        self.row.survival[1]
+    }
+    /// Likewise at five years (1826 days).
+    async fn survival_5_years(&self) -> Option<f64> {
+        self.row.survival[2]
+    }
+    /// Groups in the survival estimate: those with a founding date (a closed group also
+    /// needs its closing date).
+    async fn lifespan_at_risk(&self) -> Option<u64> {
+        self.row.lifespan_at_risk
+    }
+    /// Groups left out of the survival estimate for want of a founding date.
+    async fn without_founding_date(&self) -> Option<u64> {
+        self.row.without_founding_date
     }
     async fn suppressed(&self) -> bool {
         self.row.suppressed

@@ -88,11 +88,25 @@ pub async fn groups(
         let viewer = rest::viewer(&req, &state).await?;
         let group_by = group_by::<GroupStatsDimension>(&params)?;
         let report = service::group_stats(&state.db, &settings, &viewer, group_by.dims.clone()).await?;
-        let measures = ["active", "paused", "closed", "median_lifespan_days", "suppressed"];
+        // The survival columns come after `suppressed`, so the earlier columns keep their places.
+        let measures = [
+            "active",
+            "paused",
+            "closed",
+            "median_lifespan_days",
+            "suppressed",
+            "survival_1_year",
+            "survival_2_years",
+            "survival_5_years",
+            "lifespan_at_risk",
+            "without_founding_date",
+        ];
         let lines = report.rows.iter().map(|r| ("cell", r)).chain([("total", &report.total)]).map(|(kind, row)| {
             let mut values: Vec<String> = [row.active, row.paused, row.closed].map(count).into();
             values.push(number(row.median_lifespan_days));
             values.push(row.suppressed.to_string());
+            values.extend(row.survival.map(number));
+            values.extend([row.lifespan_at_risk, row.without_founding_date].map(count));
             (kind, &row.key, values)
         });
         table(&state, &group_by, &measures, lines).await

@@ -1,8 +1,9 @@
 //! The counting queries behind `referralStats` and `groupStats`: one GROUP BY statement each,
 //! run in the database. They return *buckets*: the counts of one combination of the requested
-//! dimensions and one value of the measure whose median is wanted (days to first attendance,
-//! or a closed group's lifespan). The service folds the buckets of a cell into its counts and
-//! its median histogram; no referral row ever leaves the database.
+//! dimensions and one value of the measure whose median is wanted (days to first attendance;
+//! for groups, the founding and closing dates behind a lifespan). The service folds the
+//! buckets of a cell into its counts, its median histogram and its survival curve; no
+//! referral row ever leaves the database.
 //!
 //! For researchers the statement also sums the secret record keys of each count (the cell
 //! keys of `domain::perturbation`); the sums never leave the server.
@@ -256,26 +257,36 @@ fn referral_select(q: &ReferralCount, range: Option<GroupRange>) -> SelectStatem
     sel
 }
 
-/// The groups of one cell with one status and one lifespan.
+/// The groups of one cell with one status, founding date and closing date.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GroupBucket {
     pub key: Vec<Option<String>>,
     pub status: GroupStatus,
-    /// Days from founding to closing, for closed groups whose dates are known.
-    pub lifespan_days: Option<i64>,
+    pub founded_on: Option<NaiveDate>,
+    pub closed_on: Option<NaiveDate>,
     pub groups: i64,
 }
 
-/// Counts groups by `dims`, status and lifespan.
+/// Counts groups by `dims`, status, founding date and closing date: one statement, the same
+/// SQL on both databases; the service turns the dates into lifespans (days) in Rust.
 pub async fn group_buckets(db: &impl ConnectionTrait, dims: &[Dim]) -> ApiResult<Vec<GroupBucket>> {
     debug_assert!(!dims.iter().any(|d| d.of_referral()), "the service refuses referral dimensions for groups");
-    let days = match db.get_database_backend() {
-        DatabaseBackend::Postgres => g(group::Column::ClosedOn).sub(g(group::Column::FoundedOn)),
-        _ => {
-            let julian = |c: group::Column| Expr::from(Func::cust(Alias::new("julianday")).arg(g(c)));
-            julian(group::Column::ClosedOn).sub(julian(group::Column::FoundedOn)).cast_as(Alias::new("INTEGER"))
-        }
-    };
+    let rows = query_all(db, &group_select(dims)).await?;
+    rows.iter()
+        .map(|row| {
+            Ok(GroupBucket {
+                key: keys(row, dims.len())?,
+                status: row.try_get("", "status")?,
+                founded_on: row.try_get("", "founded_on")?,
+                closed_on: row.try_get("", "closed_on")?,
+                groups: row.try_get("", "n")?,
+            })
+        })
+        .collect()
+}
+
+/// The statement of `group_buckets`.
+fn group_select(dims: &[Dim]) -> SelectStatement {
     let mut sel = Query::select();
     sel.from_as(group::Entity, Alias::new("g"));
     if dims.contains(&Dim::Category) {
@@ -287,24 +298,12 @@ pub async fn group_buckets(db: &impl ConnectionTrait, dims: &[Dim]) -> ApiResult
         );
     }
     select_dims(&mut sel, dims);
-    // Grouped by its alias: a bound CLOSED in SELECT and again in GROUP BY would be two
-    // different expressions to PostgreSQL.
-    let lifespan = Expr::case(g(group::Column::Status).eq(GroupStatus::Closed), days);
-    sel.expr_as(g(group::Column::Status), Alias::new("status"))
-        .expr_as(bigint(lifespan.into()), Alias::new("lifespan"))
-        .expr_as(Expr::col(Asterisk).count(), Alias::new("n"))
-        .add_group_by([g(group::Column::Status), Expr::col(Alias::new("lifespan"))]);
-    let rows = query_all(db, &sel).await?;
-    rows.iter()
-        .map(|row| {
-            Ok(GroupBucket {
-                key: keys(row, dims.len())?,
-                status: row.try_get("", "status")?,
-                lifespan_days: row.try_get("", "lifespan")?,
-                groups: row.try_get("", "n")?,
-            })
-        })
-        .collect()
+    let columns = [(group::Column::Status, "status"), (group::Column::FoundedOn, "founded_on"), (group::Column::ClosedOn, "closed_on")];
+    for (column, alias) in columns {
+        sel.expr_as(g(column), Alias::new(alias)).add_group_by([g(column)]);
+    }
+    sel.expr_as(Expr::col(Asterisk).count(), Alias::new("n"));
+    sel
 }
 
 #[cfg(test)]
@@ -339,5 +338,17 @@ mod tests {
         let exact = ReferralCount { dims: vec![Dim::Channel], region_key: None, cell_keys: false, reach: Reach::All, ..q };
         let sql = referral_sql(&exact, None);
         assert!(!sql.contains("JOIN") && !sql.contains("record_key"), "a referral dimension alone reads the referrals only: {sql}");
+    }
+
+    #[test]
+    fn group_lifespans_are_read_as_dates_in_the_same_sql_on_both_databases() {
+        let sel = group_select(&[Dim::Affiliated, Dim::Leadership, Dim::Category]);
+        let (pg, _) = sel.build(sea_orm::sea_query::PostgresQueryBuilder);
+        let (lite, _) = sel.build(sea_orm::sea_query::SqliteQueryBuilder);
+        assert_eq!(pg.replace("$1", "?").replace("$2", "?"), lite, "no dialect-specific date arithmetic");
+        assert!(!pg.contains("julianday"), "{pg}");
+        assert!(pg.contains(r#""g"."founded_on" AS "founded_on""#) && pg.contains(r#""g"."closed_on" AS "closed_on""#), "{pg}");
+        assert!(pg.ends_with(r#""g"."status", "g"."founded_on", "g"."closed_on""#), "{pg}");
+        assert!(pg.contains(r#"GROUP BY "g"."program_id" IS NOT NULL, "#), "affiliation: {pg}");
     }
 }

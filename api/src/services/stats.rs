@@ -2,15 +2,14 @@
 //! (`repo::stats`) and fold the buckets into cells. Referral counts are exact for callers who
 //! may read the referral rows of their scope and perturbed by cell keys for researchers
 //! (`domain::perturbation`), who also keep to a month grid and a daily budget, and whose
-//! requests are logged. Group counts describe the public directory and keep small-cell
-//! suppression (`domain::suppression`) for every role but admin. The GraphQL fields and
-//! the CSV route both call these two functions, so they always agree.
+//! requests are logged. Group counts (`services::group_stats`, re-exported here) describe
+//! the public directory and keep small-cell suppression (`domain::suppression`) for every
+//! role but admin. The GraphQL fields and the CSV route both call these two functions, so
+//! they always agree.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::NaiveDate;
-
-use entities::enums::GroupStatus;
 
 use crate::auth::Viewer;
 use crate::config::Settings;
@@ -21,6 +20,7 @@ use crate::errors::{ApiError, ApiResult};
 use crate::policy::{self, Operation, Scope};
 use crate::repo::Db;
 use crate::repo::stats::{self, Dim, GroupRange, Reach, ReferralBucket, ReferralCount};
+pub use crate::services::group_stats::{GroupReport, GroupRow, group_stats};
 use crate::services::stats_access as access;
 pub use crate::services::stats_access::Route;
 
@@ -247,7 +247,7 @@ async fn count_referrals(db: &Db, query: &ReferralCount) -> ApiResult<Vec<Referr
 }
 
 /// Which counts to withhold, per column, given the cells' keys.
-fn withhold<const N: usize>(keys: &[Vec<Option<String>>], columns: &[Vec<u64>; N], k: u64, on: bool) -> [Withheld; N] {
+pub(crate) fn withhold<const N: usize>(keys: &[Vec<Option<String>>], columns: &[Vec<u64>; N], k: u64, on: bool) -> [Withheld; N] {
     if !on {
         return std::array::from_fn(|_| Withheld { cells: vec![false; keys.len()], total: false });
     }
@@ -263,89 +263,10 @@ fn coordinates(keys: &[Vec<Option<String>>]) -> Vec<Vec<u32>> {
     keys.iter().map(|k| (0..dims).map(|d| values[d].iter().position(|v| *v == &k[d]).unwrap_or(0) as u32).collect()).collect()
 }
 
-fn check_dims(dims: &[Dim]) -> ApiResult<()> {
+pub(crate) fn check_dims(dims: &[Dim]) -> ApiResult<()> {
     let distinct: BTreeSet<&Dim> = dims.iter().collect();
     if distinct.len() != dims.len() {
         return Err(ApiError::bad_input("groupBy", "a dimension is listed twice"));
     }
     Ok(())
-}
-
-/// One row of `groupStats`.
-#[derive(Clone, Debug, PartialEq)]
-pub struct GroupRow {
-    pub key: Vec<Option<String>>,
-    pub active: Option<u64>,
-    pub paused: Option<u64>,
-    pub closed: Option<u64>,
-    /// Median days from founding to closing of the closed groups whose dates are known.
-    pub median_lifespan_days: Option<f64>,
-    pub suppressed: bool,
-}
-
-/// A whole `groupStats` answer.
-#[derive(Clone, Debug)]
-pub struct GroupReport {
-    pub dims: Vec<Dim>,
-    pub rows: Vec<GroupRow>,
-    pub total: GroupRow,
-    pub suppression: bool,
-    pub min_cell_size: u32,
-}
-
-#[derive(Default)]
-struct GroupCell {
-    counts: [u64; 3],
-    lifespans: BTreeMap<i64, u64>,
-}
-
-impl GroupCell {
-    fn row(&self, key: Vec<Option<String>>, hide: [bool; 3]) -> GroupRow {
-        let show = |c: usize| (!hide[c]).then_some(self.counts[c]);
-        let histogram: Vec<(i64, u64)> = self.lifespans.iter().map(|(d, n)| (*d, *n)).collect();
-        GroupRow {
-            key,
-            active: show(0),
-            paused: show(1),
-            closed: show(2),
-            median_lifespan_days: show(2).and_then(|_| median(&histogram)),
-            suppressed: hide.iter().any(|h| *h),
-        }
-    }
-}
-
-/// `groupStats` for `viewer`.
-pub async fn group_stats(db: &Db, settings: &Settings, viewer: &Viewer, dims: Vec<Dim>) -> ApiResult<GroupReport> {
-    policy::authorize(viewer, Operation::ReadGroupStats)?;
-    check_dims(&dims)?;
-    if dims.iter().any(|d| d.of_referral()) {
-        return Err(ApiError::bad_input("groupBy", "groups have no channel or cohort month"));
-    }
-    let buckets = stats::group_buckets(db.conn(), &dims).await?;
-    let mut cells: BTreeMap<Vec<Option<String>>, GroupCell> = BTreeMap::new();
-    let mut total = GroupCell::default();
-    for b in &buckets {
-        let column = match b.status {
-            GroupStatus::Active => 0,
-            GroupStatus::Paused => 1,
-            GroupStatus::Closed => 2,
-        };
-        let n = b.groups.max(0) as u64;
-        for cell in [cells.entry(b.key.clone()).or_default(), &mut total] {
-            cell.counts[column] += n;
-            if let Some(days) = b.lifespan_days {
-                *cell.lifespans.entry(days).or_default() += n;
-            }
-        }
-    }
-    let suppression = policy::suppresses_small_cells(viewer.role);
-    let keys: Vec<Vec<Option<String>>> = cells.keys().cloned().collect();
-    let columns: [Vec<u64>; 3] = std::array::from_fn(|c| cells.values().map(|cell| cell.counts[c]).collect());
-    let withheld = withhold(&keys, &columns, u64::from(settings.min_cell_size), suppression);
-    let rows = match dims.is_empty() {
-        true => Vec::new(),
-        false => cells.into_iter().enumerate().map(|(i, (key, cell))| cell.row(key, withheld.each_ref().map(|w| w.cells[i]))).collect(),
-    };
-    let total = total.row(vec![None; dims.len()], withheld.each_ref().map(|w| w.total));
-    Ok(GroupReport { dims, rows, total, suppression, min_cell_size: settings.min_cell_size })
 }

@@ -12,6 +12,7 @@ mod auth;
 mod consolidation;
 mod fhir;
 mod group_filters;
+mod group_survival;
 mod group_writes;
 mod hardening;
 mod hsds;

@@ -380,7 +380,7 @@ both_backends!(stats_refuse_bad_input_and_anonymous_callers, |app: &TestApp| asy
 });
 
 const GROUP_STATS: &str = "query($g: [GroupStatsDimension!]!) { groupStats(groupBy: $g) { suppressionApplied
-  rows { affiliated leadership category program { id } region active paused closed medianLifespanDays suppressed }
+  rows { affiliated leadership category program { id } region active paused closed medianLifespanDays lifespanAtRisk withoutFoundingDate suppressed }
   total { active paused closed medianLifespanDays suppressed } } }";
 
 both_backends!(group_stats_count_lifespans, min_cell_size = 2, |app: &TestApp| async move {
@@ -401,7 +401,9 @@ both_backends!(group_stats_count_lifespans, min_cell_size = 2, |app: &TestApp| a
     // A, B, D are affiliated and active; E affiliated and closed; C active and the two new ones closed.
     assert_eq!(stats["rows"][0]["affiliated"], false);
     assert_eq!((stats["rows"][0]["active"].as_u64(), stats["rows"][0]["closed"].as_u64()), (Some(1), Some(2)));
-    assert_eq!(stats["rows"][0]["medianLifespanDays"].as_f64(), Some((lifespans[0] + lifespans[1]) / 2.0));
+    // Kaplan–Meier over two closings: S falls to exactly 1/2 at the younger one's lifespan.
+    assert_eq!(stats["rows"][0]["medianLifespanDays"].as_f64(), Some(lifespans[1]));
+    assert_eq!((stats["rows"][0]["lifespanAtRisk"].as_u64(), stats["rows"][0]["withoutFoundingDate"].as_u64()), (Some(2), Some(1)));
     assert_eq!((stats["rows"][1]["active"].as_u64(), stats["rows"][1]["closed"].as_u64()), (Some(3), Some(1)));
     assert!(stats["rows"][1]["medianLifespanDays"].is_null(), "E has no founding date");
     assert_eq!(
@@ -447,7 +449,7 @@ both_backends!(stats_csv_matches_graphql, min_cell_size = K as u32, |app: &TestA
     let res =
         app.client.get(format!("{}/stats/groups.csv?groupBy=AFFILIATED,REGION", app.url)).bearer_auth(&researcher).send().await.unwrap();
     assert_eq!(res.status(), 200);
-    assert!(res.text().await.unwrap().starts_with("row,affiliated,region,active,paused,closed,median_lifespan_days,suppressed\n"));
+    assert!(res.text().await.unwrap().starts_with("row,affiliated,region,active,paused,closed,median_lifespan_days,suppressed,survival_1_year,survival_2_years,survival_5_years,lifespan_at_risk,without_founding_date\n"));
     for (url, token, status, want) in [
         ("/stats/referrals.csv", None, 401, "UNAUTHENTICATED"),
         ("/stats/referrals.csv?groupBy=CHANNEL,NOPE", Some(researcher.as_str()), 400, "BAD_USER_INPUT"),
