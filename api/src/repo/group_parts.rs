@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use entities::enums::{MeetingAccess, MeetingFrequency, Weekday};
 use entities::{group_focus_tag, group_language, group_meeting};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set, SqlErr};
 
 use crate::domain::meeting_slug::{self, Slotted};
 use crate::errors::{ApiError, ApiResult};
@@ -155,7 +155,14 @@ pub async fn replace(
             slug: Set(m.slug.clone().unwrap_or_default()),
             ..Default::default()
         });
-        group_meeting::Entity::insert_many(rows).exec(db).await?;
+        // A concurrent write may have taken a slug since the check above: the unique index
+        // decides, and the loser gets CONFLICT like any other stale write.
+        group_meeting::Entity::insert_many(rows).exec(db).await.map_err(|e| match e.sql_err() {
+            Some(SqlErr::UniqueConstraintViolation(_)) => {
+                ApiError::Conflict("a meeting slug was taken meanwhile by another group's meeting: reload and try again".into())
+            }
+            _ => e.into(),
+        })?;
     }
     if !focus.is_empty() {
         let rows = focus.iter().map(|t| group_focus_tag::ActiveModel { group_id: Set(group_id), tag: Set(t.clone()) });

@@ -140,3 +140,24 @@ both_backends!(a_liaison_edits_the_new_fields, |app: &TestApp| async move {
     assert_eq!(g["address"]["line1"], "9 Elm Avenue");
     assert_eq!(g["address"]["line2"], Value::Null, "the address is replaced as a whole");
 });
+
+both_backends!(concurrent_writers_of_one_slug_get_one_winner, |app: &TestApp| async move {
+    let admin = app.admin();
+    let mut m = meeting("MONDAY", "19:00");
+    m["slug"] = json!("the-one-slug");
+    let mut attempts = tokio::task::JoinSet::new();
+    for i in 0..8 {
+        let (client, url, token) = (app.client.clone(), app.graphql_url(), admin.clone());
+        let input = listing(&format!("Racer {i}"), json!([]), json!([m.clone()]));
+        attempts.spawn(async move {
+            let body = json!({ "query": crate::fixtures::CREATE_GROUP, "variables": { "input": input } });
+            client.post(url).bearer_auth(token).json(&body).send().await.unwrap().json::<Value>().await.unwrap()
+        });
+    }
+    let results = attempts.join_all().await;
+    let codes: Vec<String> = results.iter().map(code).collect();
+    assert_eq!(codes.iter().filter(|c| *c == "OK").count(), 1, "{codes:?}");
+    assert!(codes.iter().all(|c| c == "OK" || c == "CONFLICT"), "never an internal error: {codes:?}");
+    let groups = app.gql_ok("{ groups(filter: { status: null }) { totalCount } }", json!({}), &admin).await;
+    assert_eq!(groups["groups"]["totalCount"], 1, "the losers wrote nothing");
+});
