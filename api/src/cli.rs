@@ -275,6 +275,13 @@ pub fn demo_requests() -> String {
         gql("CIRCLES_RESEARCHER_TOKEN", "{ referralStats(groupBy: [CHANNEL]) { perturbed rows { channel referred attended retained } } }"),
         "# admin: the latest audit events".to_owned(),
         gql("CIRCLES_ADMIN_TOKEN", "{ auditEvents(first: 3) { edges { node { seq at action entityType entityId } } } }"),
+        "# anyone: the standard feeds (docs/standards.md): Meeting Guide, an HSDS page, FHIR's CapabilityStatement".to_owned(),
+        "  curl -s \"$CIRCLES_URL/meeting-guide.json\" | head -c 600; echo\n".to_owned(),
+        "  curl -s \"$CIRCLES_URL/hsds/services?per_page=2&search=toronto\"\n".to_owned(),
+        "  curl -s \"$CIRCLES_URL/fhir/metadata\" | head -c 600; echo\n".to_owned(),
+        "# clinician: groups in Ontario as FHIR HealthcareService resources".to_owned(),
+        "  curl -s \"$CIRCLES_URL/fhir/HealthcareService?address-state=Ontario&_count=2\" -H \"authorization: Bearer $CIRCLES_CLINICIAN_TOKEN\"\n"
+            .to_owned(),
     ]
     .join("\n")
 }

@@ -64,7 +64,23 @@ both_backends!(the_demo_curl_lines_work_as_printed, |app: &TestApp| async move {
     let printed = circles::cli::demo_requests();
     let mut ran = 0;
     let mut token = None;
+    let mut gets = 0;
     for line in printed.lines() {
+        // A GET of the standard formats: `curl -s "$CIRCLES_URL/path"`, with a token when it names one.
+        if let Some(rest) = line.trim().strip_prefix("curl -s \"$CIRCLES_URL/")
+            && let Some((path, _)) = rest.split_once('"')
+            && !path.starts_with("graphql")
+        {
+            let mut req = app.client.get(format!("{}/{path}", app.url));
+            if let Some((_, t)) = tokens.iter().find(|(var, _)| line.contains(&format!("Bearer {var}"))) {
+                req = req.bearer_auth(t);
+            }
+            let res = req.send().await.unwrap();
+            assert_eq!(res.status().as_u16(), 200, "{line}");
+            let _: Value = res.json().await.unwrap_or_else(|e| panic!("{line}: {e}"));
+            gets += 1;
+            continue;
+        }
         if let Some((var, t)) = tokens.iter().find(|(var, _)| line.contains(&format!("Bearer {var}"))) {
             token = Some((var, t.clone()));
         }
@@ -76,4 +92,5 @@ both_backends!(the_demo_curl_lines_work_as_printed, |app: &TestApp| async move {
         ran += 1;
     }
     assert_eq!(ran, 4, "one request per role:\n{printed}");
+    assert_eq!(gets, 4, "the standard formats:\n{printed}");
 });
