@@ -44,6 +44,11 @@ pub struct Model {
     pub status: GroupStatus,
     pub founded_on: Option<Date>,
     pub closed_on: Option<Date>,
+    /// Typical attendance as the liaison reports it: people at a usual meeting, from `min`
+    /// to `max` (1 ≤ min ≤ max ≤ 500), and the day of the report. All three or none.
+    pub attendance_min: Option<i16>,
+    pub attendance_max: Option<i16>,
+    pub attendance_reported_on: Option<Date>,
     pub last_verified_at: DateTimeUtc,
     pub version: i32,
     /// Lower-case name, description, focus tags and place, for the `text` filter.

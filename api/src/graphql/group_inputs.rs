@@ -13,7 +13,7 @@ use crate::graphql::context::parse_id;
 use crate::graphql::enums::{Category, Format, Leadership, MeetingAccess, MeetingFrequency, MeetingType, Weekday};
 use crate::repo;
 use crate::repo::group_parts::MeetingDraft;
-use crate::repo::groups::GroupDraft;
+use crate::repo::groups::{GroupDraft, TypicalAttendance};
 
 #[derive(InputObject, Clone)]
 pub struct AddressInput {
@@ -46,6 +46,39 @@ pub struct MeetingInput {
     /// The meeting's identity in the Meeting Guide feed. Leave it out to keep the slug of
     /// the meeting on the same weekday and start time, or to get a new one.
     pub slug: Option<String>,
+}
+
+/// A group's typical attendance, as its liaison reports it: from `min` to `max` people at a
+/// usual meeting (1 ≤ min ≤ max ≤ 500; `min = max` for an exact figure).
+#[derive(InputObject, Clone, Copy)]
+pub struct TypicalAttendanceInput {
+    pub min: i32,
+    pub max: i32,
+    /// The day the figure was reported: not in the future, not before 1900. Default today
+    /// (the server's UTC date).
+    pub reported_on: Option<NaiveDate>,
+}
+
+/// Largest `max` of a typical attendance.
+pub const MAX_TYPICAL_ATTENDANCE: i32 = 500;
+
+/// Validates a typical attendance, naming `input.typicalAttendance.<field>`.
+pub fn typical_attendance(a: TypicalAttendanceInput, today: NaiveDate) -> ApiResult<TypicalAttendance> {
+    let f = |name: &str| format!("input.typicalAttendance.{name}");
+    let min = validate::int_in(&f("min"), a.min, 1..=MAX_TYPICAL_ATTENDANCE)?;
+    let max = validate::int_in(&f("max"), a.max, 1..=MAX_TYPICAL_ATTENDANCE)?;
+    if min > max {
+        return Err(ApiError::bad_input(f("max"), "max may not be below min"));
+    }
+    let reported_on = a.reported_on.unwrap_or(today);
+    if reported_on > today {
+        return Err(ApiError::bad_input(f("reportedOn"), "reportedOn may not be in the future"));
+    }
+    if reported_on < NaiveDate::from_ymd_opt(1900, 1, 1).unwrap_or(NaiveDate::MIN) {
+        return Err(ApiError::bad_input(f("reportedOn"), "reportedOn may not be before 1900"));
+    }
+    // Both fit: 1..=500.
+    Ok(TypicalAttendance { min: min as i16, max: max as i16, reported_on })
 }
 
 /// A new group.
@@ -86,6 +119,8 @@ pub struct GroupInput {
     pub veteran_introduction: bool,
     pub public_contact: Option<String>,
     pub founded_on: Option<NaiveDate>,
+    /// How many people usually come (liaisons may set it for their groups).
+    pub typical_attendance: Option<TypicalAttendanceInput>,
     /// The group's own flag codes (its program's apply anyway).
     #[graphql(default)]
     pub funding_restrictions: Vec<String>,
@@ -117,6 +152,8 @@ pub struct GroupPatch {
     pub veteran_introduction: Option<bool>,
     pub public_contact: MaybeUndefined<String>,
     pub founded_on: MaybeUndefined<NaiveDate>,
+    /// Replaces the typical attendance as a whole; null clears it.
+    pub typical_attendance: MaybeUndefined<TypicalAttendanceInput>,
     pub funding_restrictions: Option<Vec<String>>,
 }
 
@@ -150,6 +187,7 @@ impl From<GroupInput> for GroupPatch {
             veteran_introduction: Some(i.veteran_introduction),
             public_contact: opt(i.public_contact),
             founded_on: opt(i.founded_on),
+            typical_attendance: opt(i.typical_attendance),
             funding_restrictions: Some(i.funding_restrictions),
         }
     }
@@ -183,6 +221,7 @@ pub fn empty_draft() -> GroupDraft {
         veteran_introduction: false,
         public_contact: None,
         founded_on: None,
+        typical_attendance: None,
         meetings: Vec::new(),
         focus: Vec::new(),
         languages: Vec::new(),
@@ -329,6 +368,11 @@ pub async fn apply_patch(db: &impl ConnectionTrait, draft: &mut GroupDraft, p: G
         }
         MaybeUndefined::Value(d) => draft.founded_on = Some(d),
     }
+    match p.typical_attendance {
+        MaybeUndefined::Undefined => {}
+        MaybeUndefined::Null => draft.typical_attendance = None,
+        MaybeUndefined::Value(a) => draft.typical_attendance = Some(typical_attendance(a, chrono::Utc::now().date_naive())?),
+    }
     if let Some(codes) = p.funding_restrictions {
         draft.flag_ids = crate::services::directory::flag_ids(db, "input.fundingRestrictions", &codes).await?;
     }
@@ -342,4 +386,45 @@ pub async fn apply_patch(db: &impl ConnectionTrait, draft: &mut GroupDraft, p: G
         return Err(ApiError::bad_input("input.address.country", "country is required"));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).unwrap_or_default()
+    }
+
+    fn input(min: i32, max: i32, reported_on: Option<NaiveDate>) -> TypicalAttendanceInput {
+        TypicalAttendanceInput { min, max, reported_on }
+    }
+
+    #[test]
+    fn typical_attendance_bounds_name_the_field() {
+        let today = day(2026, 6, 1);
+        let ok = typical_attendance(input(6, 10, Some(day(2026, 5, 1))), today).ok();
+        assert_eq!(ok, Some(TypicalAttendance { min: 6, max: 10, reported_on: day(2026, 5, 1) }));
+        let edges = typical_attendance(input(1, 500, Some(day(1900, 1, 1))), today).ok();
+        assert_eq!(edges.map(|a| (a.min, a.max)), Some((1, 500)));
+        assert_eq!(typical_attendance(input(8, 8, None), today).ok().map(|a| a.reported_on), Some(today), "default today");
+        assert_eq!(typical_attendance(input(4, 4, Some(today)), today).ok().map(|a| a.reported_on), Some(today), "today is not the future");
+        let refused = [
+            (input(0, 10, None), "input.typicalAttendance.min"),
+            (input(-3, 10, None), "input.typicalAttendance.min"),
+            (input(501, 501, None), "input.typicalAttendance.min"),
+            (input(5, 501, None), "input.typicalAttendance.max"),
+            (input(5, 0, None), "input.typicalAttendance.max"),
+            (input(10, 6, None), "input.typicalAttendance.max"),
+            (input(6, 10, Some(day(2026, 6, 2))), "input.typicalAttendance.reportedOn"),
+            (input(6, 10, Some(day(1899, 12, 31))), "input.typicalAttendance.reportedOn"),
+        ];
+        for (given, field) in refused {
+            let got = match typical_attendance(given, today) {
+                Err(ApiError::BadUserInput { field, .. }) => field,
+                other => format!("{other:?}"),
+            };
+            assert_eq!(got, field, "{}..{} {:?}", given.min, given.max, given.reported_on);
+        }
+    }
 }

@@ -8,6 +8,7 @@ use crate::domain::{text, validate};
 use crate::errors::{ApiError, ApiResult};
 use crate::graphql::context::{ContextExt, parse_id};
 use crate::graphql::enums::{Category, Format, GroupOrder, GroupStatus, Leadership, MeetingType, Weekday};
+use crate::graphql::group_inputs::MAX_TYPICAL_ATTENDANCE;
 use crate::graphql::group_types::Group;
 use crate::graphql::loaders::{
     GroupFocus, GroupLanguages, GroupMeetings, GroupOwnFlags, LoadError, ProgramById, ProgramFlags, RequestLoader,
@@ -56,6 +57,14 @@ pub struct GroupFilter {
     /// given, every status: a mirror sees the groups paused or closed since its last sync.
     #[graphql(default_with = "Some(GroupStatus::Active)")]
     pub status: Option<GroupStatus>,
+    /// Groups whose reported typical attendance reaches this many people: its `max` is at
+    /// least this (the range overlaps "this many or more"). Groups that reported none never
+    /// match. 1 to 500.
+    pub typical_attendance_at_least: Option<i32>,
+    /// Groups whose reported typical attendance goes down to this many people: its `min` is
+    /// at most this (the range overlaps "this many or fewer"). With `typicalAttendanceAtLeast`:
+    /// the range overlaps [atLeast, atMost]. Groups that reported none never match. 1 to 500.
+    pub typical_attendance_at_most: Option<i32>,
     /// Groups whose effective flags include every one of these codes.
     pub with_funding_restrictions: Option<Vec<String>>,
     /// Groups whose effective flags include none of these codes.
@@ -101,6 +110,20 @@ impl GroupFilter {
         };
         let with_codes = codes("filter.withFundingRestrictions", self.with_funding_restrictions)?;
         let without_codes = codes("filter.withoutFundingRestrictions", self.without_funding_restrictions)?;
+        let size = |field: &str, v: Option<i32>| -> ApiResult<Option<i16>> {
+            // 1..=500 fits an i16.
+            v.map(|n| validate::int_in(field, n, 1..=MAX_TYPICAL_ATTENDANCE).map(|n| n as i16)).transpose()
+        };
+        let attendance_at_least = size("filter.typicalAttendanceAtLeast", self.typical_attendance_at_least)?;
+        let attendance_at_most = size("filter.typicalAttendanceAtMost", self.typical_attendance_at_most)?;
+        if let (Some(lo), Some(hi)) = (attendance_at_least, attendance_at_most)
+            && lo > hi
+        {
+            return Err(ApiError::bad_input(
+                "filter.typicalAttendanceAtMost",
+                "typicalAttendanceAtMost may not be below typicalAttendanceAtLeast",
+            ));
+        }
         let focus = self.focus.unwrap_or_default();
         if focus.len() > 20 {
             return Err(ApiError::bad_input("filter.focus", "at most 20 focus tags"));
@@ -122,6 +145,8 @@ impl GroupFilter {
             accepting_new_members: self.accepting_new_members,
             veteran_introduction: self.veteran_introduction,
             meeting_types: self.meeting_types.unwrap_or_default().into_iter().map(Into::into).collect(),
+            attendance_at_least,
+            attendance_at_most,
             status: self.status.map(Into::into),
             with_flag_ids: crate::services::directory::flag_ids(db.conn(), "filter.withFundingRestrictions", &with_codes).await?,
             without_flag_ids: crate::services::directory::flag_ids(db.conn(), "filter.withoutFundingRestrictions", &without_codes).await?,

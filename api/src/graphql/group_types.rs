@@ -84,6 +84,17 @@ impl Meeting {
     }
 }
 
+/// How many people usually come to a group's meetings, as its liaison reported it.
+#[derive(SimpleObject)]
+pub struct TypicalAttendance {
+    /// Fewest people at a usual meeting.
+    pub min: i32,
+    /// Most people at a usual meeting (`min` for an exact figure).
+    pub max: i32,
+    /// The day it was reported.
+    pub reported_on: NaiveDate,
+}
+
 /// A liaison assignment (visible to admins).
 #[derive(SimpleObject)]
 pub struct Liaison {
@@ -217,6 +228,14 @@ impl Group {
     }
     async fn closed_on(&self) -> Option<NaiveDate> {
         self.model.closed_on
+    }
+    /// How many people usually come, as the liaison reported it; null when not reported.
+    async fn typical_attendance(&self) -> Option<TypicalAttendance> {
+        crate::repo::groups::typical_attendance(&self.model).map(|a| TypicalAttendance {
+            min: a.min.into(),
+            max: a.max.into(),
+            reported_on: a.reported_on,
+        })
     }
     /// When someone last vouched for the listing: its creation, every `updateGroup` and
     /// every `setGroupStatus`.

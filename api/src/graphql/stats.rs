@@ -319,6 +319,17 @@ impl GroupStatsRow<'_> {
     async fn without_founding_date(&self) -> Option<u64> {
         self.row.without_founding_date
     }
+    /// Median, over the groups of the row that reported a typical attendance, of its midpoint
+    /// (min + max) / 2, in people (a multiple of 0.25). Null when no group reported one, when
+    /// `attendanceReported` is withheld, and for every role but admin when fewer than
+    /// `minCellSize` groups reported.
+    async fn median_typical_attendance(&self) -> Option<f64> {
+        self.row.median_typical_attendance
+    }
+    /// Groups of the row that reported a typical attendance (a count like the others).
+    async fn attendance_reported(&self) -> Option<u64> {
+        self.row.attendance_reported
+    }
     async fn suppressed(&self) -> bool {
         self.row.suppressed
     }

@@ -88,7 +88,8 @@ pub async fn groups(
         let viewer = rest::viewer(&req, &state).await?;
         let group_by = group_by::<GroupStatsDimension>(&params)?;
         let report = service::group_stats(&state.db, &settings, &viewer, group_by.dims.clone()).await?;
-        // The survival columns come after `suppressed`, so the earlier columns keep their places.
+        // The survival and attendance columns come after `suppressed`, so the earlier columns keep
+        // their places.
         let measures = [
             "active",
             "paused",
@@ -100,6 +101,8 @@ pub async fn groups(
             "survival_5_years",
             "lifespan_at_risk",
             "without_founding_date",
+            "median_typical_attendance",
+            "attendance_reported",
         ];
         let lines = report.rows.iter().map(|r| ("cell", r)).chain([("total", &report.total)]).map(|(kind, row)| {
             let mut values: Vec<String> = [row.active, row.paused, row.closed].map(count).into();
@@ -107,6 +110,8 @@ pub async fn groups(
             values.push(row.suppressed.to_string());
             values.extend(row.survival.map(number));
             values.extend([row.lifespan_at_risk, row.without_founding_date].map(count));
+            values.push(number(row.median_typical_attendance));
+            values.push(count(row.attendance_reported));
             (kind, &row.key, values)
         });
         table(&state, &group_by, &measures, lines).await

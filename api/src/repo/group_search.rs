@@ -47,6 +47,11 @@ pub struct GroupQuery {
     pub veteran_introduction: Option<bool>,
     /// Every one of these.
     pub meeting_types: Vec<MeetingType>,
+    /// The reported typical attendance reaches this many: `attendance_max >= n`.
+    pub attendance_at_least: Option<i16>,
+    /// The reported typical attendance goes down to this many: `attendance_min <= n`.
+    /// Together: the range overlaps [at least, at most]. Groups without one never match.
+    pub attendance_at_most: Option<i16>,
     pub status: Option<GroupStatus>,
     pub with_flag_ids: Vec<i64>,
     pub without_flag_ids: Vec<i64>,
@@ -194,6 +199,12 @@ pub fn condition(q: &GroupQuery) -> Condition {
         // `||` concatenates on both SQLite and PostgreSQL.
         let stored = Expr::cust(r#"(',' || "groups"."meeting_types" || ',')"#);
         c = c.add(stored.like(LikeExpr::new(meeting_types::like_pattern(t))));
+    }
+    if let Some(n) = q.attendance_at_least {
+        c = c.add(group::Column::AttendanceMax.gte(n));
+    }
+    if let Some(n) = q.attendance_at_most {
+        c = c.add(group::Column::AttendanceMin.lte(n));
     }
     for &id in &q.with_flag_ids {
         c = c.add(flag_condition(id));

@@ -23,6 +23,15 @@ use crate::errors::{ApiError, ApiResult};
 use crate::repo::flags;
 use crate::repo::group_parts::{self, MeetingDraft};
 
+/// A group's typical attendance as its liaison reports it: from `min` to `max` people at a
+/// usual meeting (1 ≤ min ≤ max ≤ 500), reported on `reported_on`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TypicalAttendance {
+    pub min: i16,
+    pub max: i16,
+    pub reported_on: NaiveDate,
+}
+
 /// A validated, complete group listing.
 #[derive(Clone, Debug, PartialEq)]
 pub struct GroupDraft {
@@ -51,6 +60,7 @@ pub struct GroupDraft {
     pub veteran_introduction: bool,
     pub public_contact: Option<String>,
     pub founded_on: Option<NaiveDate>,
+    pub typical_attendance: Option<TypicalAttendance>,
     pub meetings: Vec<MeetingDraft>,
     pub focus: Vec<String>,
     pub languages: Vec<String>,
@@ -99,6 +109,10 @@ impl GroupDraft {
         m.veteran_introduction = Set(self.veteran_introduction);
         m.public_contact = Set(self.public_contact.clone());
         m.founded_on = Set(self.founded_on);
+        let attendance = self.typical_attendance;
+        m.attendance_min = Set(attendance.map(|a| a.min));
+        m.attendance_max = Set(attendance.map(|a| a.max));
+        m.attendance_reported_on = Set(attendance.map(|a| a.reported_on));
         m.search_text = Set(self.search_text());
         m.last_verified_at = Set(now);
         m.updated_at = Set(now);
@@ -147,11 +161,20 @@ pub async fn draft_of(db: &impl ConnectionTrait, m: &group::Model) -> ApiResult<
         veteran_introduction: m.veteran_introduction,
         public_contact: m.public_contact.clone(),
         founded_on: m.founded_on,
+        typical_attendance: typical_attendance(m),
         meetings: meetings.iter().map(MeetingDraft::from).collect(),
         focus,
         languages,
         flag_ids,
     })
+}
+
+/// The typical attendance a row holds (the three columns are written together).
+pub fn typical_attendance(m: &group::Model) -> Option<TypicalAttendance> {
+    match (m.attendance_min, m.attendance_max, m.attendance_reported_on) {
+        (Some(min), Some(max), Some(reported_on)) => Some(TypicalAttendance { min, max, reported_on }),
+        _ => None,
+    }
 }
 
 /// Inserts a new ACTIVE group with version 1.

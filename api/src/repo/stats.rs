@@ -264,11 +264,15 @@ pub struct GroupBucket {
     pub status: GroupStatus,
     pub founded_on: Option<NaiveDate>,
     pub closed_on: Option<NaiveDate>,
+    /// `attendance_min + attendance_max` (twice the midpoint of the typical attendance);
+    /// `None` for groups that reported none.
+    pub attendance_sum: Option<i64>,
     pub groups: i64,
 }
 
-/// Counts groups by `dims`, status, founding date and closing date: one statement, the same
-/// SQL on both databases; the service turns the dates into lifespans (days) in Rust.
+/// Counts groups by `dims`, status, founding date, closing date and the sum of the typical
+/// attendance's bounds: one statement, the same SQL on both databases; the service turns the
+/// dates into lifespans (days) and the sums into midpoints in Rust.
 pub async fn group_buckets(db: &impl ConnectionTrait, dims: &[Dim]) -> ApiResult<Vec<GroupBucket>> {
     debug_assert!(!dims.iter().any(|d| d.of_referral()), "the service refuses referral dimensions for groups");
     let rows = query_all(db, &group_select(dims)).await?;
@@ -279,6 +283,7 @@ pub async fn group_buckets(db: &impl ConnectionTrait, dims: &[Dim]) -> ApiResult
                 status: row.try_get("", "status")?,
                 founded_on: row.try_get("", "founded_on")?,
                 closed_on: row.try_get("", "closed_on")?,
+                attendance_sum: row.try_get("", "attendance_sum")?,
                 groups: row.try_get("", "n")?,
             })
         })
@@ -302,6 +307,9 @@ fn group_select(dims: &[Dim]) -> SelectStatement {
     for (column, alias) in columns {
         sel.expr_as(g(column), Alias::new(alias)).add_group_by([g(column)]);
     }
+    // NULL unless both bounds are set (they are set together).
+    let attendance_sum = || bigint(g(group::Column::AttendanceMin).add(g(group::Column::AttendanceMax)));
+    sel.expr_as(attendance_sum(), Alias::new("attendance_sum")).add_group_by([attendance_sum()]);
     sel.expr_as(Expr::col(Asterisk).count(), Alias::new("n"));
     sel
 }
@@ -348,7 +356,13 @@ mod tests {
         assert_eq!(pg.replace("$1", "?").replace("$2", "?"), lite, "no dialect-specific date arithmetic");
         assert!(!pg.contains("julianday"), "{pg}");
         assert!(pg.contains(r#""g"."founded_on" AS "founded_on""#) && pg.contains(r#""g"."closed_on" AS "closed_on""#), "{pg}");
-        assert!(pg.ends_with(r#""g"."status", "g"."founded_on", "g"."closed_on""#), "{pg}");
+        assert!(
+            pg.ends_with(
+                r#""g"."status", "g"."founded_on", "g"."closed_on", CAST(("g"."attendance_min" + "g"."attendance_max") AS BIGINT)"#
+            ),
+            "{pg}"
+        );
+        assert!(pg.contains(r#"CAST(("g"."attendance_min" + "g"."attendance_max") AS BIGINT) AS "attendance_sum""#), "{pg}");
         assert!(pg.contains(r#"GROUP BY "g"."program_id" IS NOT NULL, "#), "affiliation: {pg}");
     }
 }

@@ -322,6 +322,7 @@ pub async fn seed_demo(db: &Db, groups: u64) -> ApiResult<u64> {
             let mut rng = StdRng::seed_from_u64(i);
             let mut draft = demo_group(&mut rng, i, &programs, &industry);
             demo_location(i, &mut draft);
+            demo_attendance(i, &mut draft, &programs);
             let group = repo::groups::create(&*txn, &draft).await?;
             let payload = serde_json::json!({ "name": group.name, "programId": group.program_id, "demo": true });
             repo::audit::append(&*txn, &repo::audit::Actor::system("seed-demo"), "group.create", "group", group.id, payload).await?;
@@ -386,6 +387,41 @@ fn demo_location(i: u64, draft: &mut GroupDraft) {
     }
 }
 
+/// The typical attendance of demo groups, by the category of the group's program: the
+/// midpoint of the reported range, in people. Behavior Control meetings are about twice as
+/// large as Stress Coping ones, as the literature reports; unaffiliated groups (no category)
+/// sit between.
+pub const ATTENDANCE_MIDPOINT_STRESS_COPING: i16 = 7;
+pub const ATTENDANCE_MIDPOINT_BEHAVIOR_CONTROL: i16 = 14;
+pub const ATTENDANCE_MIDPOINT_UNAFFILIATED: i16 = 9;
+/// One demo group in this many has reported no attendance.
+pub const ATTENDANCE_UNREPORTED_EVERY: u64 = 5;
+
+/// Sets a typical attendance on demo group `i`, from `i` and its program's category only (no
+/// random draw, so every other field of the group stays as it was): groups with
+/// `i % ATTENDANCE_UNREPORTED_EVERY == ATTENDANCE_UNREPORTED_EVERY - 1` report none; the
+/// others report a range around the category's midpoint, shifted by `(i div 5 mod 5) − 2`
+/// people (−2…2 evenly, whichever groups report, so the category's median midpoint is its
+/// parameter), `2 + i mod 3` people either side, reported on a day of 2025
+/// (`1 January + 13i mod 365 days`).
+fn demo_attendance(i: u64, draft: &mut GroupDraft, programs: &[entities::program::Model]) {
+    use crate::repo::groups::TypicalAttendance;
+    if i % ATTENDANCE_UNREPORTED_EVERY == ATTENDANCE_UNREPORTED_EVERY - 1 {
+        return;
+    }
+    let category = draft.category.or_else(|| programs.iter().find(|p| Some(p.id) == draft.program_id).map(|p| p.category));
+    let base = match category {
+        Some(Category::BehaviorControl) => ATTENDANCE_MIDPOINT_BEHAVIOR_CONTROL,
+        Some(Category::StressCoping) => ATTENDANCE_MIDPOINT_STRESS_COPING,
+        _ => ATTENDANCE_MIDPOINT_UNAFFILIATED,
+    };
+    let mid = base + ((i / ATTENDANCE_UNREPORTED_EVERY) % 5) as i16 - 2;
+    let half = 2 + (i % 3) as i16;
+    let start = chrono::NaiveDate::from_ymd_opt(2025, 1, 1).unwrap_or_default();
+    draft.typical_attendance =
+        Some(TypicalAttendance { min: (mid - half).max(1), max: mid + half, reported_on: start + chrono::Days::new((i * 13) % 365) });
+}
+
 fn demo_group(rng: &mut StdRng, i: u64, programs: &[entities::program::Model], industry_flag: &[i64]) -> GroupDraft {
     let place = &PLACES[(i as usize) % PLACES.len()];
     // One group in eight is unaffiliated.
@@ -431,6 +467,7 @@ fn demo_group(rng: &mut StdRng, i: u64, programs: &[entities::program::Model], i
         veteran_introduction: rng.random_ratio(1, 3),
         public_contact: Some(format!("group{}@example.org", i + 1)),
         founded_on: chrono::NaiveDate::from_ymd_opt(1990 + (i % 35) as i32, 1 + (i % 12) as u32, 1 + (i % 28) as u32),
+        typical_attendance: None,
         meetings: vec![MeetingDraft {
             weekday,
             start_time: format!("{:02}:{}", rng.random_range(9..21), if rng.random_bool(0.5) { "00" } else { "30" }),
@@ -445,5 +482,34 @@ fn demo_group(rng: &mut StdRng, i: u64, programs: &[entities::program::Model], i
         focus,
         languages: vec![place.lang.into()],
         flag_ids: if program.is_none() && rng.random_ratio(1, 4) { industry_flag.to_vec() } else { Vec::new() },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The median midpoint of the demo attendance of `n` groups of `category`.
+    fn median_midpoint(category: Option<Category>, n: u64) -> f64 {
+        let mut sums = std::collections::BTreeMap::new();
+        for i in 0..n {
+            let mut draft = crate::graphql::group_inputs::empty_draft();
+            draft.category = category;
+            demo_attendance(i, &mut draft, &[]);
+            if let Some(a) = draft.typical_attendance {
+                assert!(1 <= a.min && a.min <= a.max && a.max <= 500, "{i}: {a:?}");
+                *sums.entry(i64::from(a.min + a.max)).or_insert(0) += 1;
+            }
+        }
+        assert_eq!(sums.values().sum::<u64>(), n - n / ATTENDANCE_UNREPORTED_EVERY, "one in five reports none");
+        crate::services::group_stats::median_midpoint(&sums).unwrap_or_default()
+    }
+
+    #[test]
+    fn demo_behavior_control_meetings_are_twice_as_large() {
+        let bc = median_midpoint(Some(Category::BehaviorControl), 1000);
+        let sc = median_midpoint(Some(Category::StressCoping), 1000);
+        assert_eq!((bc, sc), (f64::from(ATTENDANCE_MIDPOINT_BEHAVIOR_CONTROL), f64::from(ATTENDANCE_MIDPOINT_STRESS_COPING)));
+        assert_eq!(median_midpoint(None, 1000), f64::from(ATTENDANCE_MIDPOINT_UNAFFILIATED));
     }
 }

@@ -38,6 +38,11 @@ pub struct GroupRow {
     pub lifespan_at_risk: Option<u64>,
     /// Groups left out of the estimate for want of a founding date.
     pub without_founding_date: Option<u64>,
+    /// Median over the groups that reported a typical attendance of its midpoint
+    /// `(min + max) / 2`, in people.
+    pub median_typical_attendance: Option<f64>,
+    /// Groups that reported a typical attendance.
+    pub attendance_reported: Option<u64>,
     pub suppressed: bool,
 }
 
@@ -57,6 +62,8 @@ struct GroupCell {
     counts: [u64; 3],
     without_founding_date: u64,
     lifespans: BTreeMap<Observation, u64>,
+    /// Groups by `min + max` of their typical attendance (those that reported one).
+    attendance: BTreeMap<i64, u64>,
 }
 
 impl GroupCell {
@@ -73,17 +80,22 @@ impl GroupCell {
             None if b.founded_on.is_none() => self.without_founding_date += n,
             None => {}
         }
+        if let Some(sum) = b.attendance_sum {
+            *self.attendance.entry(sum).or_default() += n;
+        }
     }
 
-    /// The row; `hide` says which of active, paused, closed, at risk and without founding
-    /// date are withheld, `min_in_estimate` how many groups the survival figures need.
-    fn row(&self, key: Vec<Option<String>>, hide: [bool; 5], min_in_estimate: u64) -> GroupRow {
+    /// The row; `hide` says which of active, paused, closed, at risk, without founding date
+    /// and attendance reported are withheld, `min_in_estimate` how many groups the survival
+    /// figures need, `min_reported` how many reports the median attendance needs.
+    fn row(&self, key: Vec<Option<String>>, hide: [bool; 6], min_in_estimate: u64, min_reported: u64) -> GroupRow {
         let km = KaplanMeier::fit_counted(self.lifespans.iter().map(|(o, n)| (*o, *n)));
         let in_estimate = [km.n(), self.without_founding_date];
         // The two add up to the groups of the row: withhold both or neither.
         let hide_estimate_counts = hide[3] || hide[4];
         let show_survival = !hide[2] && km.n() >= min_in_estimate;
         let show = |c: usize| (!hide[c]).then_some(self.counts[c]);
+        let reported: u64 = self.attendance.values().sum();
         GroupRow {
             key,
             active: show(0),
@@ -93,9 +105,34 @@ impl GroupCell {
             survival: SURVIVAL_DAYS.map(|t| km.estimate_at(t).filter(|_| show_survival)),
             lifespan_at_risk: (!hide_estimate_counts).then_some(in_estimate[0]),
             without_founding_date: (!hide_estimate_counts).then_some(in_estimate[1]),
+            median_typical_attendance: median_midpoint(&self.attendance).filter(|_| !hide[5] && reported >= min_reported),
+            attendance_reported: (!hide[5]).then_some(reported),
             suppressed: hide.iter().any(|h| *h),
         }
     }
+}
+
+/// The median of the midpoints `sum / 2` of a histogram of `min + max` sums (sum → groups):
+/// the middle midpoint, or the mean of the two middle ones for an even number of groups.
+/// `None` without groups.
+pub fn median_midpoint(sums: &BTreeMap<i64, u64>) -> Option<f64> {
+    let n: u64 = sums.values().sum();
+    if n == 0 {
+        return None;
+    }
+    // The 0-based positions of the middle (one or two) in the sorted list.
+    let (lo, hi) = ((n - 1) / 2, n / 2);
+    let at = |pos: u64| {
+        let mut seen = 0;
+        for (sum, count) in sums {
+            seen += count;
+            if pos < seen {
+                return *sum;
+            }
+        }
+        0
+    };
+    Some((at(lo) + at(hi)) as f64 / 4.0)
 }
 
 /// A group's observed lifespan: to its closing date if closed (the event), to `today` if
@@ -130,14 +167,16 @@ pub async fn group_stats(db: &Db, settings: &Settings, viewer: &Viewer, dims: Ve
     let suppression = policy::suppresses_small_cells(viewer.role);
     let k = u64::from(settings.min_cell_size);
     let min_in_estimate = if suppression { 2 * k } else { 0 };
+    let min_reported = if suppression { k } else { 0 };
     let keys: Vec<Vec<Option<String>>> = cells.keys().cloned().collect();
-    let columns: [Vec<u64>; 5] = std::array::from_fn(|c| {
+    let columns: [Vec<u64>; 6] = std::array::from_fn(|c| {
         cells
             .values()
             .map(|cell| match c {
                 0..=2 => cell.counts[c],
                 3 => cell.lifespans.values().sum(),
-                _ => cell.without_founding_date,
+                4 => cell.without_founding_date,
+                _ => cell.attendance.values().sum(),
             })
             .collect()
     });
@@ -147,10 +186,10 @@ pub async fn group_stats(db: &Db, settings: &Settings, viewer: &Viewer, dims: Ve
         false => cells
             .into_iter()
             .enumerate()
-            .map(|(i, (key, cell))| cell.row(key, withheld.each_ref().map(|w| w.cells[i]), min_in_estimate))
+            .map(|(i, (key, cell))| cell.row(key, withheld.each_ref().map(|w| w.cells[i]), min_in_estimate, min_reported))
             .collect(),
     };
-    let total = total.row(vec![None; dims.len()], withheld.each_ref().map(|w| w.total), min_in_estimate);
+    let total = total.row(vec![None; dims.len()], withheld.each_ref().map(|w| w.total), min_in_estimate, min_reported);
     Ok(GroupReport { dims, rows, total, suppression, min_cell_size: settings.min_cell_size })
 }
 
@@ -185,15 +224,46 @@ mod tests {
         cell.lifespans.insert(Observation::event(100), 2);
         cell.lifespans.insert(Observation::censored(800), 2);
         cell.counts = [2, 0, 2];
-        let open = cell.row(vec![], [false; 5], 0);
+        let open = cell.row(vec![], [false; 6], 0, 0);
         assert_eq!(open.median_lifespan_days, Some(100.0));
         assert_eq!(open.survival, [Some(0.5), Some(0.5), None]);
         assert_eq!((open.lifespan_at_risk, open.without_founding_date), (Some(4), Some(0)));
-        let few = cell.row(vec![], [false; 5], 6);
+        let few = cell.row(vec![], [false; 6], 6, 0);
         assert_eq!((few.median_lifespan_days, few.survival, few.lifespan_at_risk), (None, [None; 3], Some(4)));
-        let closed_hidden = cell.row(vec![], [false, false, true, false, false], 0);
+        let closed_hidden = cell.row(vec![], [false, false, true, false, false, false], 0, 0);
         assert_eq!((closed_hidden.median_lifespan_days, closed_hidden.suppressed), (None, true));
-        let without_hidden = cell.row(vec![], [false, false, false, false, true], 0);
+        let without_hidden = cell.row(vec![], [false, false, false, false, true, false], 0, 0);
         assert_eq!((without_hidden.lifespan_at_risk, without_hidden.without_founding_date), (None, None));
+    }
+
+    #[test]
+    fn median_of_midpoints() {
+        let hist = |pairs: &[(i64, u64)]| pairs.iter().copied().collect::<BTreeMap<i64, u64>>();
+        assert_eq!(median_midpoint(&hist(&[])), None);
+        // One group of 6–10: midpoint 8.
+        assert_eq!(median_midpoint(&hist(&[(16, 1)])), Some(8.0));
+        // Midpoints 3.5, 8, 8, 20: the mean of the two middle ones.
+        assert_eq!(median_midpoint(&hist(&[(7, 1), (16, 2), (40, 1)])), Some(8.0));
+        // Midpoints 3.5, 8, 20: the middle one.
+        assert_eq!(median_midpoint(&hist(&[(7, 1), (16, 1), (40, 1)])), Some(8.0));
+        // Midpoints 3.5 and 4.5: 4; 3.5 and 4: 3.75.
+        assert_eq!(median_midpoint(&hist(&[(7, 1), (9, 1)])), Some(4.0));
+        assert_eq!(median_midpoint(&hist(&[(7, 1), (8, 1)])), Some(3.75));
+        // Counts weigh: 3 groups at 5, 1 at 50.
+        assert_eq!(median_midpoint(&hist(&[(10, 3), (100, 1)])), Some(5.0));
+    }
+
+    #[test]
+    fn median_attendance_is_withheld_with_its_count_and_below_k_reports() {
+        let mut cell = GroupCell::default();
+        cell.attendance.insert(16, 2);
+        cell.attendance.insert(30, 1);
+        cell.counts = [3, 0, 0];
+        let open = cell.row(vec![], [false; 6], 0, 0);
+        assert_eq!((open.median_typical_attendance, open.attendance_reported, open.suppressed), (Some(8.0), Some(3), false));
+        let few = cell.row(vec![], [false; 6], 0, 4);
+        assert_eq!((few.median_typical_attendance, few.attendance_reported), (None, Some(3)));
+        let hidden = cell.row(vec![], [false, false, false, false, false, true], 0, 0);
+        assert_eq!((hidden.median_typical_attendance, hidden.attendance_reported, hidden.suppressed), (None, None, true));
     }
 }

@@ -26,6 +26,7 @@ fn listing(group: &group::Model, draft: &GroupDraft) -> serde_json::Value {
         "city": group.city, "region": group.region, "format": group.format, "leadership": group.leadership,
         "acceptingNewMembers": group.accepting_new_members, "meetings": draft.meetings.len(), "focus": draft.focus,
         "languages": draft.languages, "fundingRestrictionIds": draft.flag_ids,
+        "typicalAttendance": draft.typical_attendance.map(|a| json!({ "min": a.min, "max": a.max, "reportedOn": a.reported_on })),
     })
 }
 

@@ -191,6 +191,7 @@ fn incoming(i: usize, service: &Value) -> Result<(Incoming, Key), RecordError> {
         veteran_introduction: false,
         public_contact: None,
         founded_on: None,
+        typical_attendance: None,
         meetings,
         focus: Vec::new(),
         languages,

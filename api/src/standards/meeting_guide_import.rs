@@ -145,6 +145,7 @@ pub fn incoming(feed: &[Entry], members: &[usize], defaults: &Defaults) -> Resul
         veteran_introduction: false,
         public_contact: None,
         founded_on: None,
+        typical_attendance: None,
         meetings,
         focus: Vec::new(),
         languages: types.languages,

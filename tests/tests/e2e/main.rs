@@ -20,6 +20,7 @@ mod hsds_import;
 mod http;
 mod listing_fields;
 pub mod meeting_guide;
+mod meeting_size;
 pub mod referral_responses;
 pub mod referrals;
 mod stats;

@@ -449,7 +449,7 @@ both_backends!(stats_csv_matches_graphql, min_cell_size = K as u32, |app: &TestA
     let res =
         app.client.get(format!("{}/stats/groups.csv?groupBy=AFFILIATED,REGION", app.url)).bearer_auth(&researcher).send().await.unwrap();
     assert_eq!(res.status(), 200);
-    assert!(res.text().await.unwrap().starts_with("row,affiliated,region,active,paused,closed,median_lifespan_days,suppressed,survival_1_year,survival_2_years,survival_5_years,lifespan_at_risk,without_founding_date\n"));
+    assert!(res.text().await.unwrap().starts_with("row,affiliated,region,active,paused,closed,median_lifespan_days,suppressed,survival_1_year,survival_2_years,survival_5_years,lifespan_at_risk,without_founding_date,median_typical_attendance,attendance_reported\n"));
     for (url, token, status, want) in [
         ("/stats/referrals.csv", None, 401, "UNAUTHENTICATED"),
         ("/stats/referrals.csv?groupBy=CHANNEL,NOPE", Some(researcher.as_str()), 400, "BAD_USER_INPUT"),
