@@ -25,4 +25,5 @@ pub mod referrals;
 mod stats;
 mod stats_privacy;
 mod sync;
+mod tenure;
 mod webhooks;
