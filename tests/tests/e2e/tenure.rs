@@ -185,6 +185,13 @@ both_backends!(tenure_matches_an_independent_kaplan_meier, min_cell_size = K as 
     assert_close(&got(&data["referralStats"]["total"]), &total, "total");
     assert_eq!(data["referralStats"]["total"]["attended"].as_u64(), Some(total.at_risk), "the attended are the estimate");
 
+    // Tenure fields asked through a fragment are seen too (the tenure statement runs only
+    // when one is selected).
+    let fragment = "{ referralStats { total { ...T } } } fragment T on ReferralStatsRow { tenureAtRisk medianTenureDays }";
+    let data = app.gql_ok(fragment, json!({}), &admin).await;
+    assert_eq!(data["referralStats"]["total"]["tenureAtRisk"].as_u64(), Some(total.at_risk), "{data}");
+    assert_eq!(data["referralStats"]["total"]["medianTenureDays"].as_f64(), total.median, "{data}");
+
     for dim in ["CATEGORY", "PROGRAM"] {
         let data = app.gql_ok(QUERY, json!({ "g": [dim] }), &admin).await;
         let rows = data["referralStats"]["rows"].as_array().unwrap();
