@@ -1,5 +1,5 @@
-//! The counting queries behind `referralStats` and `groupStats`: one GROUP BY statement each,
-//! run in the database. They return *buckets*: the counts of one combination of the requested
+//! The counting queries behind `referralStats` and `groupStats`: one GROUP BY statement each
+//! (plus one for member tenure when `referralStats` is asked for it), run in the database. They return *buckets*: the counts of one combination of the requested
 //! dimensions and one value of the measure whose median is wanted (days to first attendance;
 //! for groups, the founding and closing dates behind a lifespan). The service folds the
 //! buckets of a cell into its counts, its median histogram and its survival curve; no

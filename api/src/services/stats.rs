@@ -1,5 +1,6 @@
 //! Referral and group statistics: scope the request to the viewer, count in the database
-//! (`repo::stats`) and fold the buckets into cells. Referral counts are exact for callers who
+//! (`repo::stats`) and fold the buckets into cells, with member tenure (Kaplan–Meier over
+//! the attended referrals, `domain::tenure`) when asked for. Referral counts are exact for callers who
 //! may read the referral rows of their scope and perturbed by cell keys for researchers
 //! (`domain::perturbation`), who also keep to a month grid and a daily budget, and whose
 //! requests are logged. Group counts (`services::group_stats`, re-exported here) describe
