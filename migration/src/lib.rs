@@ -15,6 +15,7 @@ mod m20261126_000008_updated_at_indices;
 mod m20261126_000009_webhooks;
 mod m20261126_000010_listing_locations;
 mod m20261126_000011_typical_attendance;
+mod m20261126_000012_tenure_index;
 
 /// A plain (non-unique) index over `cols` of `table`.
 pub(crate) fn index(table: impl IntoTableRef, name: &str, cols: &[&'static str]) -> IndexCreateStatement {
@@ -44,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000009_webhooks::Migration),
             Box::new(m20261126_000010_listing_locations::Migration),
             Box::new(m20261126_000011_typical_attendance::Migration),
+            Box::new(m20261126_000012_tenure_index::Migration),
         ]
     }
 }

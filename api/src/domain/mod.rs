@@ -13,6 +13,7 @@ pub mod referral_code;
 pub mod stable_id;
 pub mod suppression;
 pub mod survival;
+pub mod tenure;
 pub mod text;
 pub mod validate;
 pub mod webhook_event;

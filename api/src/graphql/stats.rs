@@ -85,6 +85,7 @@ impl ReferralStatsFilter {
             referred_to: self.referred_to,
             program_id: self.program_id.as_ref().map(|id| parse_id("filter.programId", id)).transpose()?,
             region: self.region,
+            tenure: false,
         })
     }
 }
@@ -109,7 +110,9 @@ impl StatsQueries {
         filter: Option<ReferralStatsFilter>,
     ) -> Result<ReferralStats> {
         let viewer = ctx.viewer()?;
-        let request = filter.unwrap_or_default().into_request(&group_by)?;
+        let mut request = filter.unwrap_or_default().into_request(&group_by)?;
+        let selection = ctx.look_ahead();
+        request.tenure = ["rows", "total"].iter().any(|row| TENURE_FIELDS.iter().any(|f| selection.field(row).field(f).exists()));
         let report = service::referral_stats(ctx.db(), ctx.settings(), viewer, request, Route::Graphql).await?;
         Ok(ReferralStats(report))
     }
@@ -124,6 +127,9 @@ impl StatsQueries {
         Ok(GroupStats(report))
     }
 }
+
+/// The row fields that need the tenure statement.
+const TENURE_FIELDS: [&str; 4] = ["medianTenureDays", "stillAttending4Months", "stillAttending12Months", "tenureAtRisk"];
 
 pub struct ReferralStats(ReferralReport);
 
@@ -232,6 +238,29 @@ impl ReferralStatsRow<'_> {
     /// where at least 2k attended are published.
     async fn median_days_to_attend(&self) -> Option<f64> {
         self.row.median_days_to_attend
+    }
+    /// Kaplan–Meier median tenure in days, from the first meeting: attended referrals ended
+    /// as DROPPED_OUT leave at `endedOn`; those still attending (ATTENDED, RETAINED) are
+    /// censored at today. Null when the curve does not reach one half; when perturbed, also
+    /// unless `tenureAtRisk` is at least 2 × `minCellSize` + `maxNoise`.
+    async fn median_tenure_days(&self) -> Option<f64> {
+        self.row.median_tenure_days
+    }
+    /// Estimated share of attendees still attending at the end of the retention window
+    /// (`CIRCLES_RETENTION_DAYS`, 120 days by default) after their first meeting. Null where
+    /// nobody in the estimate was followed that long (unless all had left); withheld like
+    /// `medianTenureDays`, and rounded to two decimals when perturbed.
+    async fn still_attending_4_months(&self) -> Option<f64> {
+        self.row.still_attending[0]
+    }
+    /// Likewise at 365 days.
+    async fn still_attending_12_months(&self) -> Option<f64> {
+        self.row.still_attending[1]
+    }
+    /// Attended referrals in the tenure estimate (the same referrals as `attended`);
+    /// perturbed like the other counts.
+    async fn tenure_at_risk(&self) -> u64 {
+        self.row.tenure_at_risk
     }
 }
 

@@ -51,6 +51,7 @@ pub async fn referrals(
                 .map(|v| v.parse::<i64>().map_err(|_| ApiError::bad_input("programId", "not a valid id")))
                 .transpose()?,
             region: params.get("region").cloned(),
+            tenure: true,
         };
         let report = service::referral_stats(&state.db, &settings, &viewer, request, Route::Csv).await?;
         let measures = [
@@ -62,11 +63,18 @@ pub async fn referrals(
             "retention_rate",
             "median_days_to_attend",
             "perturbed",
+            "median_tenure_days",
+            "still_attending_4_months",
+            "still_attending_12_months",
+            "tenure_at_risk",
         ];
         let lines = report.rows.iter().map(|r| ("cell", r)).chain([("total", &report.total)]).map(|(kind, row)| {
             let mut values: Vec<String> = [row.referred, row.attended, row.retained, row.retention_eligible].map(|n| n.to_string()).into();
             values.extend([row.uptake_rate, row.retention_rate, row.median_days_to_attend].map(number));
             values.push(report.perturbed.to_string());
+            // The tenure columns come after `perturbed`, so the earlier columns keep their places.
+            values.extend([row.median_tenure_days, row.still_attending[0], row.still_attending[1]].map(number));
+            values.push(row.tenure_at_risk.to_string());
             (kind, &row.key, values)
         });
         table(&state, &group_by, &measures, lines).await

@@ -1,5 +1,5 @@
-//! The counting queries behind `referralStats` and `groupStats`: one GROUP BY statement each,
-//! run in the database. They return *buckets*: the counts of one combination of the requested
+//! The counting queries behind `referralStats` and `groupStats`: one GROUP BY statement each
+//! (plus one for member tenure when `referralStats` is asked for it), run in the database. They return *buckets*: the counts of one combination of the requested
 //! dimensions and one value of the measure whose median is wanted (days to first attendance;
 //! for groups, the founding and closing dates behind a lifespan). The service folds the
 //! buckets of a cell into its counts, its median histogram and its survival curve; no
@@ -15,7 +15,7 @@
 //! connections (`GroupRange`) and adds up their buckets.
 
 use chrono::NaiveDate;
-use entities::enums::{GroupStatus, ReferralStatus};
+use entities::enums::{EndReason, GroupStatus, ReferralStatus};
 use entities::{group, program, referral};
 use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Func, JoinType, Query, SelectStatement};
 use sea_orm::{ConnectionTrait, DatabaseBackend, QueryResult, Statement};
@@ -210,6 +210,14 @@ fn referral_select(q: &ReferralCount, range: Option<GroupRange>) -> SelectStatem
             .expr_as(sum_if(eligible(), key()), Alias::new("eligible_keys"));
     }
 
+    scope(&mut sel, q, range);
+    sel.add_group_by([r(referral::Column::DaysToAttend)]);
+    sel
+}
+
+/// The joins and conditions shared by the counting and the tenure statements: referrals
+/// (withdrawn ones apart) of the caller's reach, under the request's filters.
+fn scope(sel: &mut SelectStatement, q: &ReferralCount, range: Option<GroupRange>) {
     let needs_groups = q.dims.iter().any(|d| !d.of_referral()) || q.program_id.is_some() || q.region_key.is_some();
     if needs_groups {
         sel.join_as(
@@ -253,7 +261,68 @@ fn referral_select(q: &ReferralCount, range: Option<GroupRange>) -> SelectStatem
     if let Some(region) = &q.region_key {
         sel.and_where(g(group::Column::RegionKey).eq(region.as_str()));
     }
-    sel.add_group_by([r(referral::Column::DaysToAttend)]);
+}
+
+/// The attended referrals of one cell that share what decides their tenure.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TenureBucket {
+    pub key: Vec<Option<String>>,
+    /// For referrals not ended: the day of the first meeting (their tenure runs to today).
+    pub open_since: Option<NaiveDate>,
+    /// For ended referrals: days from the first meeting to the end, and why it ended.
+    pub ended_after: Option<i64>,
+    pub end_reason: Option<EndReason>,
+    pub referrals: i64,
+    /// The sum of their record keys (0 unless `ReferralCount::cell_keys`).
+    pub keys: i64,
+}
+
+/// The attended referrals of `q` (withdrawn ones apart) by `q.dims` and by what decides their
+/// tenure (`services::tenure`): the day of the first meeting for those not ended (censored at
+/// today, which the service knows), the days to the end and the end reason for the others.
+/// One statement; the buckets stay bounded (per cell, a few thousand days of first meetings
+/// and of lengths) whatever the number of referrals. The day difference is the database's
+/// own date arithmetic (as the migration that computed `days_to_attend`).
+pub async fn tenure_buckets(db: &impl ConnectionTrait, q: &ReferralCount) -> ApiResult<Vec<TenureBucket>> {
+    let rows = query_all(db, &tenure_select(q, db.get_database_backend())).await?;
+    rows.iter()
+        .map(|row| {
+            Ok(TenureBucket {
+                key: keys(row, q.dims.len())?,
+                open_since: row.try_get("", "open_since")?,
+                ended_after: row.try_get("", "ended_after")?,
+                end_reason: row.try_get("", "end_reason")?,
+                referrals: row.try_get("", "n")?,
+                keys: match q.cell_keys {
+                    true => row.try_get::<Option<i64>>("", "n_keys")?.unwrap_or(0),
+                    false => 0,
+                },
+            })
+        })
+        .collect()
+}
+
+/// The statement of `tenure_buckets`.
+fn tenure_select(q: &ReferralCount, backend: DatabaseBackend) -> SelectStatement {
+    let mut sel = Query::select();
+    sel.from_as(referral::Entity, Alias::new("r"));
+    select_dims(&mut sel, &q.dims);
+    let ended_after: Expr = match backend {
+        DatabaseBackend::Postgres => Expr::cust(r#""r"."ended_on" - "r"."attended_on""#),
+        _ => Expr::cust(r#"julianday("r"."ended_on") - julianday("r"."attended_on")"#),
+    };
+    let open_since: Expr = Expr::case(r(referral::Column::EndedOn).is_null(), r(referral::Column::AttendedOn)).into();
+    let ended_after = bigint(ended_after);
+    sel.expr_as(open_since.clone(), Alias::new("open_since"))
+        .expr_as(ended_after.clone(), Alias::new("ended_after"))
+        .expr_as(r(referral::Column::EndReason), Alias::new("end_reason"))
+        .expr_as(Expr::col(Asterisk).count(), Alias::new("n"));
+    if q.cell_keys {
+        sel.expr_as(bigint(r(referral::Column::RecordKey).sum()), Alias::new("n_keys"));
+    }
+    scope(&mut sel, q, None);
+    sel.and_where(r(referral::Column::AttendedOn).is_not_null());
+    sel.add_group_by([open_since, ended_after, r(referral::Column::EndReason)]);
     sel
 }
 
@@ -346,6 +415,36 @@ mod tests {
         let exact = ReferralCount { dims: vec![Dim::Channel], region_key: None, cell_keys: false, reach: Reach::All, ..q };
         let sql = referral_sql(&exact, None);
         assert!(!sql.contains("JOIN") && !sql.contains("record_key"), "a referral dimension alone reads the referrals only: {sql}");
+    }
+
+    #[test]
+    fn tenure_is_one_statement_over_attended_referrals_with_bounded_buckets() {
+        let q = ReferralCount {
+            dims: vec![Dim::Category],
+            reach: Reach::Agency(7),
+            referred_from: NaiveDate::from_ymd_opt(2026, 1, 1),
+            referred_to: None,
+            program_id: None,
+            region_key: None,
+            eligible_by: NaiveDate::from_ymd_opt(2026, 6, 1).unwrap_or_default(),
+            cell_keys: true,
+        };
+        let (pg, _) = tenure_select(&q, DatabaseBackend::Postgres).build(sea_orm::sea_query::PostgresQueryBuilder);
+        let (lite, _) = tenure_select(&q, DatabaseBackend::Sqlite).build(sea_orm::sea_query::SqliteQueryBuilder);
+        for sql in [&pg, &lite] {
+            assert!(sql.contains(r#""r"."attended_on" IS NOT NULL"#) && sql.contains(r#""r"."agency_id" = "#), "{sql}");
+            assert!(
+                sql.contains(r#"CASE WHEN ("r"."ended_on" IS NULL) THEN "r"."attended_on" END"#)
+                    || sql.contains(r#"CASE WHEN "r"."ended_on" IS NULL THEN "r"."attended_on" END"#),
+                "{sql}"
+            );
+            assert!(sql.contains("n_keys") && sql.contains(r#""r"."status" <> "#), "{sql}");
+            // Grouped by the cell, the first meeting of open referrals and the length of ended
+            // ones: never by two dates together, so the buckets stay bounded.
+            assert!(!sql.contains(r#"GROUP BY COALESCE("g"."category", "p"."category"), "r"."attended_on""#), "{sql}");
+        }
+        assert!(pg.contains(r#"CAST(("r"."ended_on" - "r"."attended_on") AS BIGINT)"#), "{pg}");
+        assert!(lite.contains(r#"julianday("r"."ended_on") - julianday("r"."attended_on")"#), "{lite}");
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Referral and group statistics: scope the request to the viewer, count in the database
-//! (`repo::stats`) and fold the buckets into cells. Referral counts are exact for callers who
+//! (`repo::stats`) and fold the buckets into cells, with member tenure (Kaplan–Meier over
+//! the attended referrals, `domain::tenure`) when asked for. Referral counts are exact for callers who
 //! may read the referral rows of their scope and perturbed by cell keys for researchers
 //! (`domain::perturbation`), who also keep to a month grid and a daily budget, and whose
 //! requests are logged. Group counts (`services::group_stats`, re-exported here) describe
@@ -15,14 +16,20 @@ use crate::auth::Viewer;
 use crate::config::Settings;
 use crate::domain::perturbation::{PTable, cell_key, clamped_rate};
 use crate::domain::suppression::{Table, Withheld, median, rate};
+use crate::domain::survival::{KaplanMeier, Observation};
+use crate::domain::tenure::Stay;
 use crate::domain::text;
 use crate::errors::{ApiError, ApiResult};
 use crate::policy::{self, Operation, Scope};
 use crate::repo::Db;
-use crate::repo::stats::{self, Dim, GroupRange, Reach, ReferralBucket, ReferralCount};
+use crate::repo::stats::{self, Dim, GroupRange, Reach, ReferralBucket, ReferralCount, TenureBucket};
 pub use crate::services::group_stats::{GroupReport, GroupRow, group_stats};
 use crate::services::stats_access as access;
 pub use crate::services::stats_access::Route;
+
+/// The longer tenure window of `stillAttending12Months`, in days (the shorter one is the
+/// retention window, `settings.retention_days`).
+pub const STILL_ATTENDING_LONG_DAYS: u32 = 365;
 
 /// What a caller asks of `referralStats`.
 #[derive(Clone, Debug, Default)]
@@ -32,6 +39,9 @@ pub struct ReferralStatsRequest {
     pub referred_to: Option<NaiveDate>,
     pub program_id: Option<i64>,
     pub region: Option<String>,
+    /// Also estimate member tenure (a second statement; GraphQL asks for it only when a
+    /// tenure field is selected, the CSV file always has it).
+    pub tenure: bool,
 }
 
 /// One row of `referralStats`: a cell of the breakdown, or the total.
@@ -46,6 +56,13 @@ pub struct ReferralRow {
     pub uptake_rate: Option<f64>,
     pub retention_rate: Option<f64>,
     pub median_days_to_attend: Option<f64>,
+    /// Kaplan–Meier median tenure in days (dropping out is the event; see `domain::tenure`).
+    pub median_tenure_days: Option<f64>,
+    /// S(t) at `settings.retention_days` ("4 months") and at 365 days: the estimated share
+    /// of attendees still attending that long after their first meeting.
+    pub still_attending: [Option<f64>; 2],
+    /// Attended referrals in the tenure estimate (0 when tenure was not asked for).
+    pub tenure_at_risk: u64,
 }
 
 impl ReferralRow {
@@ -75,6 +92,62 @@ struct ReferralCell {
     /// Record-key sums of referred, attended, retained, eligible.
     keys: [i64; 4],
     days: BTreeMap<i64, u64>,
+}
+
+/// The tenure observations of a cell, and the record-key sum of the referrals behind them.
+#[derive(Default)]
+struct TenureCell {
+    stays: BTreeMap<Observation, u64>,
+    keys: i64,
+}
+
+impl TenureCell {
+    fn add(&mut self, b: &TenureBucket, today: NaiveDate) {
+        let stay = match (b.open_since, b.ended_after) {
+            (_, Some(days)) => Stay::Ended { days, reason: b.end_reason },
+            (Some(since), None) => Stay::Open { since },
+            (None, None) => return,
+        };
+        *self.stays.entry(stay.observation(today)).or_default() += b.referrals.max(0) as u64;
+        self.keys += b.keys;
+    }
+
+    fn merge(&mut self, other: &TenureCell) {
+        for (o, n) in &other.stays {
+            *self.stays.entry(*o).or_default() += n;
+        }
+        self.keys += other.keys;
+    }
+}
+
+/// The tenure figures of a row: at risk, median, S at the two windows.
+struct Tenure {
+    at_risk: u64,
+    median: Option<f64>,
+    still_attending: [Option<f64>; 2],
+}
+
+impl Tenure {
+    /// Exact figures (`protect` None), or for researchers the at-risk count perturbed by its
+    /// cell key and the survival figures only where the published count is at least 2k + D
+    /// (so at least 2k people are truly in the estimate, and whether they are shown depends
+    /// on the published count alone), the shares rounded to two decimals.
+    fn of(cell: Option<&TenureCell>, windows: [u32; 2], protect: Option<(&PTable, u64, u64)>) -> Self {
+        let empty = TenureCell::default();
+        let cell = cell.unwrap_or(&empty);
+        let km = KaplanMeier::fit_counted(cell.stays.iter().map(|(o, n)| (*o, *n)));
+        let median = km.median().map(f64::from);
+        let still_attending = windows.map(|t| km.estimate_at(t));
+        match protect {
+            None => Tenure { at_risk: km.n(), median, still_attending },
+            Some((table, k, max_noise)) => {
+                let at_risk = table.publish(km.n(), cell_key(cell.keys));
+                let show = at_risk >= 2 * k + max_noise;
+                let round = |s: f64| (s * 100.0).round() / 100.0;
+                Tenure { at_risk, median: median.filter(|_| show), still_attending: still_attending.map(|s| s.filter(|_| show).map(round)) }
+            }
+        }
+    }
 }
 
 impl ReferralCell {
@@ -112,7 +185,7 @@ impl ReferralCell {
     }
 
     /// The exact row.
-    fn exact(&self, key: Vec<Option<String>>) -> ReferralRow {
+    fn exact(&self, key: Vec<Option<String>>, tenure: Tenure) -> ReferralRow {
         ReferralRow {
             key,
             referred: self.referred,
@@ -122,12 +195,15 @@ impl ReferralCell {
             uptake_rate: rate(Some(self.attended), Some(self.referred)),
             retention_rate: rate(Some(self.retained), Some(self.eligible)),
             median_days_to_attend: self.median(),
+            median_tenure_days: tenure.median,
+            still_attending: tenure.still_attending,
+            tenure_at_risk: tenure.at_risk,
         }
     }
 
     /// The protected row: each count perturbed by its own cell key, rates from the published
     /// counts, and the median (in whole days) only where at least 2k attended are published.
-    fn perturbed(&self, key: Vec<Option<String>>, table: &PTable, k: u64) -> ReferralRow {
+    fn perturbed(&self, key: Vec<Option<String>>, table: &PTable, k: u64, tenure: Tenure) -> ReferralRow {
         let true_counts = [self.referred, self.attended, self.retained, self.eligible];
         let [referred, attended, retained, eligible] = std::array::from_fn(|c| table.publish(true_counts[c], cell_key(self.keys[c])));
         ReferralRow {
@@ -139,6 +215,9 @@ impl ReferralCell {
             uptake_rate: clamped_rate(attended, referred),
             retention_rate: clamped_rate(retained, eligible),
             median_days_to_attend: (attended >= 2 * k).then(|| self.median()).flatten().map(f64::round),
+            median_tenure_days: tenure.median,
+            still_attending: tenure.still_attending,
+            tenure_at_risk: tenure.at_risk,
         }
     }
 }
@@ -185,9 +264,10 @@ pub async fn referral_stats(
         eligible_by: today - chrono::Days::new(u64::from(settings.retention_days)),
         cell_keys: perturbed,
     };
-    let buckets = match reach {
-        Reach::Groups(ids) if ids.is_empty() => Vec::new(),
-        _ => count_referrals(db, &query).await?,
+    let (buckets, tenure_buckets) = match reach {
+        Reach::Groups(ids) if ids.is_empty() => (Vec::new(), Vec::new()),
+        _ if req.tenure => tokio::try_join!(count_referrals(db, &query), stats::tenure_buckets(db.conn(), &query))?,
+        _ => (count_referrals(db, &query).await?, Vec::new()),
     };
 
     let mut cells: BTreeMap<Vec<Option<String>>, ReferralCell> = BTreeMap::new();
@@ -196,20 +276,30 @@ pub async fn referral_stats(
     }
     let mut total = ReferralCell::default();
     cells.values().for_each(|c| total.merge(c));
+    let mut stays: BTreeMap<Vec<Option<String>>, TenureCell> = BTreeMap::new();
+    for b in &tenure_buckets {
+        stays.entry(shown_key(&req.dims, &b.key)).or_default().add(b, today);
+    }
+    let mut total_stays = TenureCell::default();
+    stays.values().for_each(|c| total_stays.merge(c));
     let k = u64::from(settings.min_cell_size);
-    let table = PTable::new(k, u64::from(settings.max_noise));
-    let publish = |cell: &ReferralCell, key: Vec<Option<String>>| match perturbed {
-        true => cell.perturbed(key, &table, k),
-        false => cell.exact(key),
+    let max_noise = u64::from(settings.max_noise);
+    let table = PTable::new(k, max_noise);
+    let windows = [settings.retention_days, STILL_ATTENDING_LONG_DAYS];
+    let publish = |cell: &ReferralCell, stays: Option<&TenureCell>, key: Vec<Option<String>>| match perturbed {
+        true => cell.perturbed(key, &table, k, Tenure::of(stays, windows, Some((&table, k, max_noise)))),
+        false => cell.exact(key, Tenure::of(stays, windows, None)),
     };
     // Without dimensions the one cell is the total: no rows. A perturbed row whose counts are
     // all published as zero is left out, as a cell without referrals is: listing it would
     // tell that its true count is not zero.
     let rows: Vec<ReferralRow> = match req.dims.is_empty() {
         true => Vec::new(),
-        false => cells.iter().map(|(key, cell)| publish(cell, key.clone())).filter(|r| !perturbed || !r.is_zero()).collect(),
+        false => {
+            cells.iter().map(|(key, cell)| publish(cell, stays.get(key), key.clone())).filter(|r| !perturbed || !r.is_zero()).collect()
+        }
     };
-    let total = publish(&total, vec![None; req.dims.len()]);
+    let total = publish(&total, Some(&total_stays), vec![None; req.dims.len()]);
     if perturbed {
         access::log(db, viewer, &req, route, rows.len() + 1, now).await?;
     }
@@ -269,4 +359,43 @@ pub(crate) fn check_dims(dims: &[Dim]) -> ApiResult<()> {
         return Err(ApiError::bad_input("groupBy", "a dimension is listed twice"));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cell(stays: &[(Observation, u64)]) -> TenureCell {
+        TenureCell { stays: stays.iter().copied().collect(), keys: 0 }
+    }
+
+    #[test]
+    fn tenure_figures_are_exact_or_withheld_below_two_k_plus_d() {
+        let (e, c) = (Observation::event, Observation::censored);
+        // 3 leave at 30 days, 2 at 200, 5 still attending after 400: S(120) = 0.7, S(365) = 0.5.
+        let stays = cell(&[(e(30), 3), (e(200), 2), (c(400), 5)]);
+        let exact = Tenure::of(Some(&stays), [120, 365], None);
+        assert_eq!((exact.at_risk, exact.median, exact.still_attending), (10, Some(200.0), [Some(0.7), Some(0.5)]));
+        let none = Tenure::of(None, [120, 365], None);
+        assert_eq!((none.at_risk, none.median, none.still_attending), (0, None, [None, None]));
+        // k = 4, D = 2: 10 people publish as 8..12 (never below k), figures need 2k + D = 10.
+        let table = PTable::new(4, 2);
+        let protected = Tenure::of(Some(&stays), [120, 365], Some((&table, 4, 2)));
+        assert!((8..=12).contains(&protected.at_risk), "{}", protected.at_risk);
+        let shown = protected.at_risk >= 10;
+        assert_eq!(protected.median.is_some(), shown);
+        assert_eq!(protected.still_attending[0].is_some(), shown);
+        // k = 6: 10 people (< 2k; published at most 12 < 2k + D = 14) never show survival figures.
+        let table = PTable::new(6, 2);
+        for keys in 0..256 {
+            let stays = TenureCell { keys, ..cell(&[(e(30), 3), (e(200), 2), (c(400), 5)]) };
+            let t = Tenure::of(Some(&stays), [120, 365], Some((&table, 6, 2)));
+            assert_eq!((t.median, t.still_attending), (None, [None, None]), "key {keys}");
+        }
+        // Rounded to two decimals when shown: 1 of 3 leaves → S = 0.6666… → 0.67.
+        let many = cell(&[(e(10), 20), (c(500), 40)]);
+        let table = PTable::new(2, 2);
+        let t = Tenure::of(Some(&many), [120, 365], Some((&table, 2, 2)));
+        assert_eq!(t.still_attending, [Some(0.67), Some(0.67)]);
+    }
 }

@@ -26,4 +26,5 @@ pub mod referrals;
 mod stats;
 mod stats_privacy;
 mod sync;
+mod tenure;
 mod webhooks;

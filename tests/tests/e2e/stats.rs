@@ -433,7 +433,8 @@ both_backends!(stats_csv_matches_graphql, min_cell_size = K as u32, |app: &TestA
     assert_eq!(
         lines.next(),
         Some(
-            "row,channel,category,referred,attended,retained,retention_eligible,uptake_rate,retention_rate,median_days_to_attend,perturbed"
+            "row,channel,category,referred,attended,retained,retention_eligible,uptake_rate,retention_rate,median_days_to_attend,perturbed,\
+             median_tenure_days,still_attending_4_months,still_attending_12_months,tenure_at_risk"
         )
     );
     let csv: Vec<Vec<String>> = lines.map(|l| l.split(',').map(str::to_owned).collect()).collect();
@@ -443,6 +444,8 @@ both_backends!(stats_csv_matches_graphql, min_cell_size = K as u32, |app: &TestA
     for (line, row) in csv.iter().zip(rows.iter().chain([&data["referralStats"]["total"]])) {
         assert_eq!(line[3..7], [show(&row["referred"]), show(&row["attended"]), show(&row["retained"]), show(&row["retentionEligible"])]);
         assert_eq!(line[10], "true");
+        // The tenure estimate is the attended referrals: the same cell key, the same published count.
+        assert_eq!(line[14], show(&row["attended"]), "{line:?}");
     }
     assert_eq!(csv.last().unwrap()[0], "total");
     // The groups file, and the errors: JSON with a code and the matching status.
