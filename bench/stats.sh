@@ -5,7 +5,8 @@
 #
 # Builds the release binary, loads 10,000 groups and 1,000,000 referrals into a fresh
 # database with `circles seed-demo` (timed), starts the server and asks a researcher's
-# referralStats(groupBy: [CHANNEL, CATEGORY]) and ([PROGRAM, COHORT_MONTH]) RUNS times each
+# referralStats(groupBy: [CHANNEL, CATEGORY]), ([PROGRAM, COHORT_MONTH]) and member tenure by
+# ([CATEGORY]) RUNS times each
 # (default 20, one at a time), printing min / median / p95 / max latency, the server's RSS
 # (now and peak); then, when wrk is installed, 4 concurrent researchers for 20 s; and last
 # the query plan of the counting statement. Environment: RUNS,
@@ -54,9 +55,11 @@ for _ in $(seq 1 120); do curl -fsS -o /dev/null "http://127.0.0.1:$port/readyz"
 token="$("$bin" token --role researcher)"
 echo "server RSS at start: $(awk '/VmRSS/ { printf "%.1f MiB", $2 / 1024 }' "/proc/$server_pid/status")"
 
+# measure DIMS [FIELDS]: RUNS requests of referralStats(groupBy: [DIMS]) asking FIELDS of
+# each row (default: the counts and rates).
 measure() {
-  local dims="$1" body times
-  body="{\"query\":\"{ referralStats(groupBy: [$dims]) { rows { referred attended retained retentionEligible uptakeRate retentionRate medianDaysToAttend } total { referred } } }\"}"
+  local dims="$1" fields="${2:-referred attended retained retentionEligible uptakeRate retentionRate medianDaysToAttend}" body times
+  body="{\"query\":\"{ referralStats(groupBy: [$dims]) { rows { $fields } total { referred } } }\"}"
   times=""
   for _ in $(seq 1 "$RUNS"); do
     t=$(curl -sS -o "$work/answer.json" -w '%{time_total}' "http://127.0.0.1:$port/graphql" \
@@ -69,12 +72,14 @@ import json, sys
 dims, answer, times = sys.argv[1], sys.argv[2], sorted(float(t) * 1000 for t in sys.argv[3:])
 rows = json.load(open(answer))["data"]["referralStats"]
 n = len(times)
-print(f"groupBy [{dims}]: {len(rows['rows'])} rows, total referred {rows['total']['referred']}; "
+print(f"groupBy [{dims}]{' + tenure' if 'Tenure' in open(answer).read() else ''}: {len(rows['rows'])} rows, total referred {rows['total']['referred']}; "
       f"latency ms: min {times[0]:.0f}  median {times[n // 2]:.0f}  p95 {times[min(n - 1, int(n * 0.95))]:.0f}  max {times[-1]:.0f}")
 EOF
 }
 measure "CHANNEL, CATEGORY"
 measure "PROGRAM, COHORT_MONTH"
+# Member tenure (Kaplan-Meier over the attended referrals): the counts plus the tenure statement.
+measure "CATEGORY" "referred attended medianTenureDays stillAttending4Months stillAttending12Months tenureAtRisk"
 echo "server RSS after: $(awk '/VmRSS/ { printf "%.1f MiB", $2 / 1024 }' "/proc/$server_pid/status"), peak (VmHWM): $(awk '/VmHWM/ { printf "%.1f MiB", $2 / 1024 }' "/proc/$server_pid/status")"
 
 # Under concurrent load (when wrk is installed): 4 researchers asking at once for 20 s.
