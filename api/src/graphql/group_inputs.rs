@@ -193,42 +193,6 @@ impl From<GroupInput> for GroupPatch {
     }
 }
 
-/// The listing a new group is built on before its input is applied.
-pub fn empty_draft() -> GroupDraft {
-    GroupDraft {
-        name: String::new(),
-        program_id: None,
-        description: String::new(),
-        category: None,
-        leadership: Leadership::MemberLed.into(),
-        format: Format::InPerson.into(),
-        audience: None,
-        city: None,
-        region: None,
-        postal_code: None,
-        country: String::new(),
-        address_1: None,
-        address_2: None,
-        location_name: None,
-        location_notes: None,
-        accessibility_notes: None,
-        meeting_types: Vec::new(),
-        latitude: None,
-        longitude: None,
-        free_of_charge: true,
-        cost_note: None,
-        accepting_new_members: true,
-        veteran_introduction: false,
-        public_contact: None,
-        founded_on: None,
-        typical_attendance: None,
-        meetings: Vec::new(),
-        focus: Vec::new(),
-        languages: Vec::new(),
-        flag_ids: Vec::new(),
-    }
-}
-
 fn text_field(field: &str, v: MaybeUndefined<String>, max: usize, target: &mut Option<String>) -> ApiResult<()> {
     match v {
         MaybeUndefined::Undefined => {}

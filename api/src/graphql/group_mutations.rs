@@ -7,11 +7,12 @@ use chrono::NaiveDate;
 use crate::errors::{ApiError, ApiResult};
 use crate::graphql::context::{ContextExt, parse_id};
 use crate::graphql::enums::GroupStatus;
-use crate::graphql::group_inputs::{GroupInput, GroupPatch, apply_patch, empty_draft};
+use crate::graphql::group_inputs::{GroupInput, GroupPatch, apply_patch};
 use crate::graphql::group_types::Group;
 use crate::graphql::referrals::actor;
 use crate::policy::{self, Operation};
 use crate::repo;
+use crate::repo::groups::GroupDraft;
 use crate::services::groups::{self as service, StatusChange};
 
 #[derive(Default)]
@@ -37,7 +38,7 @@ impl GroupMutations {
     async fn create_group(&self, ctx: &Context<'_>, input: GroupInput) -> Result<Group> {
         let (viewer, _) = ctx.authorize(Operation::WriteDirectory)?;
         let db = ctx.db();
-        let mut draft = empty_draft();
+        let mut draft = GroupDraft::default();
         apply_patch(db.conn(), &mut draft, input.into()).await?;
         Ok(service::create(db, &actor(viewer), &draft).await?.into())
     }

@@ -31,7 +31,7 @@ use crate::graphql::pagination;
 use crate::graphql::referrals::actor;
 use crate::http::graphql::GraphqlState;
 use crate::http::rest::check_params;
-use crate::http::rest::viewer;
+use crate::http::rest::{Call, viewer};
 use crate::policy::{self, Operation};
 use crate::repo::group_search::{self, GroupQuery};
 use crate::repo::listings;
@@ -139,13 +139,7 @@ pub async fn read_task(req: HttpRequest, path: web::Path<String>, state: web::Da
 }
 
 /// `GET /fhir/Task`: a searchset of the Tasks the caller reaches.
-pub async fn search_tasks(
-    req: HttpRequest,
-    params: Params,
-    state: web::Data<GraphqlState>,
-    settings: web::Data<Settings>,
-    id: RequestId,
-) -> HttpResponse {
+pub async fn search_tasks((req, params, state, settings, id): Call) -> HttpResponse {
     let result = async {
         let viewer = viewer(&req, &state).await?;
         check_params(&params, &["_lastUpdated", "status", "_count", "_cursor"])?;
@@ -204,13 +198,7 @@ pub async fn read_healthcare_service(
 }
 
 /// `GET /fhir/HealthcareService`: a searchset of the published groups.
-pub async fn search_healthcare_services(
-    req: HttpRequest,
-    params: Params,
-    state: web::Data<GraphqlState>,
-    settings: web::Data<Settings>,
-    id: RequestId,
-) -> HttpResponse {
+pub async fn search_healthcare_services((req, params, state, settings, id): Call) -> HttpResponse {
     let result = async {
         let viewer = viewer(&req, &state).await?;
         check_params(&params, &["name", "address-city", "address-state", "address-postalcode", "_count", "_offset"])?;

@@ -5,7 +5,8 @@
 //! when it is used up) and are logged the same way.
 //!
 //! Parameters: `groupBy` (comma-separated dimension names, as in GraphQL), and for referrals
-//! `referredFrom`, `referredTo` (YYYY-MM-DD), `programId`, `region`. The first column says
+//! `referredFrom`, `referredTo` (YYYY-MM-DD), `programId`, `region`; any other is
+//! BAD_USER_INPUT (`rest::check_params`). The first column says
 //! whether a line is a `cell` or the `total`; in the groups file a withheld count is an empty
 //! field. Errors are
 //! JSON, `{"errors": [{"message", "extensions": {"code"}}]}`, with the matching HTTP status.
@@ -13,33 +14,25 @@
 use std::collections::HashMap;
 
 use actix_web::http::header;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use async_graphql::resolver_utils::EnumType;
 use chrono::NaiveDate;
 use tracing_actix_web::RequestId;
 
-use crate::config::Settings;
-use crate::domain::input_rules;
 use crate::errors::{ApiError, ApiResult};
 use crate::graphql::enums::{Channel, graphql_name, parse_stored};
 use crate::graphql::stats::{GroupStatsDimension, ReferralStatsDimension};
 use crate::http::graphql::GraphqlState;
-use crate::http::rest;
+use crate::http::rest::{self, Call};
 use crate::repo::stats::Dim;
 use crate::services::stats::{self as service, ReferralStatsRequest, Route};
 
 type Params = web::Query<HashMap<String, String>>;
 
 /// `GET /stats/referrals.csv`
-pub async fn referrals(
-    req: HttpRequest,
-    params: Params,
-    state: web::Data<GraphqlState>,
-    settings: web::Data<Settings>,
-    id: RequestId,
-) -> HttpResponse {
+pub async fn referrals((req, params, state, settings, id): Call) -> HttpResponse {
     let result = async {
-        check_params(&params)?;
+        rest::check_params(&params, &["groupBy", "referredFrom", "referredTo", "programId", "region"])?;
         let viewer = rest::viewer(&req, &state).await?;
         let group_by = group_by::<ReferralStatsDimension>(&params)?;
         let request = ReferralStatsRequest {
@@ -84,15 +77,9 @@ pub async fn referrals(
 }
 
 /// `GET /stats/groups.csv`
-pub async fn groups(
-    req: HttpRequest,
-    params: Params,
-    state: web::Data<GraphqlState>,
-    settings: web::Data<Settings>,
-    id: RequestId,
-) -> HttpResponse {
+pub async fn groups((req, params, state, settings, id): Call) -> HttpResponse {
     let result = async {
-        check_params(&params)?;
+        rest::check_params(&params, &["groupBy"])?;
         let viewer = rest::viewer(&req, &state).await?;
         let group_by = group_by::<GroupStatsDimension>(&params)?;
         let report = service::group_stats(&state.db, &settings, &viewer, group_by.dims.clone()).await?;
@@ -126,20 +113,6 @@ pub async fn groups(
     }
     .await;
     respond(result, "group-stats.csv", &id)
-}
-
-/// The rules of every string input (`domain::input_rules`), for the query parameters.
-fn check_params(params: &Params) -> ApiResult<()> {
-    for (name, value) in params.iter() {
-        let refused = match input_rules::refusal(name) {
-            Some(why) => Some(("parameter", why)),
-            None => input_rules::refusal(value).map(|why| (name.as_str(), why)),
-        };
-        if let Some((name, why)) = refused {
-            return Err(ApiError::bad_input(name, format!("{name} {why}")));
-        }
-    }
-    Ok(())
 }
 
 /// A parsed `groupBy`: the dimensions and their column names.

@@ -67,6 +67,45 @@ pub struct GroupDraft {
     pub flag_ids: Vec<i64>,
 }
 
+/// The listing a new group is built on before its input (or an imported record) is
+/// applied: unnamed, member-led, in person, free of charge, accepting new members.
+impl Default for GroupDraft {
+    fn default() -> Self {
+        Self {
+            name: String::new(),
+            program_id: None,
+            description: String::new(),
+            category: None,
+            leadership: Leadership::MemberLed,
+            format: Format::InPerson,
+            audience: None,
+            city: None,
+            region: None,
+            postal_code: None,
+            country: String::new(),
+            address_1: None,
+            address_2: None,
+            location_name: None,
+            location_notes: None,
+            accessibility_notes: None,
+            meeting_types: Vec::new(),
+            latitude: None,
+            longitude: None,
+            free_of_charge: true,
+            cost_note: None,
+            accepting_new_members: true,
+            veteran_introduction: false,
+            public_contact: None,
+            founded_on: None,
+            typical_attendance: None,
+            meetings: Vec::new(),
+            focus: Vec::new(),
+            languages: Vec::new(),
+            flag_ids: Vec::new(),
+        }
+    }
+}
+
 impl GroupDraft {
     fn search_text(&self) -> String {
         let focus = self.focus.join(" ");

@@ -445,7 +445,6 @@ fn demo_group(rng: &mut StdRng, i: u64, programs: &[entities::program::Model], i
         name: format!("{label} {} #{}", place.city, i + 1),
         program_id: program.map(|p| p.id),
         description: format!("A {tone} group in {} for people living with {}.", place.city, focus.join(", ")),
-        category: None,
         leadership,
         format,
         audience: Some(if focus.contains(&"families".to_owned()) { "Family members and friends".into() } else { "Adults".into() }),
@@ -453,21 +452,13 @@ fn demo_group(rng: &mut StdRng, i: u64, programs: &[entities::program::Model], i
         region: Some(place.region.into()),
         postal_code: Some(place.postal.into()),
         country: place.country.into(),
-        address_1: None,
-        address_2: None,
-        location_name: None,
-        location_notes: None,
-        accessibility_notes: None,
-        meeting_types: Vec::new(),
         latitude: Some(place.lat + jitter(rng)),
         longitude: Some(place.lon + jitter(rng)),
         free_of_charge: rng.random_ratio(9, 10),
-        cost_note: None,
         accepting_new_members: rng.random_ratio(9, 10),
         veteran_introduction: rng.random_ratio(1, 3),
         public_contact: Some(format!("group{}@example.org", i + 1)),
         founded_on: chrono::NaiveDate::from_ymd_opt(1990 + (i % 35) as i32, 1 + (i % 12) as u32, 1 + (i % 28) as u32),
-        typical_attendance: None,
         meetings: vec![MeetingDraft {
             weekday,
             start_time: format!("{:02}:{}", rng.random_range(9..21), if rng.random_bool(0.5) { "00" } else { "30" }),
@@ -482,6 +473,7 @@ fn demo_group(rng: &mut StdRng, i: u64, programs: &[entities::program::Model], i
         focus,
         languages: vec![place.lang.into()],
         flag_ids: if program.is_none() && rng.random_ratio(1, 4) { industry_flag.to_vec() } else { Vec::new() },
+        ..GroupDraft::default()
     }
 }
 
@@ -493,8 +485,7 @@ mod tests {
     fn median_midpoint(category: Option<Category>, n: u64) -> f64 {
         let mut sums = std::collections::BTreeMap::new();
         for i in 0..n {
-            let mut draft = crate::graphql::group_inputs::empty_draft();
-            draft.category = category;
+            let mut draft = GroupDraft { category, ..GroupDraft::default() };
             demo_attendance(i, &mut draft, &[]);
             if let Some(a) = draft.typical_attendance {
                 assert!(1 <= a.min && a.min <= a.max && a.max <= 500, "{i}: {a:?}");

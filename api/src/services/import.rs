@@ -171,16 +171,16 @@ pub async fn apply(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::graphql::group_inputs::empty_draft;
 
     #[test]
     fn an_import_keeps_what_the_source_does_not_speak_for() {
-        let mut base = empty_draft();
-        base.program_id = Some(7);
-        base.public_contact = Some("hello@example.org".into());
-        base.languages = vec!["fr".into()];
-        let mut from = empty_draft();
-        from.name = "New name".into();
+        let base = GroupDraft {
+            program_id: Some(7),
+            public_contact: Some("hello@example.org".into()),
+            languages: vec!["fr".into()],
+            ..GroupDraft::default()
+        };
+        let from = GroupDraft { name: "New name".into(), ..GroupDraft::default() };
         let merged = merge(1, base, &from);
         assert_eq!(merged.name, "New name");
         assert_eq!(merged.program_id, Some(7));

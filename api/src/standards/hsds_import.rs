@@ -10,7 +10,7 @@
 //! Services that are not `active` or `temporarily closed` are refused by name.
 
 use anyhow::Context;
-use entities::enums::{Format, Leadership, MeetingAccess, MeetingFrequency, Weekday};
+use entities::enums::{Format, MeetingAccess, MeetingFrequency, Weekday};
 use serde_json::Value;
 
 use crate::domain::meeting_types::{self, MeetingType};
@@ -162,16 +162,12 @@ fn incoming(i: usize, service: &Value) -> Result<(Incoming, Key), RecordError> {
     let address_1 = text("address_1", from_address("address_1"), 200)?;
     let draft = GroupDraft {
         name: validate::required_text("name", s(service, "name").unwrap_or(""), 200).map_err(fail)?,
-        program_id: None,
         description: text("description", s(service, "description"), 5000)?.unwrap_or_default(),
-        category: None,
-        leadership: Leadership::MemberLed,
         format: match (address_1.is_some(), virtual_place) {
             (false, true) => Format::Online,
             (true, true) => Format::Hybrid,
             _ => Format::InPerson,
         },
-        audience: None,
         city: text("city", from_address("city"), 120)?,
         region: text("state_province", from_address("state_province"), 120)?,
         postal_code: text("postal_code", from_address("postal_code"), 20)?,
@@ -185,17 +181,9 @@ fn incoming(i: usize, service: &Value) -> Result<(Incoming, Key), RecordError> {
         meeting_types: types,
         latitude: location.and_then(|l| l.get("latitude")).and_then(Value::as_f64),
         longitude: location.and_then(|l| l.get("longitude")).and_then(Value::as_f64),
-        free_of_charge: true,
-        cost_note: None,
-        accepting_new_members: true,
-        veteran_introduction: false,
-        public_contact: None,
-        founded_on: None,
-        typical_attendance: None,
         meetings,
-        focus: Vec::new(),
         languages,
-        flag_ids: Vec::new(),
+        ..GroupDraft::default()
     };
     let key = Key::Source { source: "hsds", kind: "service", id: id.to_lowercase() };
     Ok((Incoming { at, draft, paused, ignored_types: Vec::new() }, key))

@@ -4,7 +4,7 @@
 //! cannot store what `createGroup` would refuse. An entry that cannot be read is an error
 //! naming the entry (`[index] slug`) and the field.
 
-use entities::enums::{Format, Leadership, MeetingAccess, MeetingFrequency};
+use entities::enums::{Format, MeetingAccess, MeetingFrequency};
 
 use crate::domain::validate;
 use crate::errors::ApiError;
@@ -121,12 +121,8 @@ pub fn incoming(feed: &[Entry], members: &[usize], defaults: &Defaults) -> Resul
     let approximate = e.approximate.as_deref() == Some("yes");
     let draft = GroupDraft {
         name: validate::required_text("name", name, 200).map_err(|err| fail(i, e, err))?,
-        program_id: None,
         description: text("notes", Some(&description), 5000)?.unwrap_or_default(),
-        category: None,
-        leadership: Leadership::MemberLed,
         format: meeting_guide::format_of(address_1.is_some() && !approximate, has_conference),
-        audience: None,
         city: text("city", e.city.as_deref(), 120)?,
         region: text("state", e.state.as_deref(), 120)?,
         postal_code: text("postal_code", e.postal_code.as_deref(), 20)?,
@@ -139,17 +135,9 @@ pub fn incoming(feed: &[Entry], members: &[usize], defaults: &Defaults) -> Resul
         meeting_types: types.chosen,
         latitude: e.latitude.map(|v| validate::latitude("latitude", v)).transpose().map_err(|err| fail(i, e, err))?,
         longitude: e.longitude.map(|v| validate::longitude("longitude", v)).transpose().map_err(|err| fail(i, e, err))?,
-        free_of_charge: true,
-        cost_note: None,
-        accepting_new_members: true,
-        veteran_introduction: false,
-        public_contact: None,
-        founded_on: None,
-        typical_attendance: None,
         meetings,
-        focus: Vec::new(),
         languages: types.languages,
-        flag_ids: Vec::new(),
+        ..GroupDraft::default()
     };
     if draft.latitude.is_some() != draft.longitude.is_some() {
         return Err(RecordError { at: at(i, e), reason: "latitude: give latitude and longitude together".into() });

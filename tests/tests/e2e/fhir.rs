@@ -16,9 +16,8 @@ const SDOHCC_TASK: &str = "http://hl7.org/fhir/us/sdoh-clinicalcare/StructureDef
 const CONSENT: &str = "https://circles.example/fhir/StructureDefinition/consent-recorded";
 const CHANNEL: &str = "https://circles.example/fhir/StructureDefinition/referral-channel";
 
-/// A GET under `/fhir`: status, headers and JSON body.
-async fn get(app: &TestApp, path: &str, token: Option<&str>) -> (StatusCode, reqwest::header::HeaderMap, Value) {
-    let mut req = app.client.get(format!("{}/fhir{path}", app.url)).header("accept", "application/fhir+json");
+/// Sends `req` (with the bearer `token`, if any): status, headers and JSON body.
+async fn send(mut req: reqwest::RequestBuilder, token: Option<&str>) -> (StatusCode, reqwest::header::HeaderMap, Value) {
     if let Some(t) = token {
         req = req.bearer_auth(t);
     }
@@ -28,15 +27,15 @@ async fn get(app: &TestApp, path: &str, token: Option<&str>) -> (StatusCode, req
     (status, headers, body)
 }
 
+/// A GET under `/fhir`.
+async fn get(app: &TestApp, path: &str, token: Option<&str>) -> (StatusCode, reqwest::header::HeaderMap, Value) {
+    send(app.client.get(format!("{}/fhir{path}", app.url)).header("accept", "application/fhir+json"), token).await
+}
+
+/// A POST of a ServiceRequest body.
 async fn post(app: &TestApp, body: &str, content_type: &str, token: Option<&str>) -> (StatusCode, reqwest::header::HeaderMap, Value) {
-    let mut req = app.client.post(format!("{}/fhir/ServiceRequest", app.url)).header("content-type", content_type).body(body.to_owned());
-    if let Some(t) = token {
-        req = req.bearer_auth(t);
-    }
-    let res = req.send().await.unwrap();
-    let (status, headers) = (res.status(), res.headers().clone());
-    let body = res.json().await.unwrap_or(Value::Null);
-    (status, headers, body)
+    send(app.client.post(format!("{}/fhir/ServiceRequest", app.url)).header("content-type", content_type).body(body.to_owned()), token)
+        .await
 }
 
 fn service_request(group: &str, patient: &str, key: Option<&str>) -> Value {

@@ -9,6 +9,7 @@ use chrono::{Days, NaiveDate, Utc};
 use serde_json::{Value, json};
 
 use crate::common::TestApp;
+use crate::km::Curve;
 
 /// k for this test, so 2k = 4.
 const K: usize = 2;
@@ -77,29 +78,13 @@ struct Expected {
     without: u64,
 }
 
-/// Kaplan–Meier by the book, events before censorings at a tie: at each event time t,
-/// S ← S · (1 − closed at t / groups lasting at least t). A figure at time t is given while
-/// some group lasts at least t, or once S is 0.
+/// What an independent Kaplan–Meier (`km`) gives for `specs`.
 fn expected(specs: &[&Spec]) -> Expected {
-    let obs: Vec<(u64, bool)> = specs.iter().filter_map(|s| observation(s)).collect();
-    let at_risk = |t: u64| obs.iter().filter(|(d, _)| *d >= t).count();
-    let mut times: Vec<u64> = obs.iter().filter(|(_, e)| *e).map(|(d, _)| *d).collect();
-    times.sort_unstable();
-    times.dedup();
-    let curve: Vec<(u64, f64)> = times
-        .iter()
-        .scan(1.0, |s, &t| {
-            let closed = obs.iter().filter(|(d, e)| *e && *d == t).count();
-            *s *= 1.0 - closed as f64 / at_risk(t) as f64;
-            Some((t, *s))
-        })
-        .collect();
-    let s_at = |t: u64| curve.iter().rfind(|(u, _)| *u <= t).map_or(1.0, |(_, s)| *s);
-    let figure = |t: u64| (at_risk(t) > 0 || (!obs.is_empty() && s_at(t) == 0.0)).then(|| s_at(t));
+    let curve = Curve::of(specs.iter().filter_map(|s| observation(s)).collect());
     Expected {
-        median: curve.iter().find(|(_, s)| *s <= 0.5 + 1e-12).map(|(t, _)| *t as f64),
-        survival: [figure(365), figure(730), figure(1826)],
-        at_risk: obs.len() as u64,
+        median: curve.median(),
+        survival: [curve.figure(365), curve.figure(730), curve.figure(1826)],
+        at_risk: curve.n(),
         without: specs.iter().filter(|s| s.3.is_none()).count() as u64,
     }
 }

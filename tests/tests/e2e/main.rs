@@ -18,6 +18,7 @@ mod hardening;
 mod hsds;
 mod hsds_import;
 mod http;
+pub mod km;
 mod listing_fields;
 pub mod meeting_guide;
 mod meeting_size;

@@ -11,6 +11,7 @@ use chrono::{Days, NaiveDate, Utc};
 use serde_json::{Value, json};
 
 use crate::common::TestApp;
+use crate::km::Curve;
 use crate::referrals::{CREATE, RECORD, World, world};
 
 /// k for this test, so 2k = 4 and 2k + D = 6.
@@ -93,30 +94,10 @@ struct Expected {
     at_risk: u64,
 }
 
-/// Kaplan–Meier by the book, drop-outs before censorings at a tie: at each drop-out time t,
-/// S ← S · (1 − leaving at t / attendees followed at least t). A figure at time t is given
-/// while someone is followed at least t, or once S is 0.
+/// What an independent Kaplan–Meier (`km`) gives for `specs`.
 fn expected(specs: &[&Spec]) -> Expected {
-    let obs: Vec<(u64, bool)> = specs.iter().filter_map(|s| observation(s)).collect();
-    let at_risk = |t: u64| obs.iter().filter(|(d, _)| *d >= t).count();
-    let mut times: Vec<u64> = obs.iter().filter(|(_, e)| *e).map(|(d, _)| *d).collect();
-    times.sort_unstable();
-    times.dedup();
-    let curve: Vec<(u64, f64)> = times
-        .iter()
-        .scan(1.0, |s, &t| {
-            let left = obs.iter().filter(|(d, e)| *e && *d == t).count();
-            *s *= 1.0 - left as f64 / at_risk(t) as f64;
-            Some((t, *s))
-        })
-        .collect();
-    let s_at = |t: u64| curve.iter().rfind(|(u, _)| *u <= t).map_or(1.0, |(_, s)| *s);
-    let figure = |t: u64| (at_risk(t) > 0 || (!obs.is_empty() && s_at(t) == 0.0)).then(|| s_at(t));
-    Expected {
-        median: curve.iter().find(|(_, s)| *s <= 0.5 + 1e-12).map(|(t, _)| *t as f64),
-        still: [figure(RETENTION_DAYS), figure(365)],
-        at_risk: obs.len() as u64,
-    }
+    let curve = Curve::of(specs.iter().filter_map(|s| observation(s)).collect());
+    Expected { median: curve.median(), still: [curve.figure(RETENTION_DAYS), curve.figure(365)], at_risk: curve.n() }
 }
 
 fn got(row: &Value) -> Expected {
