@@ -458,6 +458,8 @@ both_backends!(stats_csv_matches_graphql, min_cell_size = K as u32, |app: &TestA
         ("/stats/referrals.csv?groupBy=CHANNEL,NOPE", Some(researcher.as_str()), 400, "BAD_USER_INPUT"),
         ("/stats/referrals.csv?referredFrom=yesterday", Some(researcher.as_str()), 400, "BAD_USER_INPUT"),
         ("/stats/groups.csv?groupBy=CHANNEL", Some(researcher.as_str()), 400, "BAD_USER_INPUT"),
+        ("/stats/referrals.csv?groupby=CHANNEL", Some(researcher.as_str()), 400, "BAD_USER_INPUT"),
+        ("/stats/groups.csv?referredFrom=2026-01-01", Some(researcher.as_str()), 400, "BAD_USER_INPUT"),
     ] {
         let mut req = app.client.get(format!("{}{url}", app.url));
         if let Some(t) = token {
