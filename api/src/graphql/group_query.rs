@@ -50,6 +50,8 @@ pub struct GroupFilter {
     pub near: Option<NearInput>,
     pub meets_on: Option<Weekday>,
     pub accepting_new_members: Option<bool>,
+    /// Groups that charge nothing (true) or that do (false).
+    pub free_of_charge: Option<bool>,
     pub veteran_introduction: Option<bool>,
     /// Groups that have every one of these meeting types.
     pub meeting_types: Option<Vec<MeetingType>>,
@@ -143,6 +145,7 @@ impl GroupFilter {
             near,
             meets_on: self.meets_on.map(Into::into),
             accepting_new_members: self.accepting_new_members,
+            free_of_charge: self.free_of_charge,
             veteran_introduction: self.veteran_introduction,
             meeting_types: self.meeting_types.unwrap_or_default().into_iter().map(Into::into).collect(),
             attendance_at_least,

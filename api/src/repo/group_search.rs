@@ -44,6 +44,7 @@ pub struct GroupQuery {
     pub near: Option<Near>,
     pub meets_on: Option<Weekday>,
     pub accepting_new_members: Option<bool>,
+    pub free_of_charge: Option<bool>,
     pub veteran_introduction: Option<bool>,
     /// Every one of these.
     pub meeting_types: Vec<MeetingType>,
@@ -191,6 +192,9 @@ pub fn condition(q: &GroupQuery) -> Condition {
     }
     if let Some(v) = q.accepting_new_members {
         c = c.add(group::Column::AcceptingNewMembers.eq(v));
+    }
+    if let Some(v) = q.free_of_charge {
+        c = c.add(group::Column::FreeOfCharge.eq(v));
     }
     if let Some(v) = q.veteran_introduction {
         c = c.add(group::Column::VeteranIntroduction.eq(v));

@@ -15,6 +15,7 @@ use crate::repo::groups::GroupDraft;
 use crate::repo::programs::ProgramDraft;
 use crate::repo::{self, Db};
 
+pub mod literature;
 mod referrals;
 pub use referrals::seed_referrals;
 
@@ -328,8 +329,8 @@ pub async fn seed_demo(db: &Db, groups: u64) -> ApiResult<u64> {
             repo::audit::append(&*txn, &repo::audit::Actor::system("seed-demo"), "group.create", "group", group.id, payload).await?;
             if i < 5 {
                 repo::liaisons::assign(&*txn, group.id, DEMO_LIAISON).await?;
-            } else if let Some(closed_on) = demo_closing(&mut rng, group.founded_on) {
-                // One group in six has closed since: `groupStats` studies lifespans.
+            } else if let Some(closed_on) = demo_closing(i, &draft) {
+                // Some have closed since: `groupStats` studies lifespans.
                 repo::groups::set_status(&*txn, group.id, group.version, GroupStatus::Closed, Some(closed_on)).await?;
                 let payload = serde_json::json!({ "status": GroupStatus::Closed, "closedOn": closed_on, "demo": true });
                 repo::audit::append(&*txn, &repo::audit::Actor::system("seed-demo"), "group.status", "group", group.id, payload).await?;
@@ -342,10 +343,17 @@ pub async fn seed_demo(db: &Db, groups: u64) -> ApiResult<u64> {
     Ok(added)
 }
 
-fn demo_closing(rng: &mut StdRng, founded_on: Option<chrono::NaiveDate>) -> Option<chrono::NaiveDate> {
-    let founded = founded_on?;
-    let lived = (chrono::Utc::now().date_naive() - founded).num_days();
-    (lived > 30 && rng.random_ratio(1, 6)).then(|| founded + chrono::Duration::days(rng.random_range(30..lived)))
+/// The closing date of a demo group, if it has closed by now: its lifespan is exponential
+/// with the mean `literature::lifespan_mean_years` gives for its affiliation and professional
+/// involvement, drawn from a generator of its own (so the rest of the listing stays as it was).
+fn demo_closing(i: u64, draft: &GroupDraft) -> Option<chrono::NaiveDate> {
+    let founded = draft.founded_on?;
+    let professional = draft.leadership != Leadership::MemberLed;
+    let mean_days = literature::lifespan_mean_years(draft.program_id.is_some(), professional) * 365.25;
+    let u: f64 = StdRng::seed_from_u64(3_000_000 + i).random();
+    let lived = (-mean_days * (1.0 - u).ln()).min(1e6) as i64;
+    let closed = founded + chrono::Duration::days(lived.max(1));
+    (closed <= chrono::Utc::now().date_naive()).then_some(closed)
 }
 
 const STREETS: &[&str] = &["Main Street", "King Street", "Church Street", "Elm Avenue", "Park Road", "Queen Street", "Mill Lane"];
@@ -432,10 +440,12 @@ fn demo_group(rng: &mut StdRng, i: u64, programs: &[entities::program::Model], i
     let tone = *TONES.choose(rng).unwrap_or(&"peer support");
     let weekday = *WEEKDAYS.choose(rng).unwrap_or(&Weekday::Monday);
     let label = program.map(|p| p.name.as_str()).unwrap_or("Community circle");
+    // Professionals are involved in a third of the unaffiliated groups and lead one in ten of
+    // the affiliated ones (a program's groups are led by its members or by its professionals).
     let leadership = if program.is_none() && rng.random_ratio(1, 3) {
         Leadership::ProfessionallyInvolved
     } else if rng.random_ratio(1, 10) {
-        Leadership::ProfessionallyLed
+        if program.is_none() { Leadership::ProfessionallyInvolved } else { Leadership::ProfessionallyLed }
     } else {
         Leadership::MemberLed
     };
@@ -454,7 +464,8 @@ fn demo_group(rng: &mut StdRng, i: u64, programs: &[entities::program::Model], i
         country: place.country.into(),
         latitude: Some(place.lat + jitter(rng)),
         longitude: Some(place.lon + jitter(rng)),
-        free_of_charge: rng.random_ratio(9, 10),
+        free_of_charge: rng.random_ratio(literature::FREE_OF_CHARGE_OTHERS.0, literature::FREE_OF_CHARGE_OTHERS.1)
+            || program.is_some_and(|p| p.slug == literature::FREE_OF_CHARGE_PROGRAM),
         accepting_new_members: rng.random_ratio(9, 10),
         veteran_introduction: rng.random_ratio(1, 3),
         public_contact: Some(format!("group{}@example.org", i + 1)),

@@ -17,7 +17,7 @@ use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect, Statement,
 };
 
-use super::DEMO_LIAISON;
+use super::{DEMO_LIAISON, literature};
 use crate::config::Settings;
 use crate::domain::perturbation;
 use crate::domain::referral::{Milestones, Outcome, OutcomeSource, ReferralStatus, RefusalReason, apply};
@@ -25,26 +25,19 @@ use crate::domain::referral_code::{ALPHABET, LEN};
 use crate::errors::ApiResult;
 use crate::repo::audit::{self, Actor};
 use crate::repo::{self, Db};
-use entities::enums::{Approach, Channel, GroupStatus};
+use entities::enums::{Approach, Category, Channel, GroupStatus};
 
 /// Referrals per transaction (and per audit event).
 const BATCH: u64 = 5_000;
 /// Rows per INSERT statement: 1,000 × 24 columns stays under both databases' bind limits.
 const ROWS_PER_INSERT: usize = 1_000;
 
-const CHANNELS: &[Channel] = &[
-    Channel::ProfessionalReferral,
-    Channel::ProfessionalReferral,
-    Channel::VeteranIntroduction,
-    Channel::SelfReferral,
-    Channel::FamilyOrFriends,
-    Channel::Media,
-];
-
-/// A group a referral may go to: its id and whether its program keeps no attendance records.
+/// A group a referral may go to: its id, whether its program keeps no attendance records, and
+/// its category (how long its members stay).
 struct Target {
     id: i64,
     twelve_tradition: bool,
+    category: Option<Category>,
 }
 
 /// Adds synthetic referrals (up to `n` in all) spread over the last two years, with
@@ -115,21 +108,24 @@ pub async fn seed_referrals(db: &Db, settings: &Settings, n: u64) -> ApiResult<u
 
 async fn targets(db: &Db) -> ApiResult<Vec<Target>> {
     use entities::group;
-    let no_records: Vec<i64> = repo::programs::list(db.conn())
-        .await?
-        .into_iter()
-        .filter(|p| p.approach == Approach::TwelveStep && p.slug != "grow")
-        .map(|p| p.id)
-        .collect();
-    let groups: Vec<(i64, Option<i64>)> = group::Entity::find()
+    let programs = repo::programs::list(db.conn()).await?;
+    let no_records: Vec<i64> = programs.iter().filter(|p| p.approach == Approach::TwelveStep && p.slug != "grow").map(|p| p.id).collect();
+    let groups: Vec<(i64, Option<i64>, Option<Category>)> = group::Entity::find()
         .select_only()
-        .columns([group::Column::Id, group::Column::ProgramId])
+        .columns([group::Column::Id, group::Column::ProgramId, group::Column::Category])
         .filter(group::Column::Status.eq(GroupStatus::Active))
         .filter(group::Column::AcceptingNewMembers.eq(true))
         .into_tuple()
         .all(db.conn())
         .await?;
-    Ok(groups.into_iter().map(|(id, program)| Target { id, twelve_tradition: program.is_some_and(|p| no_records.contains(&p)) }).collect())
+    Ok(groups
+        .into_iter()
+        .map(|(id, program, own)| Target {
+            id,
+            twelve_tradition: program.is_some_and(|p| no_records.contains(&p)),
+            category: own.or_else(|| programs.iter().find(|p| Some(p.id) == program).map(|p| p.category)),
+        })
+        .collect())
 }
 
 /// Referral `index` (stored with id `id`) and its events.
@@ -145,10 +141,10 @@ fn synthetic(
     let today = now.date_naive();
     let target = &targets[rng.random_range(0..targets.len())];
     let agency = agencies[rng.random_range(0..agencies.len())];
-    let channel = *CHANNELS.choose(&mut rng).unwrap_or(&Channel::SelfReferral);
+    let channel = referral_channel(rng.random());
     let clinician = format!("clinician-demo-{agency}");
     let referred_on = today - Duration::days(rng.random_range(0..730));
-    let mut steps = outcomes(&mut rng, channel, referred_on, today, settings.retention_days);
+    let mut steps = outcomes(&mut rng, channel, literature::stay(target.category), referred_on, today, settings.retention_days);
     if !target.twelve_tradition {
         steps = group_responses(index, steps, referred_on, today);
     }
@@ -214,36 +210,64 @@ fn synthetic(
     (row, events)
 }
 
-/// What became of a referral: veteran introductions go far more often than professional
-/// referrals, and about a third of those who go stay past the retention window.
-fn outcomes(rng: &mut StdRng, channel: Channel, referred_on: NaiveDate, today: NaiveDate, window: u32) -> Vec<(Outcome, NaiveDate)> {
+/// The channel of a referral from a uniform draw `u` in [0, 1), with the shares of
+/// `literature::referral_channel_shares`.
+fn referral_channel(u: f64) -> Channel {
+    let mut left = u;
+    for (channel, share) in literature::referral_channel_shares() {
+        if left < share {
+            return channel;
+        }
+        left -= share;
+    }
+    Channel::SelfReferral
+}
+
+/// What became of a referral made `referred_on` (docs: `seed::literature`): a few are
+/// withdrawn; of the others, the person attends with the channel's uptake and otherwise
+/// declines or does not show; an attendee stays a tenure drawn from `stay`, marked retained
+/// a few weeks after the window if still there, and dropped out the day they leave. Nothing
+/// is recorded after `today` (the rest is still to come), nor for referrals of the last two
+/// weeks.
+fn outcomes(
+    rng: &mut StdRng,
+    channel: Channel,
+    stay: literature::Stay,
+    referred_on: NaiveDate,
+    today: NaiveDate,
+    window: u32,
+) -> Vec<(Outcome, NaiveDate)> {
     let days = Duration::days;
     if (today - referred_on).num_days() < 14 {
         return Vec::new();
     }
-    let uptake = match channel {
-        Channel::VeteranIntroduction => 0.45,
-        Channel::ProfessionalReferral => 0.17,
-        _ => 0.3,
-    };
     let mut steps = Vec::new();
     if rng.random_bool(0.3) {
         steps.push((Outcome::Contacted, referred_on + days(rng.random_range(0..3))));
     }
-    if !rng.random_bool(uptake) {
-        let outcome = *[Outcome::NoShow, Outcome::NoShow, Outcome::Declined, Outcome::Withdrawn].choose(rng).unwrap_or(&Outcome::NoShow);
+    if rng.random_bool(literature::WITHDRAWN) {
+        steps.push((Outcome::Withdrawn, referred_on + days(rng.random_range(7..14))));
+        return steps;
+    }
+    if !rng.random_bool(literature::uptake(channel)) {
+        let outcome = *[Outcome::NoShow, Outcome::NoShow, Outcome::Declined].choose(rng).unwrap_or(&Outcome::NoShow);
         steps.push((outcome, referred_on + days(rng.random_range(7..14))));
         return steps;
     }
     let attended = referred_on + days(rng.random_range(3..14));
     steps.push((Outcome::Attended, attended));
+    let tenure = i64::from(stay.draw_days(rng.random(), window));
     let window = i64::from(window);
-    if (today - attended).num_days() >= window + 30 {
-        if rng.random_ratio(1, 3) {
-            steps.push((Outcome::Retained, attended + days(window + rng.random_range(0..30))));
-        } else {
-            steps.push((Outcome::DroppedOut, attended + days(rng.random_range(7..window.max(8)))));
+    if tenure >= window {
+        // Marked retained some weeks after the window, and never after they left.
+        let retained = attended + days((window + rng.random_range(0..30)).min(tenure));
+        if retained <= today {
+            steps.push((Outcome::Retained, retained));
         }
+    }
+    let left = attended + days(tenure);
+    if left <= today {
+        steps.push((Outcome::DroppedOut, left));
     }
     steps
 }
@@ -307,7 +331,7 @@ mod tests {
         for index in 0..5_000u64 {
             let mut rng = StdRng::seed_from_u64(index);
             let referred_on = today - Duration::days(rng.random_range(0..730));
-            let steps = outcomes(&mut rng, Channel::ProfessionalReferral, referred_on, today, 120);
+            let steps = outcomes(&mut rng, Channel::ProfessionalReferral, literature::stay(None), referred_on, today, 120);
             let run = |steps: &[(Outcome, NaiveDate)]| {
                 steps.iter().try_fold(Milestones::new(referred_on), |m, (o, on)| apply(&m, *o, *on, today, 120)).unwrap()
             };

@@ -72,7 +72,7 @@ pub async fn directory(app: &TestApp) -> Directory {
             json!({ "name": "Cedar Grief Talk", "category": "STRESS_COPING", "leadership": "MEMBER_LED", "format": "HYBRID",
             "focus": ["grief"], "languages": ["de"], "address": { "city": "Berlin", "region": "Berlin", "postalCode": "10115", "country": "DE" },
             "latitude": 52.52, "longitude": 13.405, "meetings": meeting("MONDAY"), "fundingRestrictions": ["NO_INDUSTRY_FUNDING"],
-            "veteranIntroduction": true }),
+            "veteranIntroduction": true, "freeOfCharge": false, "costNote": "EUR 2 a meeting for the room" }),
         ),
         (
             "D",

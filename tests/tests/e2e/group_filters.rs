@@ -47,6 +47,8 @@ both_backends!(every_filter_field, |app: &TestApp| async move {
         (json!({ "meetsOn": "MONDAY" }), "AC"),
         (json!({ "acceptingNewMembers": false }), "B"),
         (json!({ "veteranIntroduction": true }), "AC"),
+        (json!({ "freeOfCharge": false }), "C"),
+        (json!({ "freeOfCharge": true }), "ABD"),
         (json!({ "status": "CLOSED" }), "E"),
         (json!({ "status": null }), "ABCDE"),
         (json!({ "withFundingRestrictions": ["NO_OUTSIDE_CONTRIBUTIONS"] }), "A"),
@@ -155,7 +157,7 @@ both_backends!(
         s.webhooks.worker = false;
     },
     |app: &TestApp| async move {
-        circles::seed::seed_demo(&app.db, 120).await.unwrap();
+        circles::seed::seed_demo(&app.db, 160).await.unwrap();
         let token = app.token("researcher", None, "r");
         let query = "query($first: Int) { groups(first: $first, filter: { withoutFundingRestrictions: [\"NO_OUTSIDE_CONTRIBUTIONS\"] }) {
         totalCount edges { node { name category program { name fundingRestrictions { code } } effectiveFundingRestrictions { code }

@@ -20,6 +20,7 @@ mod hsds_import;
 mod http;
 pub mod km;
 mod listing_fields;
+mod literature;
 pub mod meeting_guide;
 mod meeting_size;
 pub mod referral_responses;
