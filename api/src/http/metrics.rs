@@ -1,5 +1,6 @@
 //! `/metrics` in the Prometheus text format: request counts and latencies by route and
-//! status, the number of SQL statements run, and failed referral-code lookups.
+//! status, the number of SQL statements run, the shared write transactions of the group commit
+//! and the writes in them, and failed referral-code lookups.
 //!
 //! On the API's own address `/metrics` answers admins only (a bearer token); set
 //! `CIRCLES_METRICS_BIND` to serve it without a token on a separate, private address that
@@ -38,6 +39,8 @@ pub struct Metrics {
     requests: Family<RouteLabels, Counter>,
     latency: Family<RouteLabels, Histogram>,
     statements: Gauge,
+    write_batches: Gauge,
+    write_batch_jobs: Gauge,
 }
 
 impl Metrics {
@@ -49,8 +52,15 @@ impl Metrics {
         registry.register("http_requests", "HTTP requests answered", requests.clone());
         registry.register("http_request_duration_seconds", "Time to answer an HTTP request", latency.clone());
         registry.register("db_statements", "SQL statements run since start", statements.clone());
+        let (write_batches, write_batch_jobs) = (Gauge::default(), Gauge::default());
+        registry.register("write_batches", "Shared write transactions (group commit) run since start", write_batches.clone());
+        registry.register(
+            "write_batch_jobs",
+            "Writes (createReferral) made in shared write transactions since start",
+            write_batch_jobs.clone(),
+        );
         registry.register("referral_code_lookups_failed", "Referral-code lookups that found no visible referral", failed_code_lookups);
-        Arc::new(Self { registry, requests, latency, statements })
+        Arc::new(Self { registry, requests, latency, statements, write_batches, write_batch_jobs })
     }
 }
 
@@ -92,6 +102,9 @@ pub async fn render_for_admins(
 /// `/metrics` on `CIRCLES_METRICS_BIND`: no token.
 pub async fn render(metrics: web::Data<Arc<Metrics>>, db: web::Data<Db>) -> HttpResponse {
     metrics.statements.set(db.statement_count() as i64);
+    let (batches, jobs) = db.write_batches();
+    metrics.write_batches.set(batches as i64);
+    metrics.write_batch_jobs.set(jobs as i64);
     let mut out = String::new();
     if encode(&mut out, &metrics.registry).is_err() {
         return HttpResponse::InternalServerError().finish();

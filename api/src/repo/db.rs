@@ -23,8 +23,9 @@ use sea_orm::{
 };
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
-use crate::errors::ApiResult;
+use crate::errors::{ApiError, ApiResult};
 use crate::repo::feed::{Feed, ReferralNotice};
+use crate::repo::group_commit::{GroupCommit, Job};
 
 /// The shared database handle of the server.
 #[derive(Clone)]
@@ -37,6 +38,10 @@ pub struct Db {
     statements: Arc<AtomicU64>,
     /// Committed referral changes (`feed`), for subscriptions and the webhook worker.
     feed: Feed,
+    /// The writer task of batched writes (`group_commit`), started on first use.
+    group_commit: Arc<std::sync::Mutex<Option<GroupCommit>>>,
+    /// Batches committed by the group commit, and the jobs in them (for `/metrics`).
+    batches: Arc<[AtomicU64; 2]>,
 }
 
 impl Db {
@@ -53,7 +58,16 @@ impl Db {
             false => None,
         };
         make_sqlite_files_private(url)?;
-        Ok(Self { conn, write_conn, url: url.to_owned(), writer: Arc::new(Mutex::new(())), statements, feed: Feed::default() })
+        Ok(Self {
+            conn,
+            write_conn,
+            url: url.to_owned(),
+            writer: Arc::new(Mutex::new(())),
+            statements,
+            feed: Feed::default(),
+            group_commit: Arc::default(),
+            batches: Arc::default(),
+        })
     }
 
     /// Applies the pending migrations, on one connection of their own: sea-orm-migration runs
@@ -91,6 +105,9 @@ impl Db {
     /// ends: a pool's maintenance task would otherwise spin while the runtime shuts down.
     pub async fn close(&self) {
         self.feed.close();
+        if let Ok(mut group_commit) = self.group_commit.lock() {
+            group_commit.take();
+        }
         let _ = self.conn.clone().close().await;
         if let Some(write) = &self.write_conn {
             let _ = write.clone().close().await;
@@ -133,6 +150,27 @@ impl Db {
             _ => (None, self.conn.begin().await?),
         };
         Ok(WriteTxn { txn, _guard: guard, notices: std::sync::Mutex::new(Vec::new()), feed: self.feed.clone() })
+    }
+
+    /// How many write transactions the group commit has run, and how many jobs they held.
+    pub fn write_batches(&self) -> (u64, u64) {
+        (self.batches[0].load(Ordering::Relaxed), self.batches[1].load(Ordering::Relaxed))
+    }
+
+    /// Counts one transaction of the group commit with `jobs` jobs.
+    pub(crate) fn count_batch(&self, jobs: usize) {
+        self.batches[0].fetch_add(1, Ordering::Relaxed);
+        self.batches[1].fetch_add(jobs as u64, Ordering::Relaxed);
+    }
+
+    /// Runs `job` in a transaction shared with the other batched writes waiting at the same
+    /// time (`repo::group_commit`), and returns its result once that transaction commits.
+    pub async fn batched<T: Send + 'static>(&self, job: impl Job) -> ApiResult<T> {
+        let queue = {
+            let mut slot = self.group_commit.lock().map_err(|_| ApiError::Internal(anyhow::anyhow!("group commit lock poisoned")))?;
+            slot.get_or_insert_with(|| GroupCommit::start(Self { group_commit: Arc::default(), ..self.clone() })).clone()
+        };
+        queue.submit(job).await
     }
 
     pub async fn ping(&self) -> bool {

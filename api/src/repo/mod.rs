@@ -6,6 +6,7 @@ pub mod audit;
 pub mod db;
 pub mod feed;
 pub mod flags;
+pub mod group_commit;
 pub mod group_parts;
 pub mod group_search;
 pub mod groups;

@@ -3,10 +3,8 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use entities::{referral, referral_event};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
-    SqlErr,
-};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 
 use crate::domain::referral::{Milestones, OutcomeSource, ReferralStatus, RefusalReason};
 use crate::domain::{perturbation, referral_code};
@@ -48,8 +46,9 @@ pub async fn by_idempotency_key(db: &impl ConnectionTrait, agency_id: i64, key: 
 /// What inserting a referral came to.
 pub enum Inserted {
     New(Box<referral::Model>),
-    /// Another request with the same agency and idempotency key won the race.
-    KeyTaken,
+    /// A referral with the same agency and idempotency key exists (another request won the
+    /// race): this one.
+    KeyTaken(Box<referral::Model>),
 }
 
 /// Inserts a referral with a fresh unique code (retrying the rare code collision).
@@ -84,15 +83,21 @@ pub async fn insert(db: &impl ConnectionTrait, r: &NewReferral, now: DateTime<Ut
             refusal_reason: Set(None),
             ..Default::default()
         };
-        match model.insert(db).await {
+        // ON CONFLICT DO NOTHING: a taken code or idempotency key inserts nothing instead of
+        // failing, so a PostgreSQL transaction shared with other writes stays usable.
+        let inserted = referral::Entity::insert(model).on_conflict(OnConflict::new().do_nothing().to_owned()).exec_with_returning(db).await;
+        match inserted {
             Ok(m) => return Ok(Inserted::New(Box::new(m))),
-            Err(err) => match err.sql_err() {
-                Some(SqlErr::UniqueConstraintViolation(msg)) if msg.contains("idempotency") || msg.contains("agency_id") => {
-                    return Ok(Inserted::KeyTaken);
+            // Nothing inserted (SQLite: RecordNotInserted; PostgreSQL: RETURNING gave no row).
+            Err(DbErr::RecordNotInserted | DbErr::RecordNotFound(_)) => {
+                if let Some(key) = &r.idempotency_key
+                    && let Some(existing) = by_idempotency_key(db, r.agency_id, key).await?
+                {
+                    return Ok(Inserted::KeyTaken(Box::new(existing)));
                 }
-                Some(SqlErr::UniqueConstraintViolation(_)) => continue,
-                _ => return Err(err.into()),
-            },
+                // The code was taken: draw another.
+            }
+            Err(err) => return Err(err.into()),
         }
     }
     Err(ApiError::Internal(anyhow::anyhow!("could not find a free referral code")))

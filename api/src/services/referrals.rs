@@ -5,6 +5,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use entities::referral;
+use futures_util::future::BoxFuture;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
@@ -13,8 +14,9 @@ use crate::domain::referral::{self as rules, Outcome, OutcomeSource, Recorder, R
 use crate::domain::validate;
 use crate::errors::{ApiError, ApiResult};
 use crate::repo::audit::Actor;
+use crate::repo::group_commit::{Job, Output};
 use crate::repo::referrals::{self, Inserted, NewEvent, NewReferral};
-use crate::repo::{self, Db};
+use crate::repo::{self, Db, WriteTxn};
 use crate::services::audited::{self, Change};
 use crate::services::webhooks;
 use entities::enums::{Channel, GroupStatus};
@@ -71,6 +73,8 @@ fn replay(existing: referral::Model, hash: &str) -> ApiResult<referral::Model> {
 
 /// Creates a referral from `agency_id`, or returns the one an earlier request with the same
 /// idempotency key created. `now` is the referral time (the present, except in `seed-demo`).
+/// Validated here; written in a transaction shared with the other referrals being created at
+/// the same moment (`Db::batched`, docs/audit-chain.md).
 pub async fn create(
     db: &Db,
     client_ref_key: &ClientRefKey,
@@ -88,56 +92,71 @@ pub async fn create(
     let client_hash = client_ref_key.hash(agency_id, &client_ref);
     let referred_on = referral_day(input.referred_on, now.date_naive())?;
     let hash = request_hash(agency_id, input.group_id, &client_hash, input.channel, &note, input.referred_on);
-
-    let txn = db.begin_write().await?;
-    if let Some(key) = &key
-        && let Some(existing) = referrals::by_idempotency_key(&*txn, agency_id, key).await?
-    {
-        return replay(existing, &hash);
-    }
-    let group = repo::groups::get(&*txn, input.group_id).await?.ok_or_else(|| ApiError::not_found("group"))?;
-    if group.status != GroupStatus::Active {
-        return Err(ApiError::Conflict(format!("the group is {}: it takes no referrals", name(group.status).to_lowercase())));
-    }
-    if !group.accepting_new_members {
-        return Err(ApiError::Conflict("the group is not accepting new members".into()));
-    }
     let new = NewReferral {
-        group_id: group.id,
+        group_id: input.group_id,
         agency_id,
         clinician_subject: actor.subject.clone(),
         channel: input.channel,
         client_ref_hash: client_hash,
         note,
-        idempotency_key: key.clone(),
-        request_hash: hash.clone(),
+        idempotency_key: key,
+        request_hash: hash,
         referred_on,
     };
-    let created = match referrals::insert(&*txn, &new, now).await? {
-        Inserted::New(r) => *r,
-        Inserted::KeyTaken => {
-            // A concurrent request with the same key committed first: answer with its referral.
-            drop(txn);
-            let key = key.unwrap_or_default();
-            let existing = referrals::by_idempotency_key(db.conn(), agency_id, &key)
-                .await?
-                .ok_or_else(|| ApiError::Conflict("idempotency key in use; retry".into()))?;
-            return replay(existing, &hash);
+    db.batched(NewReferralJob { new, actor: actor.clone(), now }).await
+}
+
+/// Writing one new referral, in a transaction shared with others (`repo::group_commit`).
+struct NewReferralJob {
+    new: NewReferral,
+    actor: Actor,
+    now: DateTime<Utc>,
+}
+
+impl Job for NewReferralJob {
+    fn write<'a>(&'a self, txn: &'a WriteTxn) -> BoxFuture<'a, ApiResult<Output>> {
+        Box::pin(async move { Ok(Box::new(self.write_in(txn).await?) as Output) })
+    }
+}
+
+impl NewReferralJob {
+    /// The referral, its first event, its webhook messages and its audit event; or, for a
+    /// retried idempotency key, the referral it created (written by an earlier transaction or
+    /// earlier in this one). Every refusal comes before the first write (`Job`'s rule).
+    async fn write_in(&self, txn: &WriteTxn) -> ApiResult<referral::Model> {
+        let new = &self.new;
+        if let Some(key) = &new.idempotency_key
+            && let Some(existing) = referrals::by_idempotency_key(&**txn, new.agency_id, key).await?
+        {
+            return replay(existing, &new.request_hash);
         }
-    };
-    let event = NewEvent {
-        from: None,
-        to: ReferralStatus::Referred,
-        occurred_on: created.referred_on,
-        source: None,
-        note: created.note.clone(),
-        reason: None,
-    };
-    referrals::append_event(&*txn, created.id, actor, event).await?;
-    webhooks::stage(&txn, &created, None).await?;
-    let payload = json!({ "groupId": created.group_id, "agencyId": agency_id, "channel": created.channel, "code": created.code });
-    audited::commit(txn, actor, Change::new("referral.create", "referral", created.id, payload)).await?;
-    Ok(created)
+        let group = repo::groups::get(&**txn, new.group_id).await?.ok_or_else(|| ApiError::not_found("group"))?;
+        if group.status != GroupStatus::Active {
+            return Err(ApiError::Conflict(format!("the group is {}: it takes no referrals", name(group.status).to_lowercase())));
+        }
+        if !group.accepting_new_members {
+            return Err(ApiError::Conflict("the group is not accepting new members".into()));
+        }
+        let created = match referrals::insert(&**txn, new, self.now).await? {
+            Inserted::New(r) => *r,
+            // A concurrent request with the same key committed first: answer with its referral.
+            Inserted::KeyTaken(existing) => return replay(*existing, &new.request_hash),
+        };
+        let event = NewEvent {
+            from: None,
+            to: ReferralStatus::Referred,
+            occurred_on: created.referred_on,
+            source: None,
+            note: created.note.clone(),
+            reason: None,
+        };
+        referrals::append_event(&**txn, created.id, &self.actor, event).await?;
+        webhooks::stage(txn, &created, None).await?;
+        let payload =
+            json!({ "groupId": created.group_id, "agencyId": created.agency_id, "channel": created.channel, "code": created.code });
+        audited::append(txn, &self.actor, Change::new("referral.create", "referral", created.id, payload)).await?;
+        Ok(created)
+    }
 }
 
 /// An outcome to record.
