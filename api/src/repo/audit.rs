@@ -1,4 +1,6 @@
-//! The audit log: `append` writes one hash-chained event inside the caller's transaction;
+//! The audit log: `append` writes one hash-chained event inside the caller's write transaction
+//! (which remembers the head it wrote, so that the next append of the same transaction needs
+//! no read);
 //! `verify` re-reads the whole chain.
 //!
 //! Appends are serialised so the chain never forks: on PostgreSQL with a transaction-scoped
@@ -9,13 +11,14 @@
 use chrono::Utc;
 use entities::audit_event;
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
     Statement,
 };
 use serde_json::Value;
 
 use crate::domain::audit::{self, AuditRecord, Break, ChainCheck, GENESIS};
 use crate::errors::ApiResult;
+use crate::repo::db::WriteTxn;
 
 /// Who did it.
 #[derive(Clone, Debug)]
@@ -32,14 +35,20 @@ impl Actor {
 
 /// Appends one event; call it inside the transaction of the change it records.
 pub async fn append(
-    db: &impl ConnectionTrait,
+    txn: &WriteTxn,
     actor: &Actor,
     action: &str,
     entity_type: &str,
     entity_id: impl ToString,
     payload: Value,
 ) -> ApiResult<()> {
-    let last: Option<(i64, String)> = if db.get_database_backend() == DatabaseBackend::Postgres {
+    let db: &DatabaseTransaction = txn;
+    // The head this transaction appended last, if any (a batch appends many: one read of the
+    // head, under the lock, serves them all).
+    let cached = txn.audit_head();
+    let last: Option<(i64, String)> = if cached.is_some() {
+        cached
+    } else if db.get_database_backend() == DatabaseBackend::Postgres {
         // Lock, then read the head with a snapshot taken after the lock was granted, in one
         // round trip (migration m20261126_000003). The lock is held until commit.
         let row = db.query_one_raw(Statement::from_string(DatabaseBackend::Postgres, "SELECT seq, hash FROM circles_audit_head()")).await?;
@@ -85,9 +94,10 @@ pub async fn append(
         entity_id: Set(record.entity_id),
         payload: Set(record.payload),
         prev_hash: Set(prev_hash),
-        hash: Set(hash),
+        hash: Set(hash.clone()),
     };
     audit_event::Entity::insert(model).exec_without_returning(db).await?;
+    txn.set_audit_head(seq, hash);
     Ok(())
 }
 

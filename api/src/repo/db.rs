@@ -149,7 +149,13 @@ impl Db {
             }
             _ => (None, self.conn.begin().await?),
         };
-        Ok(WriteTxn { txn, _guard: guard, notices: std::sync::Mutex::new(Vec::new()), feed: self.feed.clone() })
+        Ok(WriteTxn {
+            txn,
+            _guard: guard,
+            notices: std::sync::Mutex::new(Vec::new()),
+            feed: self.feed.clone(),
+            audit_head: std::sync::Mutex::new(None),
+        })
     }
 
     /// How many write transactions the group commit has run, and how many jobs they held.
@@ -280,9 +286,21 @@ pub struct WriteTxn {
     _guard: Option<OwnedMutexGuard<()>>,
     notices: std::sync::Mutex<Vec<ReferralNotice>>,
     feed: Feed,
+    /// The audit chain's head as this transaction last appended it (`repo::audit::append`).
+    audit_head: std::sync::Mutex<Option<(i64, String)>>,
 }
 
 impl WriteTxn {
+    pub(crate) fn audit_head(&self) -> Option<(i64, String)> {
+        self.audit_head.lock().ok().and_then(|h| h.clone())
+    }
+
+    pub(crate) fn set_audit_head(&self, seq: i64, hash: String) {
+        if let Ok(mut head) = self.audit_head.lock() {
+            *head = Some((seq, hash));
+        }
+    }
+
     /// Announces a referral change to this process once the transaction commits
     /// (`repo::feed`): on SQLite its subscribers get the notice, on PostgreSQL the webhook
     /// worker is woken (the notice itself goes to every process by the `NOTIFY` that

@@ -269,7 +269,7 @@ pub async fn seed_demo(db: &Db, groups: u64) -> ApiResult<u64> {
             let flag = repo::flags::create(&*txn, (*code).into(), (*label).into(), (*description).into()).await?;
             let payload = serde_json::json!({ "code": flag.code, "demo": true });
             repo::audit::append(
-                &*txn,
+                &txn,
                 &repo::audit::Actor::system("seed-demo"),
                 "funding_restriction.create",
                 "funding_restriction",
@@ -297,7 +297,7 @@ pub async fn seed_demo(db: &Db, groups: u64) -> ApiResult<u64> {
         };
         let program = repo::programs::create(&*txn, draft).await?;
         let payload = serde_json::json!({ "slug": program.slug, "demo": true });
-        repo::audit::append(&*txn, &repo::audit::Actor::system("seed-demo"), "program.create", "program", program.id, payload).await?;
+        repo::audit::append(&txn, &repo::audit::Actor::system("seed-demo"), "program.create", "program", program.id, payload).await?;
         let codes: Vec<String> = p.flags.iter().map(|c| (*c).into()).collect();
         let ids = crate::services::directory::flag_ids(&*txn, "flags", &codes).await?;
         repo::flags::set_for_program(&*txn, program.id, &ids).await?;
@@ -306,7 +306,7 @@ pub async fn seed_demo(db: &Db, groups: u64) -> ApiResult<u64> {
         if repo::agencies::list(&*txn, None).await?.iter().all(|a| a.name != name) {
             let agency = repo::agencies::create(&*txn, name.into()).await?;
             let payload = serde_json::json!({ "name": agency.name, "demo": true });
-            repo::audit::append(&*txn, &repo::audit::Actor::system("seed-demo"), "agency.create", "agency", agency.id, payload).await?;
+            repo::audit::append(&txn, &repo::audit::Actor::system("seed-demo"), "agency.create", "agency", agency.id, payload).await?;
         }
     }
     txn.commit().await?;
@@ -326,14 +326,14 @@ pub async fn seed_demo(db: &Db, groups: u64) -> ApiResult<u64> {
             demo_attendance(i, &mut draft, &programs);
             let group = repo::groups::create(&*txn, &draft).await?;
             let payload = serde_json::json!({ "name": group.name, "programId": group.program_id, "demo": true });
-            repo::audit::append(&*txn, &repo::audit::Actor::system("seed-demo"), "group.create", "group", group.id, payload).await?;
+            repo::audit::append(&txn, &repo::audit::Actor::system("seed-demo"), "group.create", "group", group.id, payload).await?;
             if i < 5 {
                 repo::liaisons::assign(&*txn, group.id, DEMO_LIAISON).await?;
             } else if let Some(closed_on) = demo_closing(i, &draft) {
                 // Some have closed since: `groupStats` studies lifespans.
                 repo::groups::set_status(&*txn, group.id, group.version, GroupStatus::Closed, Some(closed_on)).await?;
                 let payload = serde_json::json!({ "status": GroupStatus::Closed, "closedOn": closed_on, "demo": true });
-                repo::audit::append(&*txn, &repo::audit::Actor::system("seed-demo"), "group.status", "group", group.id, payload).await?;
+                repo::audit::append(&txn, &repo::audit::Actor::system("seed-demo"), "group.status", "group", group.id, payload).await?;
             }
             added += 1;
         }

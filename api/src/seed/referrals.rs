@@ -82,7 +82,7 @@ pub async fn seed_referrals(db: &Db, settings: &Settings, n: u64) -> ApiResult<u
             referral_event::Entity::insert_many(chunk.to_vec()).exec_without_returning(&*txn).await?;
         }
         let payload = serde_json::json!({ "firstId": first, "lastId": next_id - 1, "count": end - i, "demo": true });
-        audit::append(&*txn, &Actor::system("seed-demo"), "referral.seed_bulk", "referral", format!("{first}-{}", next_id - 1), payload)
+        audit::append(&txn, &Actor::system("seed-demo"), "referral.seed_bulk", "referral", format!("{first}-{}", next_id - 1), payload)
             .await?;
         txn.commit().await?;
         i = end;

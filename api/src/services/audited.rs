@@ -32,5 +32,5 @@ pub async fn commit(txn: WriteTxn, actor: &Actor, change: Change) -> ApiResult<(
 
 /// Appends `change` to the audit log in `txn`, which a batch commits (`repo::group_commit`).
 pub async fn append(txn: &WriteTxn, actor: &Actor, change: Change) -> ApiResult<()> {
-    audit::append(&**txn, actor, change.action, change.entity_type, change.entity_id, change.payload).await
+    audit::append(txn, actor, change.action, change.entity_type, change.entity_id, change.payload).await
 }

@@ -117,7 +117,7 @@ pub async fn apply(
                         repo::import_keys::insert(&*txn, source, kind, id, group.id).await?;
                     }
                     let payload = json!({ "source": source, "record": incoming.at, "name": group.name, "status": status });
-                    audit::append(&*txn, actor, "group.import", "group", group.id, payload).await?;
+                    audit::append(&txn, actor, "group.import", "group", group.id, payload).await?;
                     Ok::<_, ApiError>(Some(true))
                 }
                 Some(id) => {
@@ -136,7 +136,7 @@ pub async fn apply(
                         group = repo::groups::set_status(&*txn, id, group.version, status, None).await?;
                     }
                     let payload = json!({ "source": source, "record": incoming.at, "name": group.name, "status": group.status });
-                    audit::append(&*txn, actor, "group.import", "group", id, payload).await?;
+                    audit::append(&txn, actor, "group.import", "group", id, payload).await?;
                     Ok(Some(false))
                 }
             }
@@ -163,7 +163,7 @@ pub async fn apply(
         "updated": report.updated.len(),
         "unchanged": report.unchanged,
     });
-    audit::append(&*txn, actor, "import.run", "import", source, payload).await?;
+    audit::append(&txn, actor, "import.run", "import", source, payload).await?;
     txn.commit().await?;
     Ok(report)
 }
