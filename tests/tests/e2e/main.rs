@@ -11,6 +11,7 @@ mod audit;
 mod auth;
 mod consolidation;
 mod fhir;
+mod group_commit;
 mod group_filters;
 mod group_survival;
 mod group_writes;
