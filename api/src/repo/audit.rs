@@ -33,6 +33,17 @@ impl Actor {
     }
 }
 
+/// One event to append.
+#[derive(Clone, Debug)]
+pub struct Entry {
+    pub actor: Actor,
+    pub action: String,
+    pub entity_type: String,
+    pub entity_id: String,
+    /// What changed; never a client reference, a note or a secret.
+    pub payload: Value,
+}
+
 /// Appends one event; call it inside the transaction of the change it records.
 pub async fn append(
     txn: &WriteTxn,
@@ -42,9 +53,20 @@ pub async fn append(
     entity_id: impl ToString,
     payload: Value,
 ) -> ApiResult<()> {
+    let entry =
+        Entry { actor: actor.clone(), action: action.into(), entity_type: entity_type.into(), entity_id: entity_id.to_string(), payload };
+    append_many(txn, std::slice::from_ref(&entry)).await
+}
+
+/// Appends `entries`, in order, each linked to the one before, in one statement; call it
+/// inside the transaction of the changes they record.
+pub async fn append_many(txn: &WriteTxn, entries: &[Entry]) -> ApiResult<()> {
+    if entries.is_empty() {
+        return Ok(());
+    }
     let db: &DatabaseTransaction = txn;
-    // The head this transaction appended last, if any (a batch appends many: one read of the
-    // head, under the lock, serves them all).
+    // The head this transaction appended last, if any: one read of the head, under the lock,
+    // serves every append of the transaction.
     let cached = txn.audit_head();
     let last: Option<(i64, String)> = if cached.is_some() {
         cached
@@ -69,35 +91,40 @@ pub async fn append(
             .one(db)
             .await?
     };
-    let (seq, prev_hash) = match last {
-        Some((seq, hash)) => (seq + 1, hash),
-        None => (1, GENESIS.to_owned()),
+    let (mut seq, mut prev_hash) = match last {
+        Some((seq, hash)) => (seq, hash),
+        None => (0, GENESIS.to_owned()),
     };
-    let record = AuditRecord {
-        seq,
-        at: audit::micros(Utc::now()),
-        actor_subject: actor.subject.clone(),
-        actor_role: actor.role.clone(),
-        action: action.into(),
-        entity_type: entity_type.into(),
-        entity_id: entity_id.to_string(),
-        payload: payload.to_string(),
-    };
-    let hash = audit::chain_hash(&prev_hash, &record);
-    let model = audit_event::ActiveModel {
-        seq: Set(record.seq),
-        at: Set(record.at),
-        actor_subject: Set(record.actor_subject),
-        actor_role: Set(record.actor_role),
-        action: Set(record.action),
-        entity_type: Set(record.entity_type),
-        entity_id: Set(record.entity_id),
-        payload: Set(record.payload),
-        prev_hash: Set(prev_hash),
-        hash: Set(hash.clone()),
-    };
-    audit_event::Entity::insert(model).exec_without_returning(db).await?;
-    txn.set_audit_head(seq, hash);
+    let at = audit::micros(Utc::now());
+    let mut models = Vec::with_capacity(entries.len());
+    for e in entries {
+        seq += 1;
+        let record = AuditRecord {
+            seq,
+            at,
+            actor_subject: e.actor.subject.clone(),
+            actor_role: e.actor.role.clone(),
+            action: e.action.clone(),
+            entity_type: e.entity_type.clone(),
+            entity_id: e.entity_id.clone(),
+            payload: e.payload.to_string(),
+        };
+        let hash = audit::chain_hash(&prev_hash, &record);
+        models.push(audit_event::ActiveModel {
+            seq: Set(record.seq),
+            at: Set(record.at),
+            actor_subject: Set(record.actor_subject),
+            actor_role: Set(record.actor_role),
+            action: Set(record.action),
+            entity_type: Set(record.entity_type),
+            entity_id: Set(record.entity_id),
+            payload: Set(record.payload),
+            prev_hash: Set(std::mem::replace(&mut prev_hash, hash.clone())),
+            hash: Set(hash),
+        });
+    }
+    audit_event::Entity::insert_many(models).exec_without_returning(db).await?;
+    txn.set_audit_head(seq, prev_hash);
     Ok(())
 }
 

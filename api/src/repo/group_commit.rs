@@ -1,42 +1,64 @@
 //! Group commit: concurrent writes of one kind share a write transaction, so that one
 //! transaction, one hold of the audit chain's lock and one commit serve many requests
-//! (docs/audit-chain.md). Each write still appends its own audit event to the one chain,
-//! in the order the writes ran, and lands with it or not at all.
+//! (docs/audit-chain.md). Each write still appends its own audit event to the one chain and
+//! lands with it or not at all.
 //!
-//! A write is a [`Job`]: it runs inside the shared [`WriteTxn`] and gives back its result,
-//! which reaches its caller only after the commit. A job may end in an error the caller
-//! caused (BAD_USER_INPUT, CONFLICT, NOT_FOUND, FORBIDDEN, ...) **only before it writes
-//! anything**; the others go on. Any other error (the database's) may have left the
-//! transaction unusable (PostgreSQL aborts it), so the whole batch is rolled back and every
-//! job of it runs again alone, in a transaction of its own, as it would without batching;
-//! so does every job of a batch whose commit fails. A job therefore may run twice, but its
-//! writes commit at most once.
+//! A write is a [`Job`]: it runs inside the shared [`WriteTxn`] and gives back its result and
+//! the audit events that record it. The batch runs every job's writes first, then appends all
+//! their audit events at once (one read of the chain's head, which on PostgreSQL takes the
+//! chain's lock, and one multi-row insert) and commits: the lock is held only for that tail.
+//! Results reach their callers only after the commit.
 //!
-//! One task per [`Db`] handle takes the jobs in arrival order: it waits for one, then takes
-//! whatever else is waiting, up to [`MAX_BATCH`]. Under light load a batch holds one job and
-//! costs what a transaction of its own would.
+//! A job may end in an error the caller caused (BAD_USER_INPUT, CONFLICT, NOT_FOUND,
+//! FORBIDDEN, ...) **only before it writes anything**; the others go on. Any other error (the
+//! database's) may have left the transaction unusable (PostgreSQL aborts it), so the whole
+//! batch is rolled back and every job of it runs again alone, in a transaction of its own, as
+//! it would without batching; so does every job of a batch whose commit fails. A job
+//! therefore may run twice, but its writes commit at most once.
+//!
+//! Writer tasks per [`Db`] handle ([`writers`]: several on PostgreSQL, so that one batch's
+//! writes overlap another's chain append and commit; one on SQLite, which has one writer)
+//! take the jobs in arrival order: a writer waits for one, then takes whatever else is
+//! waiting, up to [`MAX_BATCH`]. Under light load a batch holds one job and costs what a
+//! transaction of its own would.
 
 use std::any::Any;
 use std::sync::Arc;
 
 use futures_util::future::BoxFuture;
-use tokio::sync::{mpsc, oneshot};
+use sea_orm::DatabaseBackend;
+use tokio::sync::{Mutex, mpsc, oneshot};
 
 use crate::errors::{ApiError, ApiResult};
+use crate::repo::audit;
 use crate::repo::db::{Db, WriteTxn};
 
 /// At most this many jobs share a transaction.
 pub const MAX_BATCH: usize = 64;
-/// Jobs waiting for the writer at most; more wait to be queued (back-pressure).
+/// Jobs waiting for a writer at most; more wait to be queued (back-pressure).
 const QUEUE: usize = 1024;
+
+/// The writer tasks of a database handle.
+pub fn writers(backend: DatabaseBackend) -> usize {
+    match backend {
+        DatabaseBackend::Postgres => 4,
+        _ => 1,
+    }
+}
 
 /// The erased result of a job.
 pub type Output = Box<dyn Any + Send>;
 
+/// What a job wrote: the result for its caller and the audit events that record the change.
+pub struct Written {
+    pub output: Output,
+    pub audit: Vec<audit::Entry>,
+}
+
 /// One write of a batch.
 pub trait Job: Send + Sync + 'static {
-    /// Writes inside `txn` (which the batch commits) and returns what the caller gets.
-    fn write<'a>(&'a self, txn: &'a WriteTxn) -> BoxFuture<'a, ApiResult<Output>>;
+    /// Writes inside `txn` (whose batch appends the audit events and commits).
+    fn write<'a>(&'a self, txn: &'a WriteTxn) -> BoxFuture<'a, ApiResult<Written>>;
 }
 
 type Entry = (Arc<dyn Job>, oneshot::Sender<ApiResult<Output>>);
@@ -48,11 +70,14 @@ pub struct GroupCommit {
 }
 
 impl GroupCommit {
-    /// Starts the writer task over `db` (a handle without a group commit of its own, so that
-    /// the task ends when the last handle with this queue is dropped or closed).
+    /// Starts the writer tasks over `db` (a handle without a group commit of its own, so that
+    /// the tasks end when the last handle with this queue is dropped or closed).
     pub fn start(db: Db) -> Self {
         let (tx, rx) = mpsc::channel(QUEUE);
-        tokio::spawn(run(db, rx));
+        let rx = Arc::new(Mutex::new(rx));
+        for _ in 0..writers(db.backend()) {
+            tokio::spawn(run(db.clone(), rx.clone()));
+        }
         Self { tx }
     }
 
@@ -66,15 +91,22 @@ impl GroupCommit {
     }
 }
 
-async fn run(db: Db, mut rx: mpsc::Receiver<Entry>) {
-    while let Some(first) = rx.recv().await {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(entry) => batch.push(entry),
-                Err(_) => break,
-            }
+/// The next batch: the first job to come, and whatever else waits.
+async fn next_batch(rx: &Mutex<mpsc::Receiver<Entry>>) -> Option<Vec<Entry>> {
+    let mut rx = rx.lock().await;
+    let first = rx.recv().await?;
+    let mut batch = vec![first];
+    while batch.len() < MAX_BATCH {
+        match rx.try_recv() {
+            Ok(entry) => batch.push(entry),
+            Err(_) => break,
         }
+    }
+    Some(batch)
+}
+
+async fn run(db: Db, rx: Arc<Mutex<mpsc::Receiver<Entry>>>) {
+    while let Some(batch) = next_batch(&rx).await {
         db.count_batch(batch.len());
         // A job's caller may have gone away (a closed connection): its job still runs, as
         // it would have had it started already; only the answer is dropped.
@@ -97,9 +129,10 @@ fn callers_error(err: &ApiError) -> bool {
 /// `job` in a transaction of its own.
 async fn alone(db: &Db, job: &dyn Job) -> ApiResult<Output> {
     let txn = db.begin_write().await?;
-    let output = job.write(&txn).await?;
+    let written = job.write(&txn).await?;
+    audit::append_many(&txn, &written.audit).await?;
     txn.commit().await?;
-    Ok(output)
+    Ok(written.output)
 }
 
 /// The jobs in one transaction; if a job fails with the database's error or the commit
@@ -108,12 +141,18 @@ async fn together(db: &Db, batch: Vec<Entry>) {
     let outputs = async {
         let txn = db.begin_write().await?;
         let mut outputs = Vec::with_capacity(batch.len());
+        let mut events = Vec::with_capacity(batch.len());
         for (job, _) in &batch {
             match job.write(&txn).await {
+                Ok(written) => {
+                    events.extend(written.audit);
+                    outputs.push(Ok(written.output));
+                }
                 Err(err) if !callers_error(&err) => return Err(err),
-                other => outputs.push(other),
+                Err(err) => outputs.push(Err(err)),
             }
         }
+        audit::append_many(&txn, &events).await?;
         txn.commit().await?;
         Ok::<_, ApiError>(outputs)
     }
@@ -150,7 +189,7 @@ mod tests {
     }
 
     impl Job for NewAgency {
-        fn write<'a>(&'a self, txn: &'a WriteTxn) -> BoxFuture<'a, ApiResult<Output>> {
+        fn write<'a>(&'a self, txn: &'a WriteTxn) -> BoxFuture<'a, ApiResult<Written>> {
             Box::pin(async move {
                 if let Some(gate) = &self.gate {
                     gate.notified().await;
@@ -159,7 +198,14 @@ mod tests {
                     return Err(fail());
                 }
                 let agency = crate::repo::agencies::create(&**txn, self.name.clone()).await?;
-                Ok(Box::new(agency.id) as Output)
+                let audit = vec![audit::Entry {
+                    actor: audit::Actor::system("test"),
+                    action: "agency.create".into(),
+                    entity_type: "agency".into(),
+                    entity_id: agency.id.to_string(),
+                    payload: serde_json::json!({ "name": agency.name }),
+                }];
+                Ok(Written { output: Box::new(agency.id), audit })
             })
         }
     }
@@ -226,6 +272,8 @@ mod tests {
         let mut sorted = names.clone();
         sorted.sort();
         assert_eq!(sorted, ["a", "blocker", "c", "d", "e", "first", "g"], "each good write once: {names:?}");
+        let chain = audit::verify(db.conn()).await.expect("verify");
+        assert_eq!((chain.checked, chain.first_break), (7, None), "one linked audit event per write");
         db.close().await;
     }
 }

@@ -26,11 +26,6 @@ impl Change {
 
 /// Appends `change`, made by `actor`, to the audit log in `txn` and commits.
 pub async fn commit(txn: WriteTxn, actor: &Actor, change: Change) -> ApiResult<()> {
-    append(&txn, actor, change).await?;
+    audit::append(&txn, actor, change.action, change.entity_type, change.entity_id, change.payload).await?;
     txn.commit().await
-}
-
-/// Appends `change` to the audit log in `txn`, which a batch commits (`repo::group_commit`).
-pub async fn append(txn: &WriteTxn, actor: &Actor, change: Change) -> ApiResult<()> {
-    audit::append(txn, actor, change.action, change.entity_type, change.entity_id, change.payload).await
 }

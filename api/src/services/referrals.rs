@@ -13,8 +13,9 @@ use crate::domain::client_ref::ClientRefKey;
 use crate::domain::referral::{self as rules, Outcome, OutcomeSource, Recorder, ReferralStatus, Refusal, name};
 use crate::domain::validate;
 use crate::errors::{ApiError, ApiResult};
+use crate::repo::audit;
 use crate::repo::audit::Actor;
-use crate::repo::group_commit::{Job, Output};
+use crate::repo::group_commit::{Job, Written};
 use crate::repo::referrals::{self, Inserted, NewEvent, NewReferral};
 use crate::repo::{self, Db, WriteTxn};
 use crate::services::audited::{self, Change};
@@ -114,21 +115,25 @@ struct NewReferralJob {
 }
 
 impl Job for NewReferralJob {
-    fn write<'a>(&'a self, txn: &'a WriteTxn) -> BoxFuture<'a, ApiResult<Output>> {
-        Box::pin(async move { Ok(Box::new(self.write_in(txn).await?) as Output) })
+    fn write<'a>(&'a self, txn: &'a WriteTxn) -> BoxFuture<'a, ApiResult<Written>> {
+        Box::pin(async move {
+            let (referral, audit) = self.write_in(txn).await?;
+            Ok(Written { output: Box::new(referral), audit: audit.into_iter().collect() })
+        })
     }
 }
 
 impl NewReferralJob {
-    /// The referral, its first event, its webhook messages and its audit event; or, for a
-    /// retried idempotency key, the referral it created (written by an earlier transaction or
-    /// earlier in this one). Every refusal comes before the first write (`Job`'s rule).
-    async fn write_in(&self, txn: &WriteTxn) -> ApiResult<referral::Model> {
+    /// The referral, its first event and its webhook messages, with the audit event that
+    /// records it (which the batch appends); or, for a retried idempotency key, the referral
+    /// it created (written by an earlier transaction or earlier in this one) and no event.
+    /// Every refusal comes before the first write (`Job`'s rule).
+    async fn write_in(&self, txn: &WriteTxn) -> ApiResult<(referral::Model, Option<audit::Entry>)> {
         let new = &self.new;
         if let Some(key) = &new.idempotency_key
             && let Some(existing) = referrals::by_idempotency_key(&**txn, new.agency_id, key).await?
         {
-            return replay(existing, &new.request_hash);
+            return Ok((replay(existing, &new.request_hash)?, None));
         }
         let group = repo::groups::get(&**txn, new.group_id).await?.ok_or_else(|| ApiError::not_found("group"))?;
         if group.status != GroupStatus::Active {
@@ -140,7 +145,7 @@ impl NewReferralJob {
         let created = match referrals::insert(&**txn, new, self.now).await? {
             Inserted::New(r) => *r,
             // A concurrent request with the same key committed first: answer with its referral.
-            Inserted::KeyTaken(existing) => return replay(*existing, &new.request_hash),
+            Inserted::KeyTaken(existing) => return Ok((replay(*existing, &new.request_hash)?, None)),
         };
         let event = NewEvent {
             from: None,
@@ -152,10 +157,14 @@ impl NewReferralJob {
         };
         referrals::append_event(&**txn, created.id, &self.actor, event).await?;
         webhooks::stage(txn, &created, None).await?;
-        let payload =
-            json!({ "groupId": created.group_id, "agencyId": created.agency_id, "channel": created.channel, "code": created.code });
-        audited::append(txn, &self.actor, Change::new("referral.create", "referral", created.id, payload)).await?;
-        Ok(created)
+        let entry = audit::Entry {
+            actor: self.actor.clone(),
+            action: "referral.create".into(),
+            entity_type: "referral".into(),
+            entity_id: created.id.to_string(),
+            payload: json!({ "groupId": created.group_id, "agencyId": created.agency_id, "channel": created.channel, "code": created.code }),
+        };
+        Ok((created, Some(entry)))
     }
 }
 
