@@ -259,3 +259,31 @@ both_backends!(concurrent_retries_make_one_referral, |app: &TestApp| async move 
     let audit = app.gql_ok("{ auditEvents(filter: { action: \"referral.create\" }) { totalCount } }", json!({}), &admin).await;
     assert_eq!(audit["auditEvents"]["totalCount"], 1);
 });
+
+// A page of referrals with their group (and its program), agency and events reads the same
+// number of statements whatever its size (dataloaders): no query per referral.
+both_backends!(
+    referral_page_statements_do_not_grow_with_page_size,
+    settings = |s| {
+        s.directory_cache_ttl = std::time::Duration::ZERO;
+        s.webhooks.worker = false;
+    },
+    |app: &TestApp| async move {
+        circles::seed::seed_demo(&app.db, 40).await.unwrap();
+        circles::seed::seed_referrals(&app.db, &app.settings, 300).await.unwrap();
+        let admin = app.admin();
+        let query = "query($first: Int) { referrals(first: $first) { totalCount edges { node { code status
+            group { name program { name } meetings { weekday } } agency { name } events { toStatus occurredOn } } } } }";
+        let mut counts = Vec::new();
+        for first in [2, 20, 60] {
+            app.gql_ok(query, json!({ "first": first }), &admin).await; // warm-up (connection pool)
+            let before = app.db.statement_count();
+            let data = app.gql_ok(query, json!({ "first": first }), &admin).await;
+            counts.push(app.db.statement_count() - before);
+            assert_eq!(data["referrals"]["edges"].as_array().unwrap().len(), first as usize);
+        }
+        assert_eq!(counts[0], counts[2], "statements per page grew with its size: {counts:?}");
+        assert_eq!(counts[1], counts[2], "statements per page grew with its size: {counts:?}");
+        println!("SQL statements per referral page (first = 2, 20, 60): {counts:?}");
+    }
+);
