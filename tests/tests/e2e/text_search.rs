@@ -70,6 +70,11 @@ const QUERIES: &[&str] = &[
     "\"",
     "\"group\"",
     "it's",
+    // on PostgreSQL the patterns are SQL literals: quotes and backslashes must stay data
+    "x' or 'a'='a",
+    "it\\'s",
+    "'; drop table groups; --",
+    "e'\\'",
     "x y z",
     "friend",
     "nothing-like-this",
