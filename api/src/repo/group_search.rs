@@ -132,7 +132,7 @@ fn without_flag_condition(flag_id: i64) -> Condition {
 /// generically; a generic plan cannot tell a common word from a rare one and takes the
 /// trigram index for a page whose region index would stop after 20 rows (query A of
 /// `bench/load.sh`, pgbench: 0.4 ms a page without the index, 1.7 ms with it and a bound
-/// pattern, 0.15 ms with a literal).
+/// pattern; planned for the literal, the page reads the region index, 0.15 ms).
 ///
 /// SQLite: the words of three or more characters as one FTS5 phrase query over the trigram
 /// table (a phrase of trigrams at consecutive positions is exactly a substring; the table is
