@@ -13,6 +13,11 @@
 #   DURATION=20s     wrk duration per query      WARMUP=3s   unmeasured warm-up per query
 #   CONNECTIONS=32   THREADS=2                   SEED_GROUPS=10000  groups to seed
 #   SKIP_BUILD=1     use the existing target/release/circles
+#   CIRCLES_BIN=path run this binary instead (no build), e.g. a copy of an earlier commit's
+#   TAG=before       added to the result file's name: bench/results/<backend>-<TAG>-<date>.txt
+#   VARS_A='{"f": {...}}'  query A's variables instead of the default below (another text, say)
+#   The server inherits the environment: CIRCLES_DIRECTORY_CACHE_TTL=0 turns its directory
+#   cache off (the header line "directory cache" says which was measured).
 #   KEEP_DB=1        keep the circles_bench PostgreSQL database afterwards
 #   PGHOST=127.0.0.1 PGPORT=5432 PGUSER=postgres (PostgreSQL backend)
 # Note: wrk and the server share this machine's cores; compare runs made on
@@ -22,7 +27,8 @@ set -euo pipefail
 # ---- The two queries and their filters: adjust the variables to the seed data ----
 # shellcheck disable=SC2016 # $f is a GraphQL variable, not a shell one
 QUERY_A='query A($f: GroupFilter) { groups(filter: $f, first: 20) { totalCount edges { cursor node { id name program { id name slug } effectiveFundingRestrictions { code label } meetings { weekday startTime durationMinutes timeZone } } } pageInfo { hasNextPage endCursor } } }'
-VARS_A='{"f": {"text": "support", "region": "Ontario", "withoutFundingRestrictions": ["NO_OUTSIDE_CONTRIBUTIONS"]}}'
+DEFAULT_VARS_A='{"f": {"text": "support", "region": "Ontario", "withoutFundingRestrictions": ["NO_OUTSIDE_CONTRIBUTIONS"]}}'
+VARS_A="${VARS_A:-$DEFAULT_VARS_A}"
 
 # shellcheck disable=SC2016
 QUERY_B='query B($f: GroupFilter) { groups(filter: $f, first: 20) { edges { node { id name city program { name } } } } }'
@@ -60,9 +66,10 @@ fi
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
-bin="${CARGO_TARGET_DIR:-$root/target}/release/circles"
+bin="${CIRCLES_BIN:-${CARGO_TARGET_DIR:-$root/target}/release/circles}"
+if [[ -n "${CIRCLES_BIN:-}" ]]; then SKIP_BUILD=1; fi
 mkdir -p bench/results
-result_file="bench/results/${backend}-$(date +%Y%m%d-%H%M%S).txt"
+result_file="bench/results/${backend}${TAG:+-$TAG}-$(date +%Y%m%d-%H%M%S).txt"
 
 tmp="$(mktemp -d)"
 server_pid=""
@@ -100,6 +107,8 @@ step() { printf '\n--- %s\n' "$*"; }
 echo "Circles load benchmark: backend=$backend, $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 echo "commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo ' (dirty)'), $(nproc) cores, $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
 echo "wrk: $THREADS threads, $CONNECTIONS connections, $DURATION per query (warm-up $WARMUP); $SEED_GROUPS groups"
+echo "query A variables: $VARS_A"
+echo "binary $bin; directory cache: CIRCLES_DIRECTORY_CACHE_TTL=${CIRCLES_DIRECTORY_CACHE_TTL:-5 (default)}"
 
 # ---- Build -------------------------------------------------------------------
 if [[ "${SKIP_BUILD:-0}" != "1" ]]; then

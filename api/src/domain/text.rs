@@ -1,5 +1,5 @@
 //! Normalisation of the text the filters compare: place keys, focus tags, language tags,
-//! the search text, and LIKE patterns.
+//! the search text, LIKE patterns, and the trigram index query that narrows a text search.
 
 /// Key for exact, case-insensitive matching of a city or region.
 pub fn place_key(value: &str) -> String {
@@ -43,6 +43,23 @@ pub fn like_contains(word: &str) -> String {
     format!("%{}%", like_escape(&word.to_lowercase()))
 }
 
+/// Words shorter than this many characters have no trigram: the index cannot narrow them.
+pub const TRIGRAM: usize = 3;
+
+/// The SQLite FTS5 query (trigram tokenizer) that selects the rows holding every word of at
+/// least three characters as a substring: each such word (lower case) as a quoted phrase,
+/// `"` doubled, the phrases joined by spaces (FTS5's implicit AND). `None` when no word is
+/// long enough. Shorter words have no trigram: they are left to `LIKE`.
+pub fn trigram_match(text: &str) -> Option<String> {
+    let phrases: Vec<String> = text
+        .split_whitespace()
+        .map(str::to_lowercase)
+        .filter(|w| w.chars().count() >= TRIGRAM)
+        .map(|w| format!("\"{}\"", w.replace('"', "\"\"")))
+        .collect();
+    (!phrases.is_empty()).then(|| phrases.join(" "))
+}
+
 /// `value` with the LIKE wildcards `%`, `_` and the escape `\\` escaped.
 pub fn like_escape(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
@@ -69,5 +86,27 @@ mod tests {
         assert_eq!(canonical_language("de"), "de");
         assert_eq!(like_contains("50%_a\\b"), "%50\\%\\_a\\\\b%");
         assert_eq!(search_text(&["Grow", "", "Anxiety"]), "grow \u{1f} anxiety");
+    }
+
+    #[test]
+    fn trigram_match_table() {
+        let cases: &[(&str, Option<&str>)] = &[
+            ("", None),
+            ("   ", None),
+            ("a ab", None),
+            ("abc", Some(r#""abc""#)),
+            ("Peer  SUPPORT", Some(r#""peer" "support""#)),
+            ("ab peer x", Some(r#""peer""#)),
+            // three characters, not three bytes
+            ("Öl", None),
+            ("ÉTÉ", Some(r#""été""#)),
+            // quotes doubled; FTS5 operators and LIKE wildcards are plain text inside a phrase
+            (r#"a"b"#, Some(r#""a""b""#)),
+            ("OR AND NOT near", Some(r#""and" "not" "near""#)),
+            ("100% a_b \\x*", Some(r#""100%" "a_b" "\x*""#)),
+        ];
+        for (text, want) in cases {
+            assert_eq!(trigram_match(text).as_deref(), *want, "{text:?}");
+        }
     }
 }

@@ -218,7 +218,7 @@ pub async fn search_healthcare_services((req, params, state, settings, id): Call
             postal_code: text("address-postalcode")?,
             ..Default::default()
         };
-        let select = listings::published().filter(group_search::condition(&q));
+        let select = listings::published().filter(group_search::condition(&q, state.db.backend()));
         let (total, found) = listings::page(state.db.conn(), select, offset, count).await?;
         let base = fhir_base(&req, &settings);
         let next = (offset + (found.len() as u64) < total).then(|| {

@@ -103,7 +103,7 @@ async fn groups(db: &impl ConnectionTrait, params: &HashMap<String, String>) -> 
         postal_code: params.get("postcode").map(|p| p.trim().to_owned()).filter(|p| !p.is_empty()),
         ..Default::default()
     };
-    let mut select = listings::published().filter(group_search::condition(&q));
+    let mut select = listings::published().filter(group_search::condition(&q, db.get_database_backend()));
     if let Some(org) = params.get("organization_id") {
         select = match organization_by_uuid(db, org.trim()).await? {
             Some(None) => select.filter(group::Column::ProgramId.is_null()),

@@ -30,4 +30,5 @@ mod stats;
 mod stats_privacy;
 mod sync;
 mod tenure;
+mod text_search;
 mod webhooks;
