@@ -6,7 +6,8 @@
 # Builds the release binary, seeds 200 groups into a fresh database, starts the server and
 # has wrk (2 threads, 16 connections, DURATION=20s) create referrals as fast as it can, each
 # with its own client reference and idempotency key. Then it counts the referrals and runs
-# `circles audit verify` over the whole chain. Environment: DURATION, CONNECTIONS,
+# `circles audit verify` over the whole chain. Environment: DURATION, CONNECTIONS, SEED_REFERRALS
+# (referrals loaded and analysed before the run, default 0),
 # SKIP_BUILD=1, PGHOST/PGPORT/PGUSER.
 #
 # WEBHOOK=1 registers one webhook endpoint for the agency (all event types), served by
@@ -55,7 +56,7 @@ else
 fi
 port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 export CIRCLES_BIND="127.0.0.1:$port"
-"$bin" seed-demo --groups 200 --referrals 0
+"$bin" seed-demo --groups 200 --referrals "${SEED_REFERRALS:-0}"
 # BENCH_SQL: a statement run on the seeded database before the server starts (experiments).
 if [[ -n "${BENCH_SQL:-}" ]]; then
   if [[ "$backend" == "sqlite" ]]; then sqlite3 "$tmp/bench.db" "$BENCH_SQL"; else psql -X -q "$DATABASE_URL" -c "$BENCH_SQL"; fi
@@ -87,6 +88,10 @@ wrk -t 2 -c "$CONNECTIONS" -d "$DURATION" --latency -s bench/referral.lua "http:
 echo "server RSS after the run: $(awk '/VmRSS/ { print $2 / 1024 " MiB" }' "/proc/$server_pid/status")"
 cpu() { ps -o cputime= -p "$1" | awk -F: '{ print ($1 * 3600) + ($2 * 60) + $3 }'; }
 echo "CPU seconds so far: server $(cpu "$server_pid")${receiver_pid:+, webhook receiver $(cpu "$receiver_pid")}"
+# The group commit (docs/audit-chain.md): shared transactions and the writes in them.
+curl -sS "http://127.0.0.1:$port/metrics" -H "authorization: Bearer $ADMIN" |
+  awk '/^circles_write_batches / { b = $2 } /^circles_write_batch_jobs / { j = $2 }
+       END { if (b > 0) printf "group commit: %d createReferral in %d transactions (mean batch %.1f)\n", j, b, j / b }' 
 curl -sS "http://127.0.0.1:$port/graphql" -H 'content-type: application/json' -H "authorization: Bearer $ADMIN" \
   -d '{"query":"{ referrals { totalCount } auditEvents(filter: { action: \"referral.create\" }) { totalCount } }"}'
 echo

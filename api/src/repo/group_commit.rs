@@ -38,10 +38,13 @@ pub const MAX_BATCH: usize = 64;
 /// Jobs waiting for a writer at most; more wait to be queued (back-pressure).
 const QUEUE: usize = 1024;
 
-/// The writer tasks of a database handle.
+/// The writer tasks of a database handle: `CIRCLES_DB_WRITERS` (1–64) on PostgreSQL, default
+/// 8; always one on SQLite, which has one writer.
 pub fn writers(backend: DatabaseBackend) -> usize {
     match backend {
-        DatabaseBackend::Postgres => 4,
+        DatabaseBackend::Postgres => {
+            std::env::var("CIRCLES_DB_WRITERS").ok().and_then(|v| v.parse::<usize>().ok()).map_or(8, |n| n.clamp(1, 64))
+        }
         _ => 1,
     }
 }

@@ -127,24 +127,34 @@ impl NewReferralJob {
     /// The referral, its first event and its webhook messages, with the audit event that
     /// records it (which the batch appends); or, for a retried idempotency key, the referral
     /// it created (written by an earlier transaction or earlier in this one) and no event.
-    /// Every refusal comes before the first write (`Job`'s rule).
+    /// Every refusal comes before the first write (`Job`'s rule): the insert that finds a
+    /// retried key inserts nothing.
     async fn write_in(&self, txn: &WriteTxn) -> ApiResult<(referral::Model, Option<audit::Entry>)> {
         let new = &self.new;
-        if let Some(key) = &new.idempotency_key
-            && let Some(existing) = referrals::by_idempotency_key(&**txn, new.agency_id, key).await?
-        {
-            return Ok((replay(existing, &new.request_hash)?, None));
-        }
-        let group = repo::groups::get(&**txn, new.group_id).await?.ok_or_else(|| ApiError::not_found("group"))?;
-        if group.status != GroupStatus::Active {
-            return Err(ApiError::Conflict(format!("the group is {}: it takes no referrals", name(group.status).to_lowercase())));
-        }
-        if !group.accepting_new_members {
-            return Err(ApiError::Conflict("the group is not accepting new members".into()));
+        // A retried key is found by the insert (ON CONFLICT on the key's unique index, so no
+        // lookup in the common case); only a group that now refuses needs the lookup first, so
+        // that a retry of a referral made while it took them still gets its referral.
+        let group = repo::groups::get(&**txn, new.group_id).await?;
+        let refusal = match &group {
+            None => Some(ApiError::not_found("group")),
+            Some(g) if g.status != GroupStatus::Active => {
+                Some(ApiError::Conflict(format!("the group is {}: it takes no referrals", name(g.status).to_lowercase())))
+            }
+            Some(g) if !g.accepting_new_members => Some(ApiError::Conflict("the group is not accepting new members".into())),
+            Some(_) => None,
+        };
+        if let Some(refusal) = refusal {
+            return match &new.idempotency_key {
+                Some(key) => match referrals::by_idempotency_key(&**txn, new.agency_id, key).await? {
+                    Some(existing) => Ok((replay(existing, &new.request_hash)?, None)),
+                    None => Err(refusal),
+                },
+                None => Err(refusal),
+            };
         }
         let created = match referrals::insert(&**txn, new, self.now).await? {
             Inserted::New(r) => *r,
-            // A concurrent request with the same key committed first: answer with its referral.
+            // The key was used before (earlier, concurrently, or earlier in this batch).
             Inserted::KeyTaken(existing) => return Ok((replay(*existing, &new.request_hash)?, None)),
         };
         let event = NewEvent {

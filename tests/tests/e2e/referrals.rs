@@ -287,3 +287,22 @@ both_backends!(
         println!("SQL statements per referral page (first = 2, 20, 60): {counts:?}");
     }
 );
+
+// A retry of a referral made while its group took referrals gets that referral, even after the
+// group stopped taking them; a new referral there is refused.
+both_backends!(a_retry_after_the_group_closed_gets_its_referral, |app: &TestApp| async move {
+    let w = world(app).await;
+    let admin = app.admin();
+    let group = w.dir.ids["A"].clone();
+    let first = app.gql_ok(CREATE, new_referral(&group, "MRN-5", Some("before-closing")), &w.clin1).await;
+    app.gql_ok("mutation($id: ID!) { setGroupStatus(id: $id, status: CLOSED) { status } }", json!({ "id": group }), &admin).await;
+    let retry = app.gql_ok(CREATE, new_referral(&group, "MRN-5", Some("before-closing")), &w.clin1).await;
+    assert_eq!(retry["createReferral"]["id"], first["createReferral"]["id"]);
+    let other = app.gql(CREATE, new_referral(&group, "MRN-6", Some("before-closing")), Some(&w.clin1)).await;
+    assert_eq!(code(&other), "CONFLICT", "the key with another person: {other}");
+    let new = app.gql(CREATE, new_referral(&group, "MRN-7", Some("after-closing")), Some(&w.clin1)).await;
+    assert_eq!(code(&new), "CONFLICT", "{new}");
+    assert!(new["errors"][0]["message"].as_str().unwrap().contains("closed"), "{new}");
+    let total = app.gql_ok("{ referrals { totalCount } }", json!({}), &admin).await;
+    assert_eq!(total["referrals"]["totalCount"], 1);
+});
