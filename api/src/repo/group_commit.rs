@@ -213,7 +213,10 @@ mod tests {
         }
     }
 
-    fn job(name: &str, fail: Option<fn() -> ApiError>) -> NewAgency {
+    /// How a test job fails, if it does.
+    type Failure = Option<fn() -> ApiError>;
+
+    fn job(name: &str, fail: Failure) -> NewAgency {
         NewAgency { name: name.into(), gate: None, fail }
     }
 
@@ -225,50 +228,44 @@ mod tests {
         (db, dir)
     }
 
+    /// Submits a gated job named `gate`, waits until the writer holds it, submits `jobs` (they
+    /// queue behind it), opens the gate, and returns the queued jobs' results.
+    async fn queued_behind_a_gate(db: &Db, gate: &str, jobs: Vec<(&'static str, Failure)>) -> Vec<ApiResult<i64>> {
+        let open = Arc::new(Notify::new());
+        let first = {
+            let (db, open, name) = (db.clone(), open.clone(), gate.to_owned());
+            tokio::spawn(async move { db.batched::<i64>(NewAgency { name, gate: Some(open), fail: None }).await })
+        };
+        // The writer takes the gated job and waits at its gate; the next ones queue.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let queued: Vec<_> = jobs
+            .into_iter()
+            .map(|(name, fail)| {
+                let db = db.clone();
+                tokio::spawn(async move { db.batched::<i64>(job(name, fail)).await })
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        open.notify_one();
+        assert!(first.await.expect("join").is_ok());
+        futures_util::future::join_all(queued).await.into_iter().map(|r| r.expect("join")).collect()
+    }
+
     /// Jobs that queue while a transaction runs share the next one; a caller's error leaves
     /// the others of its batch alone; a database error reruns each job of the batch alone, so
     /// every good write lands exactly once.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn queued_jobs_share_a_transaction_and_failures_stay_their_own() {
         let (db, _dir) = database().await;
-        let gate = Arc::new(Notify::new());
-        let first = {
-            let (db, gate) = (db.clone(), gate.clone());
-            tokio::spawn(async move { db.batched::<i64>(NewAgency { name: "first".into(), gate: Some(gate), fail: None }).await })
-        };
-        // The writer takes the first job and waits at its gate; the next ones queue.
-        tokio::time::sleep(Duration::from_millis(200)).await;
         let conflict: fn() -> ApiError = || ApiError::Conflict("refused".into());
         let broken: fn() -> ApiError = || ApiError::Internal(anyhow::anyhow!("the database failed"));
-        let mut queued = Vec::new();
-        for (name, fail) in [("a", None), ("b", Some(conflict)), ("c", None), ("d", None)] {
-            let db = db.clone();
-            queued.push(tokio::spawn(async move { db.batched::<i64>(job(name, fail)).await }));
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        gate.notify_one();
-        assert!(first.await.expect("join").is_ok());
-        let results: Vec<ApiResult<i64>> = futures_util::future::join_all(queued).await.into_iter().map(|r| r.expect("join")).collect();
+        let results = queued_behind_a_gate(&db, "first", vec![("a", None), ("b", Some(conflict)), ("c", None), ("d", None)]).await;
         assert!(results[0].is_ok() && results[2].is_ok() && results[3].is_ok(), "{results:?}");
         assert!(matches!(results[1], Err(ApiError::Conflict(_))), "{results:?}");
         assert_eq!(db.write_batches(), (2, 5), "the first alone, the four queued together");
 
         // A database error in a batch: the batch is rolled back and each job runs alone.
-        let gate = Arc::new(Notify::new());
-        let blocker = {
-            let (db, gate) = (db.clone(), gate.clone());
-            tokio::spawn(async move { db.batched::<i64>(NewAgency { name: "blocker".into(), gate: Some(gate), fail: None }).await })
-        };
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        let mut queued = Vec::new();
-        for (name, fail) in [("e", None), ("f", Some(broken)), ("g", None)] {
-            let db = db.clone();
-            queued.push(tokio::spawn(async move { db.batched::<i64>(job(name, fail)).await }));
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        gate.notify_one();
-        assert!(blocker.await.expect("join").is_ok());
-        let results: Vec<ApiResult<i64>> = futures_util::future::join_all(queued).await.into_iter().map(|r| r.expect("join")).collect();
+        let results = queued_behind_a_gate(&db, "blocker", vec![("e", None), ("f", Some(broken)), ("g", None)]).await;
         assert!(results[0].is_ok() && results[2].is_ok(), "{results:?}");
         assert!(matches!(results[1], Err(ApiError::Internal(_))), "{results:?}");
         let names: Vec<String> = crate::repo::agencies::list(db.conn(), None).await.expect("list").into_iter().map(|a| a.name).collect();

@@ -122,6 +122,21 @@ impl TestApp {
         self.db.close().await;
     }
 
+    /// The SQL statements one request of `query` (with `$first`) reads for pages of 2, 20 and
+    /// 60 `list` items, each after a warm-up request (the connection pool); checks each page
+    /// is full.
+    pub async fn statements_per_page(&self, query: &str, token: &str, list: &str) -> Vec<u64> {
+        let mut counts = Vec::new();
+        for first in [2, 20, 60] {
+            self.gql_ok(query, json!({ "first": first }), token).await;
+            let before = self.db.statement_count();
+            let data = self.gql_ok(query, json!({ "first": first }), token).await;
+            counts.push(self.db.statement_count() - before);
+            assert_eq!(data[list]["edges"].as_array().expect("edges").len(), first as usize, "a full page of {list}");
+        }
+        counts
+    }
+
     /// The data directory (the SQLite file lives here).
     pub fn data_dir(&self) -> &std::path::Path {
         &self.dir
