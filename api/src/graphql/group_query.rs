@@ -1,7 +1,7 @@
 //! `groups(filter, orderBy, first, after)` and `group(id)`.
 
 use async_graphql::connection::{Connection, Edge, EmptyFields};
-use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject, Value};
+use async_graphql::{Context, ID, InputObject, Lookahead, Object, Result, SimpleObject, Value};
 use chrono::{DateTime, Utc};
 
 use crate::domain::{text, validate};
@@ -11,12 +11,13 @@ use crate::graphql::enums::{Category, Format, GroupOrder, GroupStatus, Leadershi
 use crate::graphql::group_inputs::MAX_TYPICAL_ATTENDANCE;
 use crate::graphql::group_types::Group;
 use crate::graphql::loaders::{
-    GroupFocus, GroupLanguages, GroupMeetings, GroupOwnFlags, LoadError, ProgramById, ProgramFlags, RequestLoader,
+    self, GroupFocus, GroupLanguages, GroupMeetings, GroupOwnFlags, LoadError, ProgramById, ProgramFlags, RequestLoader,
 };
 use crate::graphql::pagination;
 use crate::policy::Operation;
-use crate::repo::group_search::{self, After, GroupQuery, Near, Order};
+use crate::repo::group_search::{self, After, Columns, GroupQuery, Near, Order};
 use crate::repo::{self, Db};
+use crate::services::directory;
 
 /// Largest radius of a `near` search.
 pub const MAX_RADIUS_KM: f64 = 500.0;
@@ -151,8 +152,8 @@ impl GroupFilter {
             attendance_at_least,
             attendance_at_most,
             status: self.status.map(Into::into),
-            with_flag_ids: crate::services::directory::flag_ids(db.conn(), "filter.withFundingRestrictions", &with_codes).await?,
-            without_flag_ids: crate::services::directory::flag_ids(db.conn(), "filter.withoutFundingRestrictions", &without_codes).await?,
+            with_flag_ids: directory::filter_flag_ids(db, "filter.withFundingRestrictions", &with_codes).await?,
+            without_flag_ids: directory::filter_flag_ids(db, "filter.withoutFundingRestrictions", &without_codes).await?,
             verified_since: self.verified_since,
             updated_since: self.updated_since,
             only_ids: None,
@@ -179,53 +180,40 @@ pub struct GroupConnectionFields {
 
 pub type GroupConnection = Connection<String, Group, GroupConnectionFields, EmptyFields>;
 
-/// Loads what the selection asks of a page of groups, one batch per kind, into the
+/// Runs `load` if `wanted`.
+async fn when(wanted: bool, load: impl Future<Output = Result<(), LoadError>>) -> Result<(), LoadError> {
+    if wanted { load.await } else { Ok(()) }
+}
+
+/// Loads what the selection `node` asks of these groups, one statement per kind, into the
 /// request's loader cache: the statements per page then do not depend on its size.
-async fn prefetch<'a>(ctx: &Context<'_>, groups: impl Iterator<Item = &'a entities::group::Model>) -> Result<()> {
-    let node = ctx.look_ahead().field("edges").field("node");
+/// Programs already read (`Some`, a page that joined them) go into the cache as they are.
+async fn prefetch<'a>(
+    ctx: &Context<'_>,
+    node: Lookahead<'_>,
+    groups: impl Iterator<Item = &'a entities::group::Model>,
+    programs: Option<Vec<entities::program::Model>>,
+) -> Result<()> {
     let loader = ctx.data_unchecked::<RequestLoader>();
+    let joined = programs.is_some();
+    if let Some(programs) = programs {
+        loader.feed_many(programs.into_iter().map(|p| (ProgramById(p.id), p))).await;
+    }
     let groups: Vec<_> = groups.collect();
     let ids = || groups.iter().map(|g| g.id);
     let programs = || groups.iter().filter_map(|g| g.program_id);
     let wants = |f: &str| node.field(f).exists();
     let effective = wants("effectiveFundingRestrictions");
     futures_util::try_join!(
-        async {
-            if wants("program") || wants("category") {
-                loader.load_many(programs().map(ProgramById)).await?;
-            }
-            Ok::<_, LoadError>(())
-        },
-        async {
-            if effective || node.field("program").field("fundingRestrictions").exists() {
-                loader.load_many(programs().map(ProgramFlags)).await?;
-            }
-            Ok(())
-        },
-        async {
-            if effective || wants("fundingRestrictions") {
-                loader.load_many(ids().map(GroupOwnFlags)).await?;
-            }
-            Ok(())
-        },
-        async {
-            if wants("meetings") {
-                loader.load_many(ids().map(GroupMeetings)).await?;
-            }
-            Ok(())
-        },
-        async {
-            if wants("focus") {
-                loader.load_many(ids().map(GroupFocus)).await?;
-            }
-            Ok(())
-        },
-        async {
-            if wants("languages") {
-                loader.load_many(ids().map(GroupLanguages)).await?;
-            }
-            Ok(())
-        },
+        when(!joined && (wants("program") || wants("category")), loaders::prefetch(loader, programs().map(ProgramById))),
+        when(
+            effective || node.field("program").field("fundingRestrictions").exists(),
+            loaders::prefetch(loader, programs().map(ProgramFlags))
+        ),
+        when(effective || wants("fundingRestrictions"), loaders::prefetch(loader, ids().map(GroupOwnFlags))),
+        when(wants("meetings"), loaders::prefetch(loader, ids().map(GroupMeetings))),
+        when(wants("focus"), loaders::prefetch(loader, ids().map(GroupFocus))),
+        when(wants("languages"), loaders::prefetch(loader, ids().map(GroupLanguages))),
     )?;
     Ok(())
 }
@@ -239,7 +227,9 @@ impl GroupQueries {
     async fn group(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Group>> {
         ctx.authorize(Operation::ReadDirectory)?;
         let id = parse_id("id", &id)?;
-        Ok(repo::groups::get(ctx.db().conn(), id).await?.map(Group::from))
+        let group = repo::groups::get(ctx.db().conn(), id).await?;
+        prefetch(ctx, ctx.look_ahead(), group.iter(), None).await?;
+        Ok(group.map(Group::from))
     }
 
     /// Search the directory. `orderBy` defaults to NAME; `first` to 20, at most 100. To sync
@@ -273,8 +263,11 @@ impl GroupQueries {
         };
         let after = after.as_deref().map(|c| pagination::decode(c, order)).transpose()?;
         let with_total = ctx.look_ahead().field("totalCount").exists();
-        let page = group_search::page(db.conn(), &query, order, after.as_ref(), first, with_total).await?;
-        prefetch(ctx, page.rows.iter().map(|(g, _)| g)).await?;
+        let node = ctx.look_ahead().field("edges").field("node");
+        let wants = |f: &str| node.field(f).exists();
+        let columns = Columns { description: wants("description"), program: wants("program") || wants("category") };
+        let page = group_search::page(db.conn(), &query, order, after.as_ref(), first, with_total, columns).await?;
+        prefetch(ctx, node, page.rows.iter().map(|(g, _)| g), page.programs).await?;
         let mut conn = Connection::with_additional_fields(
             after.is_some(),
             page.has_next,

@@ -42,6 +42,8 @@ pub struct Db {
     group_commit: Arc<std::sync::Mutex<Option<GroupCommit>>>,
     /// Batches committed by the group commit, and the jobs in them (for `/metrics`).
     batches: Arc<[AtomicU64; 2]>,
+    /// Funding-restriction ids by code, as read from committed data (`flags::ids_by_code_remembered`).
+    pub(crate) flag_ids: Arc<std::sync::RwLock<std::collections::HashMap<String, i64>>>,
 }
 
 impl Db {
@@ -67,6 +69,7 @@ impl Db {
             feed: Feed::default(),
             group_commit: Arc::default(),
             batches: Arc::default(),
+            flag_ids: Arc::default(),
         })
     }
 
@@ -246,7 +249,6 @@ async fn sqlite_migration_lock(url: &str) -> anyhow::Result<Option<std::fs::File
     Ok(Some(file))
 }
 
-/// The file of a SQLite URL (none for other URLs and in-memory databases).
 /// The file of a SQLite URL (`None` for PostgreSQL and in-memory SQLite).
 pub fn sqlite_file(url: &str) -> Option<String> {
     let rest = url.strip_prefix("sqlite:")?;

@@ -9,6 +9,7 @@ use sea_orm::{
 };
 
 use crate::errors::{ApiError, ApiResult};
+use crate::repo::Db;
 
 pub async fn list(db: &impl ConnectionTrait) -> ApiResult<Vec<flag::Model>> {
     Ok(flag::Entity::find().order_by_asc(flag::Column::Code).all(db).await?)
@@ -34,6 +35,37 @@ pub async fn ids_by_code(db: &impl ConnectionTrait, codes: &[String]) -> ApiResu
         .all(db)
         .await?;
     Ok(rows.into_iter().map(|(id, code)| (code, id)).collect())
+}
+
+/// [`ids_by_code`] on the pool, remembering the codes found for the life of the process: a
+/// flag is never deleted and its code never changes, so a code once found keeps its id. A
+/// code not found is asked again next time (another server may create it). Only committed
+/// flags are remembered (the pool, never a transaction, reads them).
+///
+/// The `groups` filters by funding restriction use it: the lookup was one statement of the
+/// four of `bench/load.sh`'s query A.
+pub async fn ids_by_code_remembered(db: &Db, codes: &[String]) -> ApiResult<HashMap<String, i64>> {
+    let poisoned = || ApiError::Internal(anyhow::anyhow!("flag id cache lock poisoned"));
+    let mut found = HashMap::new();
+    let mut missing = Vec::new();
+    {
+        let known = db.flag_ids.read().map_err(|_| poisoned())?;
+        for code in codes {
+            match known.get(code) {
+                Some(&id) => {
+                    found.insert(code.clone(), id);
+                }
+                None => missing.push(code.clone()),
+            }
+        }
+    }
+    if missing.is_empty() {
+        return Ok(found);
+    }
+    let read = ids_by_code(db.conn(), &missing).await?;
+    db.flag_ids.write().map_err(|_| poisoned())?.extend(read.iter().map(|(code, &id)| (code.clone(), id)));
+    found.extend(read);
+    Ok(found)
 }
 
 /// Own flags of each group.

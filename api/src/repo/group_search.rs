@@ -18,7 +18,8 @@ use entities::{
 };
 use sea_orm::sea_query::{BinOper, Expr, ExprTrait, LikeExpr, Query, SelectStatement};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, EntityTrait, IdenStatic, Iterable, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Select,
 };
 
 use crate::domain::meeting_types::{self, MeetingType};
@@ -88,9 +89,43 @@ pub enum After {
     UpdatedAt(DateTime<Utc>, i64),
 }
 
+/// What a page reads besides the groups' short columns.
+///
+/// `search_text` (what the `text` filter matches, never shown) is left out of every page,
+/// `description` when the caller will not show it; a column left out reads as the empty
+/// string. A page of 20 groups with its whole rows was about 11 KB from PostgreSQL for query
+/// B of `bench/load.sh`, whose response is 2 KB: those two columns were most of it.
+///
+/// `program`: the groups' programs, joined in the same statement (`Page::programs`) rather
+/// than loaded by a second one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Columns {
+    pub description: bool,
+    pub program: bool,
+}
+
+impl Columns {
+    /// `select` reading these columns.
+    fn select(self, select: Select<group::Entity>) -> Select<group::Entity> {
+        let left_out = |c: &group::Column| match c {
+            group::Column::SearchText => true,
+            group::Column::Description => !self.description,
+            _ => false,
+        };
+        let mut select = select.select_only().columns(group::Column::iter().filter(|c| !left_out(c)));
+        for column in group::Column::iter().filter(left_out) {
+            select = select.column_as(Expr::cust("''"), column.as_str());
+        }
+        select
+    }
+}
+
 pub struct Page {
     /// Rows with their distance from the `near` centre, when there is one.
     pub rows: Vec<(group::Model, Option<f64>)>,
+    /// The programs of the rows, when `Columns::program` asked for them and the page read
+    /// them (a `near` page does not).
+    pub programs: Option<Vec<program::Model>>,
     pub has_next: bool,
     pub total: Option<u64>,
 }
@@ -288,13 +323,14 @@ pub async fn page(
     after: Option<&After>,
     first: u64,
     with_total: bool,
+    columns: Columns,
 ) -> ApiResult<Page> {
     if let Some(near) = q.near {
-        return page_near(db, q, near, order, after, first).await;
+        return page_near(db, q, near, order, after, first, columns).await;
     }
     let cond = condition(q, db.get_database_backend());
     let total = if with_total { Some(group::Entity::find().filter(cond.clone()).count(db).await?) } else { None };
-    let mut select = group::Entity::find().filter(cond);
+    let mut select = columns.select(group::Entity::find()).filter(cond);
     select = match after {
         Some(After::Name(name, id)) => select.filter(
             Condition::any()
@@ -318,10 +354,17 @@ pub async fn page(
         Order::UpdatedAt => select.order_by_asc(group::Column::UpdatedAt).order_by_asc(group::Column::Id),
         Order::Name | Order::Distance => select.order_by_asc(group::Column::Name).order_by_asc(group::Column::Id),
     };
-    let mut rows = select.limit(first + 1).all(db).await?;
+    let select = select.limit(first + 1);
+    let (mut rows, programs) = if columns.program {
+        let pairs = select.find_also_related(program::Entity).all(db).await?;
+        let (rows, programs): (Vec<_>, Vec<_>) = pairs.into_iter().unzip();
+        (rows, Some(programs.into_iter().flatten().collect::<Vec<_>>()))
+    } else {
+        (select.all(db).await?, None)
+    };
     let has_next = rows.len() as u64 > first;
     rows.truncate(first as usize);
-    Ok(Page { rows: rows.into_iter().map(|g| (g, None)).collect(), has_next, total })
+    Ok(Page { rows: rows.into_iter().map(|g| (g, None)).collect(), programs, has_next, total })
 }
 
 async fn page_near(
@@ -331,8 +374,9 @@ async fn page_near(
     order: Order,
     after: Option<&After>,
     first: u64,
+    columns: Columns,
 ) -> ApiResult<Page> {
-    let candidates = group::Entity::find().filter(condition(q, db.get_database_backend())).all(db).await?;
+    let candidates = columns.select(group::Entity::find()).filter(condition(q, db.get_database_backend())).all(db).await?;
     let mut rows: Vec<(group::Model, f64)> = candidates
         .into_iter()
         .filter_map(|g| {
@@ -353,7 +397,8 @@ async fn page_near(
     };
     let rest: Vec<_> = rows.into_iter().skip(start).collect();
     let has_next = rest.len() as u64 > first;
-    Ok(Page { rows: rest.into_iter().take(first as usize).map(|(g, d)| (g, Some(d))).collect(), has_next, total: Some(total) })
+    let rows = rest.into_iter().take(first as usize).map(|(g, d)| (g, Some(d))).collect();
+    Ok(Page { rows, programs: None, has_next, total: Some(total) })
 }
 
 /// Whether a row comes strictly after the cursor in the cursor's order.

@@ -439,7 +439,7 @@ fn demo_group(rng: &mut StdRng, i: u64, programs: &[entities::program::Model], i
     let format = *[Format::InPerson, Format::InPerson, Format::Online, Format::Hybrid].choose(rng).unwrap_or(&Format::InPerson);
     let tone = *TONES.choose(rng).unwrap_or(&"peer support");
     let weekday = *WEEKDAYS.choose(rng).unwrap_or(&Weekday::Monday);
-    let label = program.map(|p| p.name.as_str()).unwrap_or("Community circle");
+    let label = program.map(|p| p.name.as_str()).unwrap_or("Peer circle");
     // Professionals are involved in a third of the unaffiliated groups and lead one in ten of
     // the affiliated ones (a program's groups are led by its members or by its professionals).
     let leadership = if program.is_none() && rng.random_ratio(1, 3) {

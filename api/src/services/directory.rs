@@ -22,6 +22,18 @@ use crate::services::audited::{self, Change};
 pub async fn flag_ids(db: &impl sea_orm::ConnectionTrait, field: &str, codes: &[String]) -> ApiResult<Vec<i64>> {
     let codes = codes.iter().map(|c| validate::flag_code(field, c)).collect::<ApiResult<Vec<_>>>()?;
     let known = repo::flags::ids_by_code(db, &codes).await?;
+    ids_of(field, &codes, &known)
+}
+
+/// [`flag_ids`] outside a transaction, from the process's memory of the codes it has seen
+/// (for the read path: a filter by funding restriction).
+pub async fn filter_flag_ids(db: &Db, field: &str, codes: &[String]) -> ApiResult<Vec<i64>> {
+    let codes = codes.iter().map(|c| validate::flag_code(field, c)).collect::<ApiResult<Vec<_>>>()?;
+    let known = repo::flags::ids_by_code_remembered(db, &codes).await?;
+    ids_of(field, &codes, &known)
+}
+
+fn ids_of(field: &str, codes: &[String], known: &std::collections::HashMap<String, i64>) -> ApiResult<Vec<i64>> {
     let mut ids = codes
         .iter()
         .map(|c| known.get(c).copied().ok_or_else(|| ApiError::bad_input(field, format!("unknown funding restriction code {c:?}"))))
