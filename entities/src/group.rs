@@ -58,16 +58,6 @@ pub struct Model {
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {
-    /// The group's program: a page of groups reads it in the same statement (a left join).
-    #[sea_orm(belongs_to = "super::program::Entity", from = "Column::ProgramId", to = "super::program::Column::Id")]
-    Program,
-}
-
-impl Related<super::program::Entity> for Entity {
-    fn to() -> RelationDef {
-        Relation::Program.def()
-    }
-}
+pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}

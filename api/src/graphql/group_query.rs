@@ -11,7 +11,8 @@ use crate::graphql::enums::{Category, Format, GroupOrder, GroupStatus, Leadershi
 use crate::graphql::group_inputs::MAX_TYPICAL_ATTENDANCE;
 use crate::graphql::group_types::Group;
 use crate::graphql::loaders::{
-    self, GroupFocus, GroupLanguages, GroupMeetings, GroupOwnFlags, LoadError, ProgramById, ProgramFlags, RequestLoader,
+    self, GroupEffectiveFlags, GroupFocus, GroupLanguages, GroupMeetings, GroupOwnFlags, LoadError, ProgramById, ProgramFlags,
+    RequestLoader,
 };
 use crate::graphql::pagination;
 use crate::policy::Operation;
@@ -187,30 +188,17 @@ async fn when(wanted: bool, load: impl Future<Output = Result<(), LoadError>>) -
 
 /// Loads what the selection `node` asks of these groups, one statement per kind, into the
 /// request's loader cache: the statements per page then do not depend on its size.
-/// Programs already read (`Some`, a page that joined them) go into the cache as they are.
-async fn prefetch<'a>(
-    ctx: &Context<'_>,
-    node: Lookahead<'_>,
-    groups: impl Iterator<Item = &'a entities::group::Model>,
-    programs: Option<Vec<entities::program::Model>>,
-) -> Result<()> {
+async fn prefetch<'a>(ctx: &Context<'_>, node: Lookahead<'_>, groups: impl Iterator<Item = &'a entities::group::Model>) -> Result<()> {
     let loader = ctx.data_unchecked::<RequestLoader>();
-    let joined = programs.is_some();
-    if let Some(programs) = programs {
-        loader.feed_many(programs.into_iter().map(|p| (ProgramById(p.id), p))).await;
-    }
     let groups: Vec<_> = groups.collect();
     let ids = || groups.iter().map(|g| g.id);
     let programs = || groups.iter().filter_map(|g| g.program_id);
     let wants = |f: &str| node.field(f).exists();
-    let effective = wants("effectiveFundingRestrictions");
     futures_util::try_join!(
-        when(!joined && (wants("program") || wants("category")), loaders::prefetch(loader, programs().map(ProgramById))),
-        when(
-            effective || node.field("program").field("fundingRestrictions").exists(),
-            loaders::prefetch(loader, programs().map(ProgramFlags))
-        ),
-        when(effective || wants("fundingRestrictions"), loaders::prefetch(loader, ids().map(GroupOwnFlags))),
+        when(wants("program") || wants("category"), loaders::prefetch(loader, programs().map(ProgramById))),
+        when(node.field("program").field("fundingRestrictions").exists(), loaders::prefetch(loader, programs().map(ProgramFlags))),
+        when(wants("fundingRestrictions"), loaders::prefetch(loader, ids().map(GroupOwnFlags))),
+        when(wants("effectiveFundingRestrictions"), loaders::prefetch(loader, ids().map(GroupEffectiveFlags))),
         when(wants("meetings"), loaders::prefetch(loader, ids().map(GroupMeetings))),
         when(wants("focus"), loaders::prefetch(loader, ids().map(GroupFocus))),
         when(wants("languages"), loaders::prefetch(loader, ids().map(GroupLanguages))),
@@ -228,7 +216,7 @@ impl GroupQueries {
         ctx.authorize(Operation::ReadDirectory)?;
         let id = parse_id("id", &id)?;
         let group = repo::groups::get(ctx.db().conn(), id).await?;
-        prefetch(ctx, ctx.look_ahead(), group.iter(), None).await?;
+        prefetch(ctx, ctx.look_ahead(), group.iter()).await?;
         Ok(group.map(Group::from))
     }
 
@@ -264,10 +252,9 @@ impl GroupQueries {
         let after = after.as_deref().map(|c| pagination::decode(c, order)).transpose()?;
         let with_total = ctx.look_ahead().field("totalCount").exists();
         let node = ctx.look_ahead().field("edges").field("node");
-        let wants = |f: &str| node.field(f).exists();
-        let columns = Columns { description: wants("description"), program: wants("program") || wants("category") };
+        let columns = Columns { description: node.field("description").exists() };
         let page = group_search::page(db.conn(), &query, order, after.as_ref(), first, with_total, columns).await?;
-        prefetch(ctx, node, page.rows.iter().map(|(g, _)| g), page.programs).await?;
+        prefetch(ctx, node, page.rows.iter().map(|(g, _)| g)).await?;
         let mut conn = Connection::with_additional_fields(
             after.is_some(),
             page.has_next,

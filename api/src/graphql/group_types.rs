@@ -10,7 +10,7 @@ use crate::graphql::context::ContextExt;
 use crate::graphql::directory_types::{FundingRestriction, Program};
 use crate::graphql::enums::{Category, Format, GroupStatus, Leadership, MeetingAccess, MeetingFrequency, MeetingType, Weekday};
 use crate::graphql::loaders::{
-    GroupFocus, GroupLanguages, GroupLiaisons, GroupMeetings, GroupOwnFlags, ProgramById, ProgramFlags, RequestLoader,
+    GroupEffectiveFlags, GroupFocus, GroupLanguages, GroupLiaisons, GroupMeetings, GroupOwnFlags, ProgramById, RequestLoader,
 };
 use crate::policy::Operation;
 
@@ -259,22 +259,7 @@ impl Group {
     }
     /// The flags that apply: the program's plus the group's own.
     async fn effective_funding_restrictions(&self, ctx: &Context<'_>) -> Result<Vec<FundingRestriction>> {
-        let loader = loader(ctx);
-        let own = loader.load_one(GroupOwnFlags(self.model.id));
-        let inherited = async {
-            match self.model.program_id {
-                Some(id) => loader.load_one(ProgramFlags(id)).await,
-                None => Ok(None),
-            }
-        };
-        let (own, inherited) = futures_util::future::join(own, inherited).await;
-        let mut all = inherited?.unwrap_or_default();
-        for flag in own?.unwrap_or_default() {
-            if !all.iter().any(|f| f.id == flag.id) {
-                all.push(flag);
-            }
-        }
-        all.sort_by(|a, b| a.code.cmp(&b.code));
+        let all = loader(ctx).load_one(GroupEffectiveFlags(self.model.id)).await?.unwrap_or_default();
         Ok(all.into_iter().map(Into::into).collect())
     }
     /// Subjects assigned as liaisons (admins only).

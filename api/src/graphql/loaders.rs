@@ -77,6 +77,10 @@ keyed_loader!(
     /// The group's own flags (not its program's).
     GroupOwnFlags => Vec<funding_restriction::Model>, |db, ids| repo::flags::for_groups(db, &ids)
 );
+keyed_loader!(
+    /// The flags that apply to a group: its own and its program's.
+    GroupEffectiveFlags => Vec<funding_restriction::Model>, |db, ids| repo::flags::effective_for_groups(db, &ids)
+);
 keyed_loader!(GroupMeetings => Vec<group_meeting::Model>, |db, ids| repo::group_parts::meetings(db, &ids));
 keyed_loader!(GroupFocus => Vec<String>, |db, ids| repo::group_parts::focus_tags(db, &ids));
 keyed_loader!(GroupLanguages => Vec<String>, |db, ids| repo::group_parts::languages(db, &ids));

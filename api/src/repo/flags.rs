@@ -2,8 +2,8 @@
 
 use std::collections::HashMap;
 
-use entities::{funding_restriction as flag, group_funding_restriction as group_flag, program_funding_restriction as program_flag};
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, Order, Query};
+use entities::{funding_restriction as flag, group, group_funding_restriction as group_flag, program_funding_restriction as program_flag};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Order, Query, UnionType};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
@@ -78,6 +78,55 @@ pub async fn for_programs(db: &impl ConnectionTrait, program_ids: &[i64]) -> Api
     linked(db, "program_funding_restrictions", "program_id", program_ids).await
 }
 
+/// The effective flags of each group (its own and its program's, each once), by group id,
+/// in one statement.
+pub async fn effective_for_groups(db: &impl ConnectionTrait, group_ids: &[i64]) -> ApiResult<HashMap<i64, Vec<flag::Model>>> {
+    if group_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let (owner, flag_id) = (Alias::new("owner_id"), Alias::new("flag_id"));
+    let mut own = Query::select()
+        .expr_as(Expr::col(group_flag::Column::GroupId), owner.clone())
+        .expr_as(Expr::col(group_flag::Column::FundingRestrictionId), flag_id.clone())
+        .from(group_flag::Entity)
+        .and_where(group_flag::Column::GroupId.is_in(group_ids.iter().copied()))
+        .to_owned();
+    let inherited = Query::select()
+        .expr_as(Expr::col((group::Entity, group::Column::Id)), owner.clone())
+        .expr_as(Expr::col((program_flag::Entity, program_flag::Column::FundingRestrictionId)), flag_id.clone())
+        .from(group::Entity)
+        .inner_join(
+            program_flag::Entity,
+            Expr::col((program_flag::Entity, program_flag::Column::ProgramId)).equals((group::Entity, group::Column::ProgramId)),
+        )
+        .and_where(Expr::col((group::Entity, group::Column::Id)).is_in(group_ids.iter().copied()))
+        .to_owned();
+    let links = Alias::new("links");
+    let query = Query::select()
+        .column((links.clone(), owner.clone()))
+        .columns([
+            (flag::Entity, flag::Column::Id),
+            (flag::Entity, flag::Column::Code),
+            (flag::Entity, flag::Column::Label),
+            (flag::Entity, flag::Column::Description),
+        ])
+        .from_subquery(own.union(UnionType::Distinct, inherited).take(), links.clone())
+        .inner_join(flag::Entity, Expr::col((links, flag_id)).equals((flag::Entity, flag::Column::Id)))
+        .order_by((flag::Entity, flag::Column::Code), Order::Asc)
+        .to_owned();
+    owned_flags(db.query_all(&query).await?)
+}
+
+/// Rows of `owner_id` and a flag's columns, grouped by owner.
+fn owned_flags(rows: Vec<sea_orm::QueryResult>) -> ApiResult<HashMap<i64, Vec<flag::Model>>> {
+    let mut out: HashMap<i64, Vec<flag::Model>> = HashMap::new();
+    for row in rows {
+        let owner_id: i64 = row.try_get("", "owner_id")?;
+        out.entry(owner_id).or_default().push(flag::Model::from_query_result(&row, "")?);
+    }
+    Ok(out)
+}
+
 /// Flags reached through a link table, by owner id, in one statement.
 async fn linked(
     db: &impl ConnectionTrait,
@@ -102,13 +151,7 @@ async fn linked(
         .and_where(Expr::col((link, owner)).is_in(owners.iter().copied()))
         .order_by((flag::Entity, flag::Column::Code), Order::Asc)
         .to_owned();
-    let rows = db.query_all(&query).await?;
-    let mut out: HashMap<i64, Vec<flag::Model>> = HashMap::new();
-    for row in rows {
-        let owner_id: i64 = row.try_get("", "owner_id")?;
-        out.entry(owner_id).or_default().push(flag::Model::from_query_result(&row, "")?);
-    }
-    Ok(out)
+    owned_flags(db.query_all(&query).await?)
 }
 
 /// Replaces the flag links of a program.

@@ -163,16 +163,22 @@ both_backends!(
         totalCount edges { node { name category program { name fundingRestrictions { code } } effectiveFundingRestrictions { code }
         fundingRestrictions { code } meetings { weekday } focus languages } } } }";
         let counts = app.statements_per_page(query, &token, "groups").await;
-        // One statement per kind: the count, the page with its programs (joined), program
-        // flags, own flags, meetings, focus, languages (7); the flag code was read by the
-        // first request and is remembered. A page whose groups are all unaffiliated skips the
-        // program flags. A query per group would be 60 and more.
-        assert!(counts.iter().all(|c| (6..=7).contains(c)), "statements per page: {counts:?}");
+        // One statement per kind: the count, the page, programs, program flags, own flags,
+        // effective flags, meetings, focus, languages (9); the flag code was read by the first
+        // request and is remembered. A page whose groups are all unaffiliated skips the two
+        // program statements. A query per group would be 60 and more.
+        assert!(counts.iter().all(|c| [7, 9].contains(c)), "statements per page: {counts:?}");
         println!("SQL statements per page (first = 2, 20, 60): {counts:?}");
 
-        // Query B of the benchmarks: groups with their program's name, one statement.
+        // Query A of the benchmarks (without text, over every region): the count, the page, programs, effective
+        // flags (own and the program's in one statement), meetings.
+        let query = "query($first: Int) { groups(first: $first, filter: { withoutFundingRestrictions: [\"NO_OUTSIDE_CONTRIBUTIONS\"] }) {
+        totalCount edges { cursor node { id name program { id name slug } effectiveFundingRestrictions { code label }
+        meetings { weekday startTime durationMinutes timeZone } } } pageInfo { hasNextPage endCursor } } }";
+        assert_eq!(app.statements_per_page(query, &token, "groups").await, [5, 5, 5]);
+        // Query B of the benchmarks: the page, then its programs.
         let query = "query($first: Int) { groups(first: $first) { edges { node { id name city program { name } } } } }";
-        assert_eq!(app.statements_per_page(query, &token, "groups").await, [1, 1, 1]);
+        assert_eq!(app.statements_per_page(query, &token, "groups").await, [2, 2, 2]);
         // The long text is read when asked, and matches the group read alone.
         let query = "query($first: Int) { groups(first: $first) { edges { node { id description program { name } } } } }";
         let page = app.gql_ok(query, json!({ "first": 3 }), &token).await;
@@ -206,4 +212,34 @@ both_backends!(a_flag_created_later_is_found_by_the_filter, |app: &TestApp| asyn
     let all = app.gql_ok(GROUPS, json!({}), &token).await;
     let without = app.gql_ok(GROUPS, filter, &token).await;
     assert_eq!(without["groups"]["totalCount"], all["groups"]["totalCount"], "no group carries the new flag yet");
+});
+
+// `effectiveFundingRestrictions` (one statement for a page: the own and the program's links in
+// a UNION) is the group's own flags and its program's, each once, by code; a flag that is both
+// its own and its program's shows once.
+both_backends!(effective_flags_are_own_and_program_flags_once, |app: &TestApp| async move {
+    let dir = directory(app).await;
+    circles::seed::seed_demo(&app.db, 80).await.unwrap();
+    let admin = app.admin();
+    let read = "query($id: ID!) { group(id: $id) { version } }";
+    let version = app.gql_ok(read, json!({ "id": dir.ids["A"] }), &admin).await["group"]["version"].clone();
+    let update = "mutation($id: ID!, $v: Int!) { updateGroup(id: $id, expectedVersion: $v,
+        input: { fundingRestrictions: [\"NO_OUTSIDE_CONTRIBUTIONS\", \"NO_INDUSTRY_FUNDING\"] }) { version } }";
+    app.gql_ok(update, json!({ "id": dir.ids["A"], "v": version }), &admin).await;
+
+    let query = "{ groups(first: 100, filter: { status: null }) { edges { node { id
+        effectiveFundingRestrictions { code } fundingRestrictions { code } program { fundingRestrictions { code } } } } } }";
+    let data = app.gql_ok(query, json!({}), &app.token("researcher", None, "r")).await;
+    let codes = |v: &Value| -> Vec<String> { v.as_array().unwrap().iter().map(|f| f["code"].as_str().unwrap().to_owned()).collect() };
+    let (mut mixed, mut both) = (0, false);
+    for edge in data["groups"]["edges"].as_array().unwrap() {
+        let node = &edge["node"];
+        let own = codes(&node["fundingRestrictions"]);
+        let inherited = if node["program"].is_null() { Vec::new() } else { codes(&node["program"]["fundingRestrictions"]) };
+        let want: BTreeSet<String> = own.iter().chain(&inherited).cloned().collect();
+        assert_eq!(codes(&node["effectiveFundingRestrictions"]), want.into_iter().collect::<Vec<_>>(), "{node}");
+        mixed += usize::from(!own.is_empty() && !inherited.is_empty());
+        both |= own.iter().any(|c| inherited.contains(c));
+    }
+    assert!(mixed > 0 && both, "the data has groups with both kinds of flags, and one flag of both kinds");
 });
