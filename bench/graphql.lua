@@ -1,22 +1,29 @@
--- wrk script for bench/load.sh: POSTs one GraphQL request over and over.
+-- wrk script of the benchmarks: POSTs GraphQL requests, one body or a rotation of bodies.
 --
---   WRK_BODY_FILE=/path/body.json WRK_TOKEN=eyJ... wrk -s bench/graphql.lua URL
+--   WRK_BODY_FILE=/path/bodies.jsonl [WRK_TOKEN=eyJ...] [WRK_THREADS=n] wrk -s bench/graphql.lua URL
 --
--- WRK_BODY_FILE: file holding the JSON request body (required).
--- WRK_TOKEN:     bearer token (optional).
--- Every response is checked: a status other than 200, or a body with an
--- "errors" entry, is counted. `done` prints a RESULT line that load.sh parses.
+-- WRK_BODY_FILE: one JSON request body per line (required). With one line, every request
+--                sends it. With several (bench/peer.sh's Bvar), each thread sends them in
+--                turn, round-robin, thread k starting at line 1 + (k - 1) * n / WRK_THREADS:
+--                the same sequence whatever server is measured.
+-- WRK_TOKEN:     bearer token (optional; PostGraphile gets none).
+-- Every response is checked: a status other than 200, or a body with an "errors" entry, is
+-- counted. `done` prints a RESULT line that the scripts parse.
 
 local body_file = os.getenv("WRK_BODY_FILE")
 if not body_file or body_file == "" then
   error("WRK_BODY_FILE is not set")
 end
-local f = assert(io.open(body_file, "rb"))
-local body = f:read("*a")
-f:close()
+local bodies = {}
+for line in io.lines(body_file) do
+  if line ~= "" then
+    table.insert(bodies, line)
+  end
+end
+assert(#bodies > 0, "no request body in " .. body_file)
 
 wrk.method = "POST"
-wrk.body = body
+wrk.body = bodies[1]
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Accept"] = "application/graphql-response+json, application/json"
 local token = os.getenv("WRK_TOKEN")
@@ -24,15 +31,34 @@ if token and token ~= "" then
   wrk.headers["Authorization"] = "Bearer " .. token
 end
 
--- Per-thread counters (each wrk thread has its own Lua state).
+-- Per-thread state (each wrk thread has its own Lua state).
 responses = 0
 bad_status = 0
 gql_errors = 0
+offset = 0
 
 local threads = {}
 
 function setup(thread)
   table.insert(threads, thread)
+  thread:set("offset", #threads - 1)
+end
+
+if #bodies > 1 then
+  local requests = {}
+  local next_index = nil
+  function init(args)
+    -- wrk.format builds each request once; `request` then only picks one.
+    for i, b in ipairs(bodies) do
+      requests[i] = wrk.format(nil, nil, nil, b)
+    end
+    local nthreads = tonumber(os.getenv("WRK_THREADS") or "1") or 1
+    next_index = math.floor(offset * #bodies / math.max(nthreads, 1)) % #bodies
+  end
+  function request()
+    next_index = next_index % #requests + 1
+    return requests[next_index]
+  end
 end
 
 function response(status, headers, resp_body)

@@ -26,7 +26,7 @@
 #          (allGroups(condition: {status: "ACTIVE", regionKey: "ontario"},
 #                     orderBy: [NAME_ASC, ID_ASC], first: 20))
 #   Bvar   B with the region changed on every request: every region of the seed data in
-#          turn (the same sequence for every server; bench/peer.lua)
+#          turn (the same sequence for every server; bench/graphql.lua)
 #   A      groups(filter: {region: "Ontario", withoutFundingRestrictions:
 #          ["NO_OUTSIDE_CONTRIBUTIONS"]}, first: 20) with totalCount, cursors, pageInfo, the
 #          program, the effective funding restrictions and the meetings
@@ -122,18 +122,8 @@ trap cleanup EXIT
 # Everything from here on also goes to the result file.
 exec > >(tee "$result_file") 2>&1
 
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
-kib_of() { # $1 pid, $2 field (VmRSS, VmHWM): value in KiB, or 0
-  local v=""
-  v="$(awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status" 2>/dev/null)" || true
-  echo "${v:-0}"
-}
-mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
-now() { date +%s.%N; }
-elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f s", b - a }'; }
-step() { printf '\n--- %s\n' "$*"; }
+# shellcheck source=bench/lib.sh
+source "$root/bench/lib.sh"
 die() { echo "ERROR: $*" >&2; exit 1; }
 
 echo "Circles vs PostGraphile load benchmark, $(date -u +%Y-%m-%dT%H:%M:%SZ)"
@@ -201,7 +191,7 @@ ONE_ID="$(psql -XAtq -d "$BENCH_DB" -c \
 echo "regions of active groups (Bvar sends them in turn): $(awk -F'\t' '{ printf "%s%s (%s)", (NR > 1 ? ", " : ""), $1, $3 }' "$tmp/regions.tsv")"
 echo "ONE: group $ONE_ID"
 
-# ---- Request bodies: one JSON body per line, bench/peer.lua sends them in turn ------------------
+# ---- Request bodies: one JSON body per line, bench/graphql.lua sends them in turn ------------------
 python3 - "$tmp" "$REGION_B" "$WITHOUT_A" "$ONE_ID" "$C_B" "$P_B" "$C_A" "$P_A" "$C_ONE" "$P_ONE" <<'PY'
 import json, sys
 tmp, region_b, without_a, one_id, c_b, p_b, c_a, p_a, c_one, p_one = sys.argv[1:]
@@ -377,12 +367,12 @@ run() { # $1 round, $2 workload, $3 server
   body_file="$tmp/body-$w-$(flavour_of "$s").jsonl"
   step "round $r, $w, $s: warm-up $WARMUP, then wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency"
   WRK_BODY_FILE="$body_file" WRK_TOKEN="$(token_of "$s")" WRK_THREADS="$THREADS" \
-    wrk -t"$THREADS" -c"$CONNECTIONS" -d"$WARMUP" -s bench/peer.lua "${url[$s]}" >/dev/null
+    wrk -t"$THREADS" -c"$CONNECTIONS" -d"$WARMUP" -s bench/graphql.lua "${url[$s]}" >/dev/null
   : >"$samples"
   (while kill -0 "${pid[$s]}" 2>/dev/null; do kib_of "${pid[$s]}" VmRSS >>"$samples"; sleep 0.5; done) &
   sampler_pid=$!
   WRK_BODY_FILE="$body_file" WRK_TOKEN="$(token_of "$s")" WRK_THREADS="$THREADS" \
-    wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --timeout 10s --latency -s bench/peer.lua "${url[$s]}" | tee "$out"
+    wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --timeout 10s --latency -s bench/graphql.lua "${url[$s]}" | tee "$out"
   kill "$sampler_pid" 2>/dev/null || true
   wait "$sampler_pid" 2>/dev/null || true
   sampler_pid=""
