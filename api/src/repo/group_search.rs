@@ -413,6 +413,21 @@ mod tests {
     }
 
     #[test]
+    fn pages_leave_out_the_long_text_not_shown() {
+        let sql = |description| Columns { description }.select(group::Entity::find()).build(DatabaseBackend::Postgres).to_string();
+        let short = sql(false);
+        assert!(short.contains(r#"'' AS "search_text""#) && short.contains(r#"'' AS "description""#), "{short}");
+        assert!(!short.contains(r#""groups"."search_text""#) && !short.contains(r#""groups"."description""#), "{short}");
+        assert!(short.contains(r#""groups"."name""#) && short.contains(r#""groups"."program_id""#), "{short}");
+        let shown = sql(true);
+        assert!(shown.contains(r#""groups"."description""#) && shown.contains(r#"'' AS "search_text""#), "{shown}");
+        // Every column of the model is there once, read or left out.
+        for c in group::Column::iter() {
+            assert_eq!(shown.matches(&format!(r#""{}""#, c.as_str())).count(), 1, "{} in {shown}", c.as_str());
+        }
+    }
+
+    #[test]
     fn text_condition_per_backend() {
         // PostgreSQL: literal patterns, quotes and backslashes escaped inside E'...'.
         let pg = sql("O'Brien 50% a\\b", DatabaseBackend::Postgres);
