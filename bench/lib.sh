@@ -14,3 +14,22 @@ mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f s", b - a }'; }
 step() { printf '\n--- %s\n' "$*"; }
+
+# A random JWT secret for the run, exported, so that `circles token` signs what `serve` accepts.
+random_jwt_secret() {
+  CIRCLES_JWT_SECRET="$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+  export CIRCLES_JWT_SECRET
+}
+
+# Migrates the database of DATABASE_URL with binary $1 and seeds $2 demo groups, timing each.
+migrate_and_seed() {
+  local bin="$1" groups="$2" t0
+  step "circles migrate"
+  t0="$(now)"
+  "$bin" migrate
+  echo "migrate: $(elapsed "$t0")"
+  step "circles seed-demo --groups $groups"
+  t0="$(now)"
+  "$bin" seed-demo --groups "$groups"
+  echo "seed-demo: $(elapsed "$t0")"
+}

@@ -125,24 +125,14 @@ else
   createdb "$BENCH_DB"
   export DATABASE_URL="postgres://$PGUSER@$PGHOST:$PGPORT/$BENCH_DB?sslmode=$PGSSLMODE"
 fi
-# One fixed random secret for the run, so `circles token` signs what `serve` accepts.
-CIRCLES_JWT_SECRET="$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')"
-export CIRCLES_JWT_SECRET
+random_jwt_secret
 export RUST_LOG=warn
 port="$(free_port)"
 export CIRCLES_BIND="127.0.0.1:$port"
 base="http://127.0.0.1:$port"
 echo "DATABASE_URL=$DATABASE_URL"
 
-step "circles migrate"
-t0="$(now)"
-"$bin" migrate
-echo "migrate: $(elapsed "$t0")"
-
-step "circles seed-demo --groups $SEED_GROUPS"
-t0="$(now)"
-"$bin" seed-demo --groups "$SEED_GROUPS"
-echo "seed-demo: $(elapsed "$t0")"
+migrate_and_seed "$bin" "$SEED_GROUPS"
 if [[ "$backend" == "sqlite" ]]; then
   echo "database files: $(du -ch "$tmp"/circles-bench.db* 2>/dev/null | tail -n 1 | cut -f1)"
 else

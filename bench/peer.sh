@@ -158,22 +158,12 @@ export CIRCLES_DATA_DIR="$tmp/data"
 # Rate limits (600 requests per minute per subject) would measure the limiter, not the service.
 export CIRCLES_RATE_LIMIT_PER_MINUTE=100000000
 mkdir -p "$CIRCLES_DATA_DIR"
-# One fixed random secret for the run, so `circles token` signs what `serve` accepts.
-CIRCLES_JWT_SECRET="$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')"
-export CIRCLES_JWT_SECRET
+random_jwt_secret
 export RUST_LOG=warn
 echo "DATABASE_URL=$DATABASE_URL"
 
-step "circles migrate"
-t0="$(now)"
-"$bin" migrate
-echo "migrate: $(elapsed "$t0")"
-
-step "circles seed-demo --groups $SEED_GROUPS"
-t0="$(now)"
-"$bin" seed-demo --groups "$SEED_GROUPS"
-echo "seed-demo: $(elapsed "$t0")"
-psql -XAtq -v ON_ERROR_STOP=1 -d "$BENCH_DB" -c 'analyze'
+# (seed-demo, with its default 400 referrals, ends with VACUUM ANALYZE: no ANALYZE needed here.)
+migrate_and_seed "$bin" "$SEED_GROUPS"
 echo "database size: $(psql -XAtq -d "$BENCH_DB" -c "select pg_size_pretty(pg_database_size('$BENCH_DB'))")"
 
 step "bench/peer/peer.sql"
