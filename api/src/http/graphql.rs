@@ -252,15 +252,11 @@ async fn execute(
         let errors = response.errors.iter().map(|e| serde_json::to_value(e).unwrap_or(Value::Null)).collect();
         return pre_execution_failure(errors);
     }
-    let mut body = Map::new();
-    body.insert("data".into(), serde_json::to_value(&response.data).unwrap_or(Value::Null));
-    if !response.errors.is_empty() {
-        body.insert("errors".into(), serde_json::to_value(&response.errors).unwrap_or(Value::Null));
-    }
-    if !response.extensions.is_empty() {
-        body.insert("extensions".into(), serde_json::to_value(&response.extensions).unwrap_or(Value::Null));
-    }
-    let body = Value::Object(body).to_string();
+    let answer = Answer { data: &response.data, errors: &response.errors, extensions: &response.extensions };
+    let body = match serde_json::to_string(&answer) {
+        Ok(body) => body,
+        Err(err) => return fail(ApiError::Internal(err.into())),
+    };
     if body.len() > cost::MAX_RESPONSE_BYTES && !is_mutation {
         let message =
             format!("the answer would be larger than {} MiB: ask for fewer fields or smaller pages", cost::MAX_RESPONSE_BYTES >> 20);
@@ -272,6 +268,17 @@ async fn execute(
         state.cache.put(key, body.clone(), generation);
     }
     respond(&response, rt, body)
+}
+
+/// The JSON answer of an executed request, written straight from async-graphql's values (no
+/// intermediate `serde_json::Value` tree), its fields in the order the query asked for them.
+#[derive(serde::Serialize)]
+struct Answer<'a> {
+    data: &'a async_graphql::Value,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    errors: &'a [async_graphql::ServerError],
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    extensions: &'a std::collections::BTreeMap<String, async_graphql::Value>,
 }
 
 /// Whether a finished error carries `code`.

@@ -164,3 +164,18 @@ async fn metrics_on_their_own_address_need_no_token() {
     assert_eq!(app.client.get(format!("{}/metrics", app.url)).send().await.unwrap().status(), 401);
     app.cleanup().await;
 }
+
+/// The answer's fields come in the order the query selected them (GraphQL spec, "Serialized
+/// Map Ordering"), not sorted: the answer is written straight from the executed values.
+#[tokio::test]
+async fn answer_fields_follow_the_query_order() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let query = "{ zeta: __typename me { subject role liaisonGroupIds agency { id } } alpha: __typename }";
+    let res = app.client.post(app.graphql_url()).bearer_auth(app.admin()).json(&json!({ "query": query })).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let text = res.text().await.unwrap();
+    let at = |needle: &str| text.find(needle).unwrap_or_else(|| panic!("{needle} not in {text}"));
+    assert!(at("\"zeta\"") < at("\"me\"") && at("\"me\"") < at("\"alpha\""), "{text}");
+    assert!(at("\"subject\"") < at("\"role\"") && at("\"role\"") < at("\"liaisonGroupIds\""), "{text}");
+    assert!(at("\"liaisonGroupIds\"") < at("\"agency\""), "{text}");
+}
