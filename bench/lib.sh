@@ -10,6 +10,16 @@ kib_of() { # $1 pid, $2 field (VmRSS, VmHWM): value in KiB, or 0
   v="$(awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status" 2>/dev/null)" || true
   echo "${v:-0}"
 }
+# CPU time (user + system) of the processes $@ in milliseconds; processes gone count 0.
+cpu_ms() {
+  local hz
+  hz="$(getconf CLK_TCK)"
+  (( $# > 0 )) || { echo 0; return; }
+  for pid in "$@"; do cat "/proc/$pid/stat" 2>/dev/null; done |
+    awk -v hz="$hz" '{ t += $14 + $15 } END { printf "%d", t * 1000 / hz }'
+}
+# The PostgreSQL server's processes on this machine (user postgres), for cpu_ms.
+pg_pids() { pgrep -u postgres -d ' ' postgres 2>/dev/null || true; }
 mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f s", b - a }'; }

@@ -198,7 +198,7 @@ check_query A
 check_query B
 
 # ---- Load ----------------------------------------------------------------------
-declare -A result rss_peak hwm_after rss_after
+declare -A result rss_peak hwm_after rss_after cpu_server cpu_pg
 run_query() { # $1 name
   local name="$1" out="$tmp/wrk-$1.txt" samples="$tmp/rss-$1.txt"
   step "query $name: warm-up $WARMUP"
@@ -208,8 +208,20 @@ run_query() { # $1 name
   : >"$samples"
   (while kill -0 "$server_pid" 2>/dev/null; do kib_of "$server_pid" VmRSS >>"$samples"; sleep 0.5; done) &
   sampler_pid=$!
+  # CPU time of the server and (PostgreSQL backend) of the database server during the run:
+  # per request, a figure that a busy machine disturbs far less than req/s.
+  local s0 p0 requests
+  s0="$(cpu_ms "$server_pid")"
+  # shellcheck disable=SC2046 # one argument per pid
+  [[ "$backend" == "postgres" ]] && p0="$(cpu_ms $(pg_pids))"
   WRK_BODY_FILE="$tmp/body-$name.json" WRK_TOKEN="$TOKEN" \
     wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --timeout 10s --latency -s bench/graphql.lua "$base/graphql" | tee "$out"
+  requests="$(sed -nE 's/^RESULT requests=([0-9]+).*/\1/p' "$out" | tail -n 1)"
+  cpu_server[$name]="$(awk -v a="$s0" -v b="$(cpu_ms "$server_pid")" -v n="${requests:-0}" 'BEGIN { if (n > 0) printf "%.3f", (b - a) / n; else print "-" }')"
+  cpu_pg[$name]="-"
+  # shellcheck disable=SC2046
+  [[ "$backend" == "postgres" ]] && cpu_pg[$name]="$(awk -v a="$p0" -v b="$(cpu_ms $(pg_pids))" -v n="${requests:-0}" 'BEGIN { if (n > 0) printf "%.3f", (b - a) / n; else print "-" }')"
+  echo "CPU per request: server ${cpu_server[$name]} ms, PostgreSQL ${cpu_pg[$name]} ms"
   kill "$sampler_pid" 2>/dev/null || true
   wait "$sampler_pid" 2>/dev/null || true
   sampler_pid=""
@@ -229,19 +241,21 @@ field() { # $1 RESULT line, $2 key
   sed -nE "s/.*[[:space:]]$2=([^[:space:]]+).*/\\1/p" <<<"$1"
 }
 step "summary ($backend, $SEED_GROUPS groups, $THREADS threads, $CONNECTIONS connections, $DURATION)"
-printf '%-6s %10s %9s %9s %9s %9s %8s %8s %11s %11s\n' \
-  query req/s p50_ms p90_ms p99_ms max_ms non200 gqlerr rss_peak_MiB VmHWM_MiB
+printf '%-6s %10s %9s %9s %9s %9s %8s %8s %11s %11s %9s %9s\n' \
+  query req/s p50_ms p90_ms p99_ms max_ms non200 gqlerr rss_peak_MiB VmHWM_MiB srv_cpu pg_cpu
 failed=0
 for name in A B; do
   r="${result[$name]}"
-  printf '%-6s %10s %9s %9s %9s %9s %8s %8s %11s %11s\n' "$name" \
+  printf '%-6s %10s %9s %9s %9s %9s %8s %8s %11s %11s %9s %9s\n' "$name" \
     "$(field "$r" rps)" "$(field "$r" p50_ms)" "$(field "$r" p90_ms)" "$(field "$r" p99_ms)" "$(field "$r" max_ms)" \
-    "$(field "$r" non200)" "$(field "$r" gql_errors)" "$(mib "${rss_peak[$name]:-0}")" "$(mib "${hwm_after[$name]}")"
+    "$(field "$r" non200)" "$(field "$r" gql_errors)" "$(mib "${rss_peak[$name]:-0}")" "$(mib "${hwm_after[$name]}")" \
+    "${cpu_server[$name]}" "${cpu_pg[$name]}"
   if [[ "$(field "$r" non200)" != "0" || "$(field "$r" gql_errors)" != "0" || "$(field "$r" socket_errors)" != "0" ]]; then
     failed=1
   fi
 done
 echo "server RSS at start $(mib "$rss_start") MiB, at end $(mib "$(kib_of "$server_pid" VmRSS)") MiB"
+echo "srv_cpu, pg_cpu: CPU milliseconds per request of the server and of PostgreSQL (all its processes) during the run"
 if [[ $failed -ne 0 ]]; then
   echo "WARNING: some requests failed (non-200, GraphQL errors or socket errors): see above and the server log below"
   tail -n 20 "$tmp/server.log"
