@@ -208,8 +208,8 @@ run_query() { # $1 name
   : >"$samples"
   (while kill -0 "$server_pid" 2>/dev/null; do kib_of "$server_pid" VmRSS >>"$samples"; sleep 0.5; done) &
   sampler_pid=$!
-  # CPU time of the server and (PostgreSQL backend) of the database server during the run:
-  # per request, a figure that a busy machine disturbs far less than req/s.
+  # CPU time of the server and (PostgreSQL backend only) of PostgreSQL's processes during the
+  # run, per request: a figure that a busy machine disturbs far less than req/s.
   local s0 p0 requests
   s0="$(cpu_ms "$server_pid")"
   # shellcheck disable=SC2046 # one argument per pid

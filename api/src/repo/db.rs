@@ -206,7 +206,7 @@ async fn pool(url: &str, statement_timeout: Duration, max: u32, statements: &Arc
         })
         // Generic plans: sqlx prepares every statement once per connection, and PostgreSQL's
         // default then plans each execution again for its parameter values when it judges a
-        // custom plan cheaper, which the directory's page statements always are. Planning
+        // custom plan cheaper, as it did for the directory's page statements, whose planning
         // cost more than running them (EXPLAIN ANALYZE of query B's page: 0.6 ms planning,
         // 0.3 ms execution); docs/architecture.md has the measurements.
         .map_sqlx_postgres_opts(move |o| {
