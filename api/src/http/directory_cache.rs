@@ -42,14 +42,15 @@ impl DirectoryCache {
         !self.ttl.is_zero()
     }
 
-    /// The cache key of a request, when its operation only reads the directory.
+    /// The cache key of a request, when its operation only reads the directory (the variables
+    /// are written out only then: every other request, and all when the cache is off, skip it).
     pub fn key_for(
         &self,
         op: &OperationDefinition,
         role: &str,
         operation_name: Option<&str>,
         query: &str,
-        variables: &str,
+        variables: &serde_json::Map<String, serde_json::Value>,
     ) -> Option<String> {
         if !self.enabled() || op.ty != OperationType::Query || !op.directives.is_empty() {
             return None;
@@ -58,7 +59,10 @@ impl DirectoryCache {
             Selection::Field(f) => CACHEABLE_FIELDS.contains(&f.node.name.node.as_str()) && f.node.directives.is_empty(),
             _ => false,
         });
-        cacheable.then(|| format!("{role}\u{0}{}\u{0}{query}\u{0}{variables}", operation_name.unwrap_or("")))
+        cacheable.then(|| {
+            let variables = serde_json::to_string(variables).unwrap_or_default();
+            format!("{role}\u{0}{}\u{0}{query}\u{0}{variables}", operation_name.unwrap_or(""))
+        })
     }
 
     /// A fresh answer; or, once expired, `None` for the first caller (who recomputes it) and
@@ -117,18 +121,23 @@ mod tests {
     #[test]
     fn only_directory_reads_are_cached() {
         let cache = DirectoryCache::new(Duration::from_secs(5), 10);
-        let key = |q: &str| cache.key_for(&op(q), "researcher", None, q, "{}");
+        let vars = serde_json::Map::new();
+        let key = |q: &str| cache.key_for(&op(q), "researcher", None, q, &vars);
         assert!(key("{ groups { totalCount } programs { name } }").is_some());
         assert!(key("{ me { role } }").is_none());
         assert!(key("{ groups { totalCount } referrals { totalCount } }").is_none());
         assert!(key("{ ...F } fragment F on Query { groups { totalCount } }").is_none());
         assert!(key("mutation { createAgency(input: { name: \"x\" }) { id } }").is_none());
         assert_ne!(
-            cache.key_for(&op("{ programs { name } }"), "admin", None, "q", "{}"),
-            cache.key_for(&op("{ programs { name } }"), "liaison", None, "q", "{}")
+            cache.key_for(&op("{ programs { name } }"), "admin", None, "q", &vars),
+            cache.key_for(&op("{ programs { name } }"), "liaison", None, "q", &vars)
         );
+        // The variables are part of the key: another region is another answer.
+        let region = |r: &str| serde_json::json!({ "region": r }).as_object().cloned().unwrap();
+        let q = "query($region: String) { groups(filter: { region: $region }) { totalCount } }";
+        assert_ne!(cache.key_for(&op(q), "admin", None, q, &region("Ontario")), cache.key_for(&op(q), "admin", None, q, &region("Berlin")));
         let off = DirectoryCache::new(Duration::ZERO, 10);
-        assert!(off.key_for(&op("{ programs { name } }"), "admin", None, "q", "{}").is_none());
+        assert!(off.key_for(&op("{ programs { name } }"), "admin", None, "q", &vars).is_none());
     }
 
     #[test]

@@ -218,13 +218,9 @@ async fn execute(
         return fail(err);
     }
     let cache_key = match (&authn, op) {
-        (Authn::Viewer(viewer), Some(op)) => state.cache.key_for(
-            op,
-            viewer.role.as_claim(),
-            params.operation_name.as_deref(),
-            &params.query,
-            &Value::Object(params.variables.clone()).to_string(),
-        ),
+        (Authn::Viewer(viewer), Some(op)) => {
+            state.cache.key_for(op, viewer.role.as_claim(), params.operation_name.as_deref(), &params.query, &params.variables)
+        }
         _ => None,
     };
     if let Some(body) = cache_key.as_deref().and_then(|k| state.cache.get(k)) {
