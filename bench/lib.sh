@@ -18,6 +18,8 @@ cpu_ms() {
   for pid in "$@"; do cat "/proc/$pid/stat" 2>/dev/null; done |
     awk -v hz="$hz" '{ t += $14 + $15 } END { printf "%d", t * 1000 / hz }'
 }
+# ($2 - $1) / $3 with three decimals, or "-" when $3 is 0: CPU ms per request from two cpu_ms readings.
+per_request() { awk -v a="$1" -v b="$2" -v n="${3:-0}" 'BEGIN { if (n > 0) printf "%.3f", (b - a) / n; else print "-" }'; }
 # The PostgreSQL server's processes on this machine (user postgres), for cpu_ms.
 pg_pids() { pgrep -u postgres -d ' ' postgres 2>/dev/null || true; }
 mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }

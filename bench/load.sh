@@ -217,10 +217,10 @@ run_query() { # $1 name
   WRK_BODY_FILE="$tmp/body-$name.json" WRK_TOKEN="$TOKEN" \
     wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --timeout 10s --latency -s bench/graphql.lua "$base/graphql" | tee "$out"
   requests="$(sed -nE 's/^RESULT requests=([0-9]+).*/\1/p' "$out" | tail -n 1)"
-  cpu_server[$name]="$(awk -v a="$s0" -v b="$(cpu_ms "$server_pid")" -v n="${requests:-0}" 'BEGIN { if (n > 0) printf "%.3f", (b - a) / n; else print "-" }')"
+  cpu_server[$name]="$(per_request "$s0" "$(cpu_ms "$server_pid")" "$requests")"
   cpu_pg[$name]="-"
   # shellcheck disable=SC2046
-  [[ "$backend" == "postgres" ]] && cpu_pg[$name]="$(awk -v a="$p0" -v b="$(cpu_ms $(pg_pids))" -v n="${requests:-0}" 'BEGIN { if (n > 0) printf "%.3f", (b - a) / n; else print "-" }')"
+  [[ "$backend" == "postgres" ]] && cpu_pg[$name]="$(per_request "$p0" "$(cpu_ms $(pg_pids))" "$requests")"
   echo "CPU per request: server ${cpu_server[$name]} ms, PostgreSQL ${cpu_pg[$name]} ms"
   kill "$sampler_pid" 2>/dev/null || true
   wait "$sampler_pid" 2>/dev/null || true
