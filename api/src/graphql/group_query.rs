@@ -186,17 +186,32 @@ async fn when(wanted: bool, load: impl Future<Output = Result<(), LoadError>>) -
     if wanted { load.await } else { Ok(()) }
 }
 
+/// Whether the selection `node` reads the groups' programs themselves.
+fn wants_program(node: &Lookahead<'_>) -> bool {
+    node.field("program").exists() || node.field("category").exists()
+}
+
 /// Loads what the selection `node` asks of these groups, one statement per kind, into the
 /// request's loader cache: the statements per page then do not depend on its size.
-async fn prefetch<'a>(ctx: &Context<'_>, node: Lookahead<'_>, groups: impl Iterator<Item = &'a entities::group::Model>) -> Result<()> {
+/// `programs`: the groups' programs when the page's statement already read them.
+async fn prefetch<'a>(
+    ctx: &Context<'_>,
+    node: Lookahead<'_>,
+    groups: impl Iterator<Item = &'a entities::group::Model>,
+    programs: Option<Vec<entities::program::Model>>,
+) -> Result<()> {
     let loader = ctx.data_unchecked::<RequestLoader>();
     let groups: Vec<_> = groups.collect();
     let ids = || groups.iter().map(|g| g.id);
-    let programs = || groups.iter().filter_map(|g| g.program_id);
+    let program_ids = || groups.iter().filter_map(|g| g.program_id);
     let wants = |f: &str| node.field(f).exists();
+    let read = programs.is_some();
+    if let Some(programs) = programs {
+        loader.feed_many(programs.into_iter().map(|p| (ProgramById(p.id), p))).await;
+    }
     futures_util::try_join!(
-        when(wants("program") || wants("category"), loaders::prefetch(loader, programs().map(ProgramById))),
-        when(node.field("program").field("fundingRestrictions").exists(), loaders::prefetch(loader, programs().map(ProgramFlags))),
+        when(wants_program(&node) && !read, loaders::prefetch(loader, program_ids().map(ProgramById))),
+        when(node.field("program").field("fundingRestrictions").exists(), loaders::prefetch(loader, program_ids().map(ProgramFlags))),
         when(wants("fundingRestrictions"), loaders::prefetch(loader, ids().map(GroupOwnFlags))),
         when(wants("effectiveFundingRestrictions"), loaders::prefetch(loader, ids().map(GroupEffectiveFlags))),
         when(wants("meetings"), loaders::prefetch(loader, ids().map(GroupMeetings))),
@@ -216,7 +231,7 @@ impl GroupQueries {
         ctx.authorize(Operation::ReadDirectory)?;
         let id = parse_id("id", &id)?;
         let group = repo::groups::get(ctx.db().conn(), id).await?;
-        prefetch(ctx, ctx.look_ahead(), group.iter()).await?;
+        prefetch(ctx, ctx.look_ahead(), group.iter(), None).await?;
         Ok(group.map(Group::from))
     }
 
@@ -252,9 +267,9 @@ impl GroupQueries {
         let after = after.as_deref().map(|c| pagination::decode(c, order)).transpose()?;
         let with_total = ctx.look_ahead().field("totalCount").exists();
         let node = ctx.look_ahead().field("edges").field("node");
-        let columns = Columns { description: node.field("description").exists() };
+        let columns = Columns { description: node.field("description").exists(), program: wants_program(&node) };
         let page = group_search::page(db.conn(), &query, order, after.as_ref(), first, with_total, columns).await?;
-        prefetch(ctx, node, page.rows.iter().map(|(g, _)| g)).await?;
+        prefetch(ctx, node, page.rows.iter().map(|(g, _)| g), page.programs).await?;
         let mut conn = Connection::with_additional_fields(
             after.is_some(),
             page.has_next,

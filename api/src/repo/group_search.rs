@@ -16,10 +16,10 @@ use entities::{
     group, group_focus_tag, group_funding_restriction as group_flag, group_language, group_meeting, program,
     program_funding_restriction as program_flag,
 };
-use sea_orm::sea_query::{BinOper, Expr, ExprTrait, LikeExpr, Query, SelectStatement};
+use sea_orm::sea_query::{Alias, BinOper, Expr, ExprTrait, LikeExpr, Query, SelectStatement, SubQueryStatement};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, EntityTrait, IdenStatic, Iterable, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Select,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, EntityTrait, FromQueryResult, IdenStatic, Iterable, QueryFilter, QueryOrder,
+    QueryResult, QuerySelect, QueryTrait, Select,
 };
 
 use crate::domain::meeting_types::{self, MeetingType};
@@ -95,13 +95,11 @@ pub enum After {
 /// `description` when the caller will not show it; a column left out reads as the empty
 /// string. A page of 20 groups with its whole rows was about 11 KB from PostgreSQL for query
 /// B of `bench/load.sh`, whose response is 2 KB: those two columns were most of it.
-///
-/// (Joining the programs into the page, to save their statement, was measured slower: query
-/// B 2,740 req/s against 3,100–3,300 on PostgreSQL. sea-orm reads a joined row's columns by
-/// prefixed names, a string built per column and row, and every row carries its program.)
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Columns {
     pub description: bool,
+    /// Each row's program, joined into the page's statement (`Page::programs`).
+    pub program: bool,
 }
 
 impl Columns {
@@ -125,7 +123,15 @@ pub struct Page {
     pub rows: Vec<(group::Model, Option<f64>)>,
     pub has_next: bool,
     pub total: Option<u64>,
+    /// The programs of the rows, when `Columns::program` asked for them and the page's
+    /// statement could join them (not with `near`); `None` when they are still to be read.
+    pub programs: Option<Vec<program::Model>>,
 }
+
+/// The prefix of a joined program's columns in a page's rows (`p_id`, `p_name`, ...).
+const PROGRAM_PREFIX: &str = "p_";
+/// The name of the count's column in a page's rows.
+const TOTAL: &str = "total_count";
 
 /// The groups carrying a flag themselves, and the programs carrying it.
 fn flag_holders(flag_id: i64) -> (SelectStatement, SelectStatement) {
@@ -313,6 +319,13 @@ pub fn condition(q: &GroupQuery, backend: DatabaseBackend) -> Condition {
 }
 
 /// One page of groups. `with_total` adds the count of all matches.
+///
+/// Without `near`, the page is one statement, however much it reads: the count (when asked)
+/// is a scalar subquery, which both databases run once for the statement, and the rows'
+/// programs (when asked) are a `LEFT JOIN`. Each statement saved is a round trip to the
+/// database and back through the pool, which cost more than the work it carried: over
+/// 10,000 demo groups on PostgreSQL, query B of `bench/load.sh` ran 3,600–4,500 req/s with
+/// its programs read by a second statement and 5,700–6,500 req/s without asking for them.
 pub async fn page(
     db: &impl ConnectionTrait,
     q: &GroupQuery,
@@ -326,7 +339,7 @@ pub async fn page(
         return page_near(db, q, near, order, after, first, columns).await;
     }
     let cond = condition(q, db.get_database_backend());
-    let total = if with_total { Some(group::Entity::find().filter(cond.clone()).count(db).await?) } else { None };
+    let count = with_total.then(|| group::Entity::find().select_only().expr(Expr::cust("COUNT(*)")).filter(cond.clone()).into_query());
     let mut select = columns.select(group::Entity::find()).filter(cond);
     select = match after {
         Some(After::Name(name, id)) => select.filter(
@@ -351,10 +364,61 @@ pub async fn page(
         Order::UpdatedAt => select.order_by_asc(group::Column::UpdatedAt).order_by_asc(group::Column::Id),
         Order::Name | Order::Distance => select.order_by_asc(group::Column::Name).order_by_asc(group::Column::Id),
     };
-    let mut rows = select.limit(first + 1).all(db).await?;
-    let has_next = rows.len() as u64 > first;
-    rows.truncate(first as usize);
-    Ok(Page { rows: rows.into_iter().map(|g| (g, None)).collect(), has_next, total })
+    let mut stmt = select.limit(first + 1).into_query();
+    if let Some(count) = &count {
+        stmt.expr_as(Expr::SubQuery(None, Box::new(SubQueryStatement::SelectStatement(count.clone()))), Alias::new(TOTAL));
+    }
+    if columns.program {
+        join_program(&mut stmt);
+    }
+    let found = db.query_all(&stmt).await?;
+    let total = match (found.first(), count) {
+        (Some(row), Some(_)) => Some(u64::try_from(row.try_get::<i64>("", TOTAL)?).unwrap_or(0)),
+        // No row carries the count: the first page of nothing counts nothing; a page past
+        // the end asks for it alone.
+        (None, Some(_)) if after.is_none() => Some(0),
+        (None, Some(count)) => Some(count_alone(db, count).await?),
+        (_, None) => None,
+    };
+    let has_next = found.len() as u64 > first;
+    let mut rows = Vec::with_capacity(found.len().min(first as usize));
+    let mut programs = columns.program.then(Vec::new);
+    for row in found.iter().take(first as usize) {
+        rows.push((group::Model::from_query_result(row, "")?, None));
+        if let Some(programs) = &mut programs {
+            programs.extend(joined_program(row)?);
+        }
+    }
+    Ok(Page { rows, has_next, total, programs })
+}
+
+/// Adds each row's program to a page's statement: every column of `programs`, prefixed.
+fn join_program(stmt: &mut SelectStatement) {
+    stmt.left_join(
+        program::Entity,
+        Expr::col((program::Entity, program::Column::Id)).equals((group::Entity, group::Column::ProgramId)),
+    );
+    for c in program::Column::iter() {
+        stmt.expr_as(Expr::col((program::Entity, c)), Alias::new(format!("{PROGRAM_PREFIX}{}", c.as_str())));
+    }
+}
+
+/// The program joined into a page's row, if the group has one.
+fn joined_program(row: &QueryResult) -> ApiResult<Option<program::Model>> {
+    let id: Option<i64> = row.try_get(PROGRAM_PREFIX, program::Column::Id.as_str())?;
+    Ok(match id {
+        Some(_) => Some(program::Model::from_query_result(row, PROGRAM_PREFIX)?),
+        None => None,
+    })
+}
+
+async fn count_alone(db: &impl ConnectionTrait, count: SelectStatement) -> ApiResult<u64> {
+    let row = db.query_one(&count).await?;
+    let n: i64 = match row {
+        Some(row) => row.try_get_by_index(0)?,
+        None => 0,
+    };
+    Ok(u64::try_from(n).unwrap_or(0))
 }
 
 async fn page_near(
@@ -388,7 +452,7 @@ async fn page_near(
     let rest: Vec<_> = rows.into_iter().skip(start).collect();
     let has_next = rest.len() as u64 > first;
     let rows = rest.into_iter().take(first as usize).map(|(g, d)| (g, Some(d))).collect();
-    Ok(Page { rows, has_next, total: Some(total) })
+    Ok(Page { rows, has_next, total: Some(total), programs: None })
 }
 
 /// Whether a row comes strictly after the cursor in the cursor's order.
@@ -414,7 +478,7 @@ mod tests {
 
     #[test]
     fn pages_leave_out_the_long_text_not_shown() {
-        let sql = |description| Columns { description }.select(group::Entity::find()).build(DatabaseBackend::Postgres).to_string();
+        let sql = |description| Columns { description, program: false }.select(group::Entity::find()).build(DatabaseBackend::Postgres).to_string();
         let short = sql(false);
         assert!(short.contains(r#"'' AS "search_text""#) && short.contains(r#"'' AS "description""#), "{short}");
         assert!(!short.contains(r#""groups"."search_text""#) && !short.contains(r#""groups"."description""#), "{short}");
