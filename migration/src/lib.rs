@@ -18,6 +18,7 @@ mod m20261126_000011_typical_attendance;
 mod m20261126_000012_tenure_index;
 mod m20261126_000013_search_text_index;
 mod m20261127_000014_region_index_covers_program;
+mod m20261127_000015_region_text_index;
 
 /// A plain (non-unique) index over `cols` of `table`.
 pub(crate) fn index(table: impl IntoTableRef, name: &str, cols: &[&'static str]) -> IndexCreateStatement {
@@ -50,6 +51,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000012_tenure_index::Migration),
             Box::new(m20261126_000013_search_text_index::Migration),
             Box::new(m20261127_000014_region_index_covers_program::Migration),
+            Box::new(m20261127_000015_region_text_index::Migration),
         ]
     }
 }

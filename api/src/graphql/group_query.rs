@@ -191,30 +191,44 @@ fn wants_program(node: &Lookahead<'_>) -> bool {
     node.field("program").exists() || node.field("category").exists()
 }
 
+/// What a page's statement already read of its groups' nested parts (`None`: still to read).
+#[derive(Default)]
+struct Prefetched {
+    programs: Option<Vec<entities::program::Model>>,
+    meetings: Option<Vec<(i64, Vec<entities::group_meeting::Model>)>>,
+    effective_flags: Option<Vec<(i64, Vec<entities::funding_restriction::Model>)>>,
+}
+
 /// Loads what the selection `node` asks of these groups, one statement per kind, into the
-/// request's loader cache: the statements per page then do not depend on its size.
-/// `programs`: the groups' programs when the page's statement already read them.
+/// request's loader cache: the statements per page then do not depend on its size. What
+/// the page's statement already read (`read`) goes into the cache as it is.
 async fn prefetch<'a>(
     ctx: &Context<'_>,
     node: Lookahead<'_>,
     groups: impl Iterator<Item = &'a entities::group::Model>,
-    programs: Option<Vec<entities::program::Model>>,
+    read: Prefetched,
 ) -> Result<()> {
     let loader = ctx.data_unchecked::<RequestLoader>();
     let groups: Vec<_> = groups.collect();
     let ids = || groups.iter().map(|g| g.id);
     let program_ids = || groups.iter().filter_map(|g| g.program_id);
     let wants = |f: &str| node.field(f).exists();
-    let read = programs.is_some();
-    if let Some(programs) = programs {
+    let (has_programs, has_meetings, has_flags) = (read.programs.is_some(), read.meetings.is_some(), read.effective_flags.is_some());
+    if let Some(programs) = read.programs {
         loader.feed_many(programs.into_iter().map(|p| (ProgramById(p.id), p))).await;
     }
+    if let Some(meetings) = read.meetings {
+        loader.feed_many(meetings.into_iter().map(|(id, m)| (GroupMeetings(id), m))).await;
+    }
+    if let Some(flags) = read.effective_flags {
+        loader.feed_many(flags.into_iter().map(|(id, f)| (GroupEffectiveFlags(id), f))).await;
+    }
     futures_util::try_join!(
-        when(wants_program(&node) && !read, loaders::prefetch(loader, program_ids().map(ProgramById))),
+        when(wants_program(&node) && !has_programs, loaders::prefetch(loader, program_ids().map(ProgramById))),
         when(node.field("program").field("fundingRestrictions").exists(), loaders::prefetch(loader, program_ids().map(ProgramFlags))),
         when(wants("fundingRestrictions"), loaders::prefetch(loader, ids().map(GroupOwnFlags))),
-        when(wants("effectiveFundingRestrictions"), loaders::prefetch(loader, ids().map(GroupEffectiveFlags))),
-        when(wants("meetings"), loaders::prefetch(loader, ids().map(GroupMeetings))),
+        when(wants("effectiveFundingRestrictions") && !has_flags, loaders::prefetch(loader, ids().map(GroupEffectiveFlags))),
+        when(wants("meetings") && !has_meetings, loaders::prefetch(loader, ids().map(GroupMeetings))),
         when(wants("focus"), loaders::prefetch(loader, ids().map(GroupFocus))),
         when(wants("languages"), loaders::prefetch(loader, ids().map(GroupLanguages))),
     )?;
@@ -231,7 +245,7 @@ impl GroupQueries {
         ctx.authorize(Operation::ReadDirectory)?;
         let id = parse_id("id", &id)?;
         let group = repo::groups::get(ctx.db().conn(), id).await?;
-        prefetch(ctx, ctx.look_ahead(), group.iter(), None).await?;
+        prefetch(ctx, ctx.look_ahead(), group.iter(), Prefetched::default()).await?;
         Ok(group.map(Group::from))
     }
 
@@ -267,9 +281,15 @@ impl GroupQueries {
         let after = after.as_deref().map(|c| pagination::decode(c, order)).transpose()?;
         let with_total = ctx.look_ahead().field("totalCount").exists();
         let node = ctx.look_ahead().field("edges").field("node");
-        let columns = Columns { description: node.field("description").exists(), program: wants_program(&node) };
+        let columns = Columns {
+            description: node.field("description").exists(),
+            program: wants_program(&node),
+            meetings: node.field("meetings").exists(),
+            effective_flags: node.field("effectiveFundingRestrictions").exists(),
+        };
         let page = group_search::page(db.conn(), &query, order, after.as_ref(), first, with_total, columns).await?;
-        prefetch(ctx, node, page.rows.iter().map(|(g, _)| g), page.programs).await?;
+        let read = Prefetched { programs: page.programs, meetings: page.meetings, effective_flags: page.effective_flags };
+        prefetch(ctx, node, page.rows.iter().map(|(g, _)| g), read).await?;
         let mut conn = Connection::with_additional_fields(
             after.is_some(),
             page.has_next,

@@ -25,6 +25,7 @@ use sea_orm::{
 use crate::domain::meeting_types::{self, MeetingType};
 use crate::domain::{geo, text};
 use crate::errors::ApiResult;
+use crate::repo::page_parts;
 
 /// A radius search.
 #[derive(Clone, Copy, Debug)]
@@ -100,6 +101,10 @@ pub struct Columns {
     pub description: bool,
     /// Each row's program, joined into the page's statement (`Page::programs`).
     pub program: bool,
+    /// Each row's meetings, read by the page's statement (`Page::meetings`).
+    pub meetings: bool,
+    /// Each row's effective flags, read by the page's statement (`Page::effective_flags`).
+    pub effective_flags: bool,
 }
 
 impl Columns {
@@ -126,6 +131,10 @@ pub struct Page {
     /// The programs of the rows, when `Columns::program` asked for them and the page's
     /// statement could join them (not with `near`); `None` when they are still to be read.
     pub programs: Option<Vec<program::Model>>,
+    /// Each row's meetings by group id, likewise for `Columns::meetings`.
+    pub meetings: Option<Vec<(i64, Vec<group_meeting::Model>)>>,
+    /// Each row's effective flags by group id, likewise for `Columns::effective_flags`.
+    pub effective_flags: Option<Vec<(i64, Vec<entities::funding_restriction::Model>)>>,
 }
 
 /// The prefix of a joined program's columns in a page's rows (`p_id`, `p_name`, ...).
@@ -371,6 +380,13 @@ pub async fn page(
     if columns.program {
         join_program(&mut stmt);
     }
+    let backend = db.get_database_backend();
+    if columns.meetings {
+        stmt.expr_as(page_parts::meetings(backend), Alias::new(page_parts::MEETINGS));
+    }
+    if columns.effective_flags {
+        stmt.expr_as(page_parts::effective_flags(backend), Alias::new(page_parts::EFFECTIVE_FLAGS));
+    }
     let found = db.query_all(&stmt).await?;
     let total = match (found.first(), count) {
         (Some(row), Some(_)) => Some(u64::try_from(row.try_get::<i64>("", TOTAL)?).unwrap_or(0)),
@@ -383,21 +399,27 @@ pub async fn page(
     let has_next = found.len() as u64 > first;
     let mut rows = Vec::with_capacity(found.len().min(first as usize));
     let mut programs = columns.program.then(Vec::new);
+    let mut meetings = columns.meetings.then(Vec::new);
+    let mut effective_flags = columns.effective_flags.then(Vec::new);
     for row in found.iter().take(first as usize) {
-        rows.push((group::Model::from_query_result(row, "")?, None));
+        let group = group::Model::from_query_result(row, "")?;
         if let Some(programs) = &mut programs {
             programs.extend(joined_program(row)?);
         }
+        if let Some(meetings) = &mut meetings {
+            meetings.push((group.id, page_parts::read_meetings(row, group.id)?));
+        }
+        if let Some(flags) = &mut effective_flags {
+            flags.push((group.id, page_parts::read_effective_flags(row)?));
+        }
+        rows.push((group, None));
     }
-    Ok(Page { rows, has_next, total, programs })
+    Ok(Page { rows, has_next, total, programs, meetings, effective_flags })
 }
 
 /// Adds each row's program to a page's statement: every column of `programs`, prefixed.
 fn join_program(stmt: &mut SelectStatement) {
-    stmt.left_join(
-        program::Entity,
-        Expr::col((program::Entity, program::Column::Id)).equals((group::Entity, group::Column::ProgramId)),
-    );
+    stmt.left_join(program::Entity, Expr::col((program::Entity, program::Column::Id)).equals((group::Entity, group::Column::ProgramId)));
     for c in program::Column::iter() {
         stmt.expr_as(Expr::col((program::Entity, c)), Alias::new(format!("{PROGRAM_PREFIX}{}", c.as_str())));
     }
@@ -452,7 +474,7 @@ async fn page_near(
     let rest: Vec<_> = rows.into_iter().skip(start).collect();
     let has_next = rest.len() as u64 > first;
     let rows = rest.into_iter().take(first as usize).map(|(g, d)| (g, Some(d))).collect();
-    Ok(Page { rows, has_next, total: Some(total), programs: None })
+    Ok(Page { rows, has_next, total: Some(total), programs: None, meetings: None, effective_flags: None })
 }
 
 /// Whether a row comes strictly after the cursor in the cursor's order.
@@ -478,7 +500,12 @@ mod tests {
 
     #[test]
     fn pages_leave_out_the_long_text_not_shown() {
-        let sql = |description| Columns { description, program: false }.select(group::Entity::find()).build(DatabaseBackend::Postgres).to_string();
+        let sql = |description| {
+            Columns { description, program: false, meetings: false, effective_flags: false }
+                .select(group::Entity::find())
+                .build(DatabaseBackend::Postgres)
+                .to_string()
+        };
         let short = sql(false);
         assert!(short.contains(r#"'' AS "search_text""#) && short.contains(r#"'' AS "description""#), "{short}");
         assert!(!short.contains(r#""groups"."search_text""#) && !short.contains(r#""groups"."description""#), "{short}");

@@ -13,6 +13,7 @@ pub mod groups;
 pub mod import_keys;
 pub mod liaisons;
 pub mod listings;
+pub mod page_parts;
 pub mod programs;
 pub mod referrals;
 pub mod stats;
