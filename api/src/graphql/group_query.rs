@@ -16,8 +16,8 @@ use crate::graphql::loaders::{
 };
 use crate::graphql::pagination;
 use crate::policy::Operation;
+use crate::repo::Db;
 use crate::repo::group_search::{self, After, Columns, GroupQuery, Near, Order};
-use crate::repo::{self, Db};
 use crate::services::directory;
 
 /// Largest radius of a `near` search.
@@ -191,6 +191,16 @@ fn wants_program(node: &Lookahead<'_>) -> bool {
     node.field("program").exists() || node.field("category").exists()
 }
 
+/// What a page's statement reads for the group selection `node`.
+fn page_columns(node: &Lookahead<'_>) -> Columns {
+    Columns {
+        description: node.field("description").exists(),
+        program: wants_program(node),
+        meetings: node.field("meetings").exists(),
+        effective_flags: node.field("effectiveFundingRestrictions").exists(),
+    }
+}
+
 /// What a page's statement already read of its groups' nested parts (`None`: still to read).
 #[derive(Default)]
 struct Prefetched {
@@ -244,8 +254,13 @@ impl GroupQueries {
     async fn group(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Group>> {
         ctx.authorize(Operation::ReadDirectory)?;
         let id = parse_id("id", &id)?;
-        let group = repo::groups::get(ctx.db().conn(), id).await?;
-        prefetch(ctx, ctx.look_ahead(), group.iter(), Prefetched::default()).await?;
+        // A page of one, in one statement with what the selection asks (any status).
+        let node = ctx.look_ahead();
+        let query = GroupQuery { only_ids: Some(vec![id]), ..Default::default() };
+        let page = group_search::page(ctx.db().conn(), &query, Order::Name, None, 1, false, page_columns(&node)).await?;
+        let read = Prefetched { programs: page.programs, meetings: page.meetings, effective_flags: page.effective_flags };
+        let group = page.rows.into_iter().next().map(|(g, _)| g);
+        prefetch(ctx, node, group.iter(), read).await?;
         Ok(group.map(Group::from))
     }
 
@@ -281,13 +296,7 @@ impl GroupQueries {
         let after = after.as_deref().map(|c| pagination::decode(c, order)).transpose()?;
         let with_total = ctx.look_ahead().field("totalCount").exists();
         let node = ctx.look_ahead().field("edges").field("node");
-        let columns = Columns {
-            description: node.field("description").exists(),
-            program: wants_program(&node),
-            meetings: node.field("meetings").exists(),
-            effective_flags: node.field("effectiveFundingRestrictions").exists(),
-        };
-        let page = group_search::page(db.conn(), &query, order, after.as_ref(), first, with_total, columns).await?;
+        let page = group_search::page(db.conn(), &query, order, after.as_ref(), first, with_total, page_columns(&node)).await?;
         let read = Prefetched { programs: page.programs, meetings: page.meetings, effective_flags: page.effective_flags };
         prefetch(ctx, node, page.rows.iter().map(|(g, _)| g), read).await?;
         let mut conn = Connection::with_additional_fields(
