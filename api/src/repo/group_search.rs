@@ -19,7 +19,7 @@ use entities::{
 use sea_orm::sea_query::{Alias, BinOper, Expr, ExprTrait, LikeExpr, Query, SelectStatement, SubQueryStatement};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, EntityTrait, FromQueryResult, IdenStatic, Iterable, QueryFilter, QueryOrder,
-    QueryResult, QuerySelect, QueryTrait, Select,
+    QuerySelect, QueryTrait, Select,
 };
 
 use crate::domain::meeting_types::{self, MeetingType};
@@ -99,7 +99,7 @@ pub enum After {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Columns {
     pub description: bool,
-    /// Each row's program, joined into the page's statement (`Page::programs`).
+    /// Each row's program, joined into the page's statement on PostgreSQL (`Page::programs`).
     pub program: bool,
     /// Each row's meetings, read by the page's statement (`Page::meetings`).
     pub meetings: bool,
@@ -129,7 +129,8 @@ pub struct Page {
     pub has_next: bool,
     pub total: Option<u64>,
     /// The programs of the rows, when `Columns::program` asked for them and the page's
-    /// statement could join them (not with `near`); `None` when they are still to be read.
+    /// statement joined them (PostgreSQL, not with `near`); `None` when they are still to be
+    /// read.
     pub programs: Option<Vec<program::Model>>,
     /// Each row's meetings by group id, likewise for `Columns::meetings`.
     pub meetings: Option<Vec<(i64, Vec<group_meeting::Model>)>>,
@@ -329,12 +330,13 @@ pub fn condition(q: &GroupQuery, backend: DatabaseBackend) -> Condition {
 
 /// One page of groups. `with_total` adds the count of all matches.
 ///
-/// Without `near`, the page is one statement, however much it reads: the count (when asked)
-/// is a scalar subquery, which both databases run once for the statement, and the rows'
-/// programs (when asked) are a `LEFT JOIN`. Each statement saved is a round trip to the
-/// database and back through the pool, which cost more than the work it carried: over
-/// 10,000 demo groups on PostgreSQL, query B of `bench/load.sh` ran 3,600–4,500 req/s with
-/// its programs read by a second statement and 5,700–6,500 req/s without asking for them.
+/// Without `near`, the page is one statement for what directory clients ask most: the count
+/// (when asked) is a scalar subquery, which both databases run once for the statement; the
+/// rows' meetings and effective flags (when asked) are a JSON array per row
+/// (`repo::page_parts`); on PostgreSQL the rows' programs are a `LEFT JOIN`. Each statement
+/// saved is a round trip to the database and back through the pool, which cost more than the
+/// work it carried: over 10,000 demo groups on PostgreSQL, query A of `bench/load.sh` (no
+/// text) went from 5 statements and 970–1,010 req/s to 1 and 1,450–1,530.
 pub async fn page(
     db: &impl ConnectionTrait,
     q: &GroupQuery,
@@ -377,10 +379,15 @@ pub async fn page(
     if let Some(count) = &count {
         stmt.expr_as(Expr::SubQuery(None, Box::new(SubQueryStatement::SelectStatement(count.clone()))), Alias::new(TOTAL));
     }
-    if columns.program {
+    let backend = db.get_database_backend();
+    // The programs are joined on PostgreSQL only. SQLite's driver copies every value of every
+    // row it returns, so a program's columns repeated on each of the page's rows cost more
+    // there than a statement of their own (query B over 10,000 demo groups: 1,970–2,010 req/s
+    // joined against 2,530–2,770 apart; on PostgreSQL 4,280–4,690 joined against 3,380–4,060).
+    let join_programs = columns.program && backend == DatabaseBackend::Postgres;
+    if join_programs {
         join_program(&mut stmt);
     }
-    let backend = db.get_database_backend();
     if columns.meetings {
         stmt.expr_as(page_parts::meetings(backend), Alias::new(page_parts::MEETINGS));
     }
@@ -398,13 +405,16 @@ pub async fn page(
     };
     let has_next = found.len() as u64 > first;
     let mut rows = Vec::with_capacity(found.len().min(first as usize));
-    let mut programs = columns.program.then(Vec::new);
+    let mut programs = join_programs.then(Vec::new);
     let mut meetings = columns.meetings.then(Vec::new);
     let mut effective_flags = columns.effective_flags.then(Vec::new);
     for row in found.iter().take(first as usize) {
         let group = group::Model::from_query_result(row, "")?;
-        if let Some(programs) = &mut programs {
-            programs.extend(joined_program(row)?);
+        if let (Some(programs), Some(program_id)) = (&mut programs, group.program_id) {
+            // Each program is read once, however many of the page's groups it has.
+            if !programs.iter().any(|p: &program::Model| p.id == program_id) {
+                programs.push(program::Model::from_query_result(row, PROGRAM_PREFIX)?);
+            }
         }
         if let Some(meetings) = &mut meetings {
             meetings.push((group.id, page_parts::read_meetings(row, group.id)?));
@@ -423,15 +433,6 @@ fn join_program(stmt: &mut SelectStatement) {
     for c in program::Column::iter() {
         stmt.expr_as(Expr::col((program::Entity, c)), Alias::new(format!("{PROGRAM_PREFIX}{}", c.as_str())));
     }
-}
-
-/// The program joined into a page's row, if the group has one.
-fn joined_program(row: &QueryResult) -> ApiResult<Option<program::Model>> {
-    let id: Option<i64> = row.try_get(PROGRAM_PREFIX, program::Column::Id.as_str())?;
-    Ok(match id {
-        Some(_) => Some(program::Model::from_query_result(row, PROGRAM_PREFIX)?),
-        None => None,
-    })
 }
 
 async fn count_alone(db: &impl ConnectionTrait, count: SelectStatement) -> ApiResult<u64> {
