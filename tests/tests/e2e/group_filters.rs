@@ -194,26 +194,42 @@ both_backends!(
         let query = "query($first: Int) { groups(first: $first) { edges { node { id name city program { name } } } } }";
         assert_eq!(app.statements_per_page(query, &token, "groups").await, [n, n, n]);
         // What the page's statement reads (the long text when asked, the program, the
-        // meetings, the effective flags) matches the group read alone, through the loaders.
-        let fields = "description category program { id slug name description category foundedYear website }
+        // meetings, the effective flags) matches what the loaders read: a radius search
+        // (`page_near`) reads its rows apart and every nested field through the loaders.
+        let fields = "id description category program { id slug name description category foundedYear website }
           effectiveFundingRestrictions { id code label description }
           meetings { weekday startTime durationMinutes timeZone frequency access onlineUrl conferencePhone slug }";
-        let query = format!("query($first: Int) {{ groups(first: $first) {{ edges {{ node {{ id {fields} }} }} }} }}");
-        let page = app.gql_ok(&query, json!({ "first": 60 }), &token).await;
-        let (mut with_meetings, mut with_flags, mut with_program) = (0, 0, 0);
+        let query = format!("query($f: GroupFilter) {{ groups(filter: $f, first: 100) {{ edges {{ node {{ {fields} }} }} }} }}");
+        let near = json!({ "near": { "latitude": 43.65, "longitude": -79.38, "radiusKm": 500 } });
+        let by_loaders = app.gql_ok(&query, json!({ "f": near }), &token).await;
+        let by_loaders: std::collections::HashMap<String, Value> = by_loaders["groups"]["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| (e["node"]["id"].as_str().unwrap().to_owned(), e["node"].clone()))
+            .collect();
+        let page = app.gql_ok(&query, json!({ "f": { "region": "Ontario" } }), &token).await;
+        let (mut compared, mut with_meetings, mut with_flags, mut with_program) = (0, 0, 0, 0);
         for edge in page["groups"]["edges"].as_array().unwrap() {
             let node = &edge["node"];
-            let one =
-                app.gql_ok(&format!("query($id: ID!) {{ group(id: $id) {{ {fields} }} }}"), json!({ "id": node["id"] }), &token).await;
+            let Some(other) = by_loaders.get(node["id"].as_str().unwrap()) else { continue };
             assert!(!node["description"].as_str().unwrap().is_empty());
-            for field in ["description", "category", "program", "effectiveFundingRestrictions", "meetings"] {
-                assert_eq!(node[field], one["group"][field], "{field} of group {}", node["id"]);
-            }
+            assert_eq!(node, other, "group {} read by a page and through the loaders", node["id"]);
+            compared += 1;
             with_meetings += usize::from(!node["meetings"].as_array().unwrap().is_empty());
             with_flags += usize::from(!node["effectiveFundingRestrictions"].as_array().unwrap().is_empty());
             with_program += usize::from(!node["program"].is_null());
         }
-        assert!(with_meetings > 0 && with_flags > 0 && with_program > 0, "{with_meetings} {with_flags} {with_program}");
+        assert!(
+            compared > 10 && with_meetings > 0 && with_flags > 0 && with_program > 0,
+            "{compared} {with_meetings} {with_flags} {with_program}"
+        );
+        // And `group(id)`, a page of one, reads the same.
+        for node in by_loaders.values().take(5) {
+            let one =
+                app.gql_ok(&format!("query($id: ID!) {{ group(id: $id) {{ {fields} }} }}"), json!({ "id": node["id"] }), &token).await;
+            assert_eq!(&one["group"], node);
+        }
         // One group with its program and meetings: as a page of one.
         let query = "query($id: ID!) { group(id: $id) { name program { name } meetings { weekday } } }";
         let id = page["groups"]["edges"][0]["node"]["id"].clone();
