@@ -59,10 +59,12 @@ impl DirectoryCache {
             Selection::Field(f) => CACHEABLE_FIELDS.contains(&f.node.name.node.as_str()) && f.node.directives.is_empty(),
             _ => false,
         });
-        cacheable.then(|| {
-            let variables = serde_json::to_string(variables).unwrap_or_default();
-            format!("{role}\u{0}{}\u{0}{query}\u{0}{variables}", operation_name.unwrap_or(""))
-        })
+        if !cacheable {
+            return None;
+        }
+        // Variables that do not serialize are not cached (never keyed as if they were empty).
+        let variables = serde_json::to_string(variables).ok()?;
+        Some(format!("{role}\u{0}{}\u{0}{query}\u{0}{variables}", operation_name.unwrap_or("")))
     }
 
     /// A fresh answer; or, once expired, `None` for the first caller (who recomputes it) and

@@ -18,8 +18,8 @@ use entities::{
 };
 use sea_orm::sea_query::{Alias, BinOper, Expr, ExprTrait, LikeExpr, Query, SelectStatement, SubQueryStatement};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, EntityTrait, FromQueryResult, IdenStatic, Iterable, QueryFilter, QueryOrder,
-    QuerySelect, QueryTrait, Select,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, EntityTrait, FromQueryResult, IdenStatic, Iterable, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select,
 };
 
 use crate::domain::meeting_types::{self, MeetingType};
@@ -350,7 +350,7 @@ pub async fn page(
         return page_near(db, q, near, order, after, first, columns).await;
     }
     let cond = condition(q, db.get_database_backend());
-    let count = with_total.then(|| group::Entity::find().select_only().expr(Expr::cust("COUNT(*)")).filter(cond.clone()).into_query());
+    let matches = with_total.then(|| group::Entity::find().filter(cond.clone()));
     let mut select = columns.select(group::Entity::find()).filter(cond);
     select = match after {
         Some(After::Name(name, id)) => select.filter(
@@ -376,8 +376,9 @@ pub async fn page(
         Order::Name | Order::Distance => select.order_by_asc(group::Column::Name).order_by_asc(group::Column::Id),
     };
     let mut stmt = select.limit(first + 1).into_query();
-    if let Some(count) = &count {
-        stmt.expr_as(Expr::SubQuery(None, Box::new(SubQueryStatement::SelectStatement(count.clone()))), Alias::new(TOTAL));
+    if let Some(matches) = &matches {
+        let count = matches.clone().select_only().expr(Expr::cust("COUNT(*)")).into_query();
+        stmt.expr_as(Expr::SubQuery(None, Box::new(SubQueryStatement::SelectStatement(count))), Alias::new(TOTAL));
     }
     let backend = db.get_database_backend();
     // The programs are joined on PostgreSQL only. SQLite's driver copies every value of every
@@ -395,12 +396,12 @@ pub async fn page(
         stmt.expr_as(page_parts::effective_flags(backend), Alias::new(page_parts::EFFECTIVE_FLAGS));
     }
     let found = db.query_all(&stmt).await?;
-    let total = match (found.first(), count) {
+    let total = match (found.first(), matches) {
         (Some(row), Some(_)) => Some(u64::try_from(row.try_get::<i64>("", TOTAL)?).unwrap_or(0)),
         // No row carries the count: the first page of nothing counts nothing; a page past
         // the end asks for it alone.
         (None, Some(_)) if after.is_none() => Some(0),
-        (None, Some(count)) => Some(count_alone(db, count).await?),
+        (None, Some(matches)) => Some(matches.count(db).await?),
         (_, None) => None,
     };
     let has_next = found.len() as u64 > first;
@@ -433,15 +434,6 @@ fn join_program(stmt: &mut SelectStatement) {
     for c in program::Column::iter() {
         stmt.expr_as(Expr::col((program::Entity, c)), Alias::new(format!("{PROGRAM_PREFIX}{}", c.as_str())));
     }
-}
-
-async fn count_alone(db: &impl ConnectionTrait, count: SelectStatement) -> ApiResult<u64> {
-    let row = db.query_one(&count).await?;
-    let n: i64 = match row {
-        Some(row) => row.try_get_by_index(0)?,
-        None => 0,
-    };
-    Ok(u64::try_from(n).unwrap_or(0))
 }
 
 async fn page_near(
