@@ -19,6 +19,7 @@ mod m20261126_000012_tenure_index;
 mod m20261126_000013_search_text_index;
 mod m20261127_000014_region_index_covers_program;
 mod m20261127_000015_region_text_index;
+mod m20261127_000016_sqlite_region_text;
 
 /// A plain (non-unique) index over `cols` of `table`.
 pub(crate) fn index(table: impl IntoTableRef, name: &str, cols: &[&'static str]) -> IndexCreateStatement {
@@ -52,6 +53,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000013_search_text_index::Migration),
             Box::new(m20261127_000014_region_index_covers_program::Migration),
             Box::new(m20261127_000015_region_text_index::Migration),
+            Box::new(m20261127_000016_sqlite_region_text::Migration),
         ]
     }
 }
