@@ -31,6 +31,22 @@ pub(crate) fn index(table: impl IntoTableRef, name: &str, cols: &[&'static str])
     stmt.to_owned()
 }
 
+/// Replaces the index `old` of `table` by `new` over `cols`: creates `new` before dropping
+/// `old`, under another name. On SQLite, migrations that run over a pool (the tests' down and
+/// up) can send the `CREATE` to a connection that has not yet seen the `DROP`, and one name
+/// would then exist twice.
+pub(crate) async fn replace_index(
+    manager: &SchemaManager<'_>,
+    table: impl IntoTableRef,
+    old: &str,
+    new: &str,
+    cols: &[&'static str],
+) -> Result<(), DbErr> {
+    let table = table.into_table_ref();
+    manager.create_index(index(table.clone(), new, cols)).await?;
+    manager.drop_index(Index::drop().name(old).table(table).to_owned()).await
+}
+
 /// The ordered list of migrations; `circles migrate` and `serve` apply the pending ones.
 pub struct Migrator;
 

@@ -21,21 +21,13 @@ enum Groups {
 const BEFORE: &str = "idx_groups_status_region";
 const AFTER: &str = "idx_groups_status_region_program";
 
-/// Creates `new` before dropping `old`, under another name: on SQLite, migrations that run
-/// over a pool (the tests' down and up) can send the `CREATE` to a connection that has not
-/// yet seen the `DROP`, and one name would then exist twice.
-async fn replace(manager: &SchemaManager<'_>, old: &str, new: &str, cols: &[&'static str]) -> Result<(), DbErr> {
-    manager.create_index(crate::index(Groups::Table, new, cols)).await?;
-    manager.drop_index(Index::drop().name(old).table(Groups::Table).to_owned()).await
-}
-
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        replace(manager, BEFORE, AFTER, &["status", "region_key", "name", "id", "program_id"]).await
+        crate::replace_index(manager, Groups::Table, BEFORE, AFTER, &["status", "region_key", "name", "id", "program_id"]).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        replace(manager, AFTER, BEFORE, &["status", "region_key", "name", "id"]).await
+        crate::replace_index(manager, Groups::Table, AFTER, BEFORE, &["status", "region_key", "name", "id"]).await
     }
 }

@@ -31,13 +31,12 @@ const AFTER: &str = "idx_groups_status_region_text";
 const BEFORE_COLUMNS: &[&str] = &["status", "region_key", "name", "id", "program_id"];
 const AFTER_COLUMNS: &[&str] = &["status", "region_key", "name", "id", "program_id", "search_text"];
 
-/// Creates `new` before dropping `old` (under another name, as migration 000014 explains).
+/// Replaces `old` by `new` on SQLite; nothing on PostgreSQL.
 async fn replace(manager: &SchemaManager<'_>, old: &str, new: &str, cols: &[&'static str]) -> Result<(), DbErr> {
-    if manager.get_database_backend() != sea_orm::DatabaseBackend::Sqlite {
-        return Ok(());
+    match manager.get_database_backend() {
+        sea_orm::DatabaseBackend::Sqlite => crate::replace_index(manager, Groups::Table, old, new, cols).await,
+        _ => Ok(()),
     }
-    manager.create_index(crate::index(Groups::Table, new, cols)).await?;
-    manager.drop_index(Index::drop().name(old).table(Groups::Table).to_owned()).await
 }
 
 #[async_trait::async_trait]

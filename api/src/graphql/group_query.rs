@@ -17,7 +17,7 @@ use crate::graphql::loaders::{
 use crate::graphql::pagination;
 use crate::policy::Operation;
 use crate::repo::Db;
-use crate::repo::group_search::{self, After, Columns, GroupQuery, Near, Order};
+use crate::repo::group_search::{self, After, Columns, GroupQuery, Near, Order, Parts};
 use crate::services::directory;
 
 /// Largest radius of a `near` search.
@@ -201,14 +201,6 @@ fn page_columns(node: &Lookahead<'_>) -> Columns {
     }
 }
 
-/// What a page's statement already read of its groups' nested parts (`None`: still to read).
-#[derive(Default)]
-struct Prefetched {
-    programs: Option<Vec<entities::program::Model>>,
-    meetings: Option<Vec<(i64, Vec<entities::group_meeting::Model>)>>,
-    effective_flags: Option<Vec<(i64, Vec<entities::funding_restriction::Model>)>>,
-}
-
 /// Loads what the selection `node` asks of these groups, one statement per kind, into the
 /// request's loader cache: the statements per page then do not depend on its size. What
 /// the page's statement already read (`read`) goes into the cache as it is.
@@ -216,7 +208,7 @@ async fn prefetch<'a>(
     ctx: &Context<'_>,
     node: Lookahead<'_>,
     groups: impl Iterator<Item = &'a entities::group::Model>,
-    read: Prefetched,
+    read: Parts,
 ) -> Result<()> {
     let loader = ctx.data_unchecked::<RequestLoader>();
     let groups: Vec<_> = groups.collect();
@@ -258,9 +250,8 @@ impl GroupQueries {
         let node = ctx.look_ahead();
         let query = GroupQuery { only_ids: Some(vec![id]), ..Default::default() };
         let page = group_search::page(ctx.db().conn(), &query, Order::Name, None, 1, false, page_columns(&node)).await?;
-        let read = Prefetched { programs: page.programs, meetings: page.meetings, effective_flags: page.effective_flags };
         let group = page.rows.into_iter().next().map(|(g, _)| g);
-        prefetch(ctx, node, group.iter(), read).await?;
+        prefetch(ctx, node, group.iter(), page.parts).await?;
         Ok(group.map(Group::from))
     }
 
@@ -297,8 +288,7 @@ impl GroupQueries {
         let with_total = ctx.look_ahead().field("totalCount").exists();
         let node = ctx.look_ahead().field("edges").field("node");
         let page = group_search::page(db.conn(), &query, order, after.as_ref(), first, with_total, page_columns(&node)).await?;
-        let read = Prefetched { programs: page.programs, meetings: page.meetings, effective_flags: page.effective_flags };
-        prefetch(ctx, node, page.rows.iter().map(|(g, _)| g), read).await?;
+        prefetch(ctx, node, page.rows.iter().map(|(g, _)| g), page.parts).await?;
         let mut conn = Connection::with_additional_fields(
             after.is_some(),
             page.has_next,

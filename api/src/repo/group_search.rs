@@ -99,11 +99,11 @@ pub enum After {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Columns {
     pub description: bool,
-    /// Each row's program, joined into the page's statement on PostgreSQL (`Page::programs`).
+    /// Each row's program, joined into the page's statement (`Parts::programs`).
     pub program: bool,
-    /// Each row's meetings, read by the page's statement (`Page::meetings`).
+    /// Each row's meetings, read by the page's statement (`Parts::meetings`).
     pub meetings: bool,
-    /// Each row's effective flags, read by the page's statement (`Page::effective_flags`).
+    /// Each row's effective flags, read by the page's statement (`Parts::effective_flags`).
     pub effective_flags: bool,
 }
 
@@ -128,13 +128,19 @@ pub struct Page {
     pub rows: Vec<(group::Model, Option<f64>)>,
     pub has_next: bool,
     pub total: Option<u64>,
-    /// The programs of the rows, when `Columns::program` asked for them and the page's
-    /// statement joined them (not with `near`); `None` when they are still to be
-    /// read.
+    /// What the page's statement read of the rows' nested parts.
+    pub parts: Parts,
+}
+
+/// The nested parts of a page's groups that its statement read, each when `Columns` asked
+/// for it and the statement could read it (not with `near`); `None` when still to be read.
+#[derive(Default)]
+pub struct Parts {
+    /// The rows' programs, each once.
     pub programs: Option<Vec<program::Model>>,
-    /// Each row's meetings by group id, likewise for `Columns::meetings`.
+    /// Each row's meetings by group id.
     pub meetings: Option<Vec<(i64, Vec<group_meeting::Model>)>>,
-    /// Each row's effective flags by group id, likewise for `Columns::effective_flags`.
+    /// Each row's effective flags by group id.
     pub effective_flags: Option<Vec<(i64, Vec<entities::funding_restriction::Model>)>>,
 }
 
@@ -394,13 +400,10 @@ pub async fn page(
     let backend = db.get_database_backend();
     // The programs are joined on both databases. SQLite's driver copies every value of every
     // row it returns; while SQLite allocated through glibc, a program's columns repeated on
-    // each of the page's rows cost more than a statement of their own (query B over 10,000
-    // demo groups: 1,970–2,010 req/s joined against 2,530–2,770 apart). Allocating through
-    // mimalloc (`repo::sqlite_alloc`), the join costs less CPU per request (query B 0.95–1.11
-    // ms against 1.12–1.17, one group 0.53–0.58 against 0.57–0.68, query A 3.7–4.2 against
-    // 4.2–4.6).
-    let join_programs = columns.program;
-    if join_programs {
+    // each of the page's rows cost more than a statement of their own. Allocating through
+    // mimalloc (`repo::sqlite_alloc`), the join costs less CPU per request (README, "One
+    // statement per page").
+    if columns.program {
         join_program(&mut stmt);
     }
     if columns.meetings {
@@ -420,7 +423,7 @@ pub async fn page(
     };
     let has_next = found.len() as u64 > first;
     let mut rows = Vec::with_capacity(found.len().min(first as usize));
-    let mut programs = join_programs.then(Vec::new);
+    let mut programs = columns.program.then(Vec::new);
     let mut meetings = columns.meetings.then(Vec::new);
     let mut effective_flags = columns.effective_flags.then(Vec::new);
     for row in found.iter().take(first as usize) {
@@ -439,7 +442,7 @@ pub async fn page(
         }
         rows.push((group, None));
     }
-    Ok(Page { rows, has_next, total, programs, meetings, effective_flags })
+    Ok(Page { rows, has_next, total, parts: Parts { programs, meetings, effective_flags } })
 }
 
 /// Adds each row's program to a page's statement: every column of `programs`, prefixed.
@@ -481,7 +484,7 @@ async fn page_near(
     let rest: Vec<_> = rows.into_iter().skip(start).collect();
     let has_next = rest.len() as u64 > first;
     let rows = rest.into_iter().take(first as usize).map(|(g, d)| (g, Some(d))).collect();
-    Ok(Page { rows, has_next, total: Some(total), programs: None, meetings: None, effective_flags: None })
+    Ok(Page { rows, has_next, total: Some(total), parts: Parts::default() })
 }
 
 /// Whether a row comes strictly after the cursor in the cursor's order.

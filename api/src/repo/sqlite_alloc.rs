@@ -9,8 +9,8 @@
 //!
 //! `sqlite3_config` works only before SQLite initializes, which it does on the first
 //! connection of the process; `install` runs once, from `repo::db`, before it opens the
-//! first SQLite connection. Anything in the process that opened SQLite before it leaves SQLite's own
-//! allocator in place (`install` says so), which is correct, only slower.
+//! first SQLite connection. Anything in the process that opened SQLite before it leaves
+//! SQLite's own allocator in place (`install` says so), which is correct, only slower.
 
 #![allow(unsafe_code)] // The one place: SQLite's allocator is set through its C API.
 
