@@ -84,10 +84,15 @@ const QUERIES: &[&str] = &[
 
 /// Every group id the filter returns, walking all pages, and the `totalCount`.
 async fn search(app: &TestApp, token: &str, text: &str) -> (BTreeSet<String>, i64) {
+    search_in(app, token, text, None).await
+}
+
+/// `search` within a city, when one is given (on SQLite, `LIKE`s rather than the FTS5 table).
+async fn search_in(app: &TestApp, token: &str, text: &str, city: Option<&str>) -> (BTreeSet<String>, i64) {
     let mut ids = BTreeSet::new();
     let mut after: Option<String> = None;
     loop {
-        let vars = json!({ "f": { "text": text, "status": null }, "after": after });
+        let vars = json!({ "f": { "text": text, "status": null, "city": city }, "after": after });
         let res = app.gql(GROUPS, vars, Some(token)).await;
         assert_eq!(code(&res), "OK", "{text:?}: {res}");
         let groups = &res["data"]["groups"];
@@ -102,17 +107,32 @@ async fn search(app: &TestApp, token: &str, text: &str) -> (BTreeSet<String>, i6
 
 /// The groups a plain scan finds: every word (lower case) a substring of the stored text.
 async fn scan(app: &TestApp, text: &str) -> BTreeSet<String> {
-    let words: Vec<String> = text.split_whitespace().map(str::to_lowercase).collect();
-    let rows = group::Entity::find().all(app.db.conn()).await.unwrap();
-    rows.iter().filter(|g| words.iter().all(|w| g.search_text.contains(w.as_str()))).map(|g| g.id.to_string()).collect()
+    scan_in(app, text, None).await
 }
 
+/// `scan` within the city whose key is `city_key`, when one is given.
+async fn scan_in(app: &TestApp, text: &str, city_key: Option<&str>) -> BTreeSet<String> {
+    let words: Vec<String> = text.split_whitespace().map(str::to_lowercase).collect();
+    let rows = group::Entity::find().all(app.db.conn()).await.unwrap();
+    rows.iter()
+        .filter(|g| city_key.is_none_or(|k| g.city_key.as_deref() == Some(k)))
+        .filter(|g| words.iter().all(|w| g.search_text.contains(w.as_str())))
+        .map(|g| g.id.to_string())
+        .collect()
+}
+
+/// Every query of `QUERIES` finds what a scan finds, over all groups (on SQLite through the
+/// FTS5 table) and within a city (on SQLite, `LIKE`s over the rows).
 async fn assert_same_as_scan(app: &TestApp, token: &str, when: &str) {
     for text in QUERIES {
         let want = scan(app, text).await;
         let (got, total) = search(app, token, text).await;
         assert_eq!(got, want, "{when}: text {text:?}");
         assert_eq!(total, want.len() as i64, "{when}: totalCount of {text:?}");
+        let want = scan_in(app, text, Some("toronto")).await;
+        let (got, total) = search_in(app, token, text, Some("Toronto")).await;
+        assert_eq!(got, want, "{when}: text {text:?} in Toronto");
+        assert_eq!(total, want.len() as i64, "{when}: totalCount of {text:?} in Toronto");
     }
 }
 
@@ -134,6 +154,8 @@ both_backends!(
         let created = create_listings(app).await;
         let token = app.token("researcher", None, "r-1");
         assert!(!scan(app, "support").await.is_empty() && !scan(app, "\\").await.is_empty(), "the fixture exercises the table");
+        let in_toronto = scan_in(app, "support", Some("toronto")).await;
+        assert!(!in_toronto.is_empty() && in_toronto != scan(app, "support").await, "the fixture exercises the city filter");
         assert_same_as_scan(app, &token, "created").await;
 
         // An update replaces the indexed text: the old words go, the new ones come.
