@@ -191,7 +191,7 @@ impl Db {
 /// the slow ones (SQL text only: bound values, which may be personal data, are not logged).
 async fn pool(url: &str, statement_timeout: Duration, max: u32, statements: &Arc<AtomicU64>) -> anyhow::Result<DatabaseConnection> {
     if url.starts_with("sqlite") {
-        crate::repo::sqlite_alloc::install();
+        crate::repo::sqlite_setup::install();
     }
     let mut opts = ConnectOptions::new(url.to_owned());
     let ms = statement_timeout.as_millis().to_string();

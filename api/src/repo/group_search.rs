@@ -401,7 +401,7 @@ pub async fn page(
     // The programs are joined on both databases. SQLite's driver copies every value of every
     // row it returns; while SQLite allocated through glibc, a program's columns repeated on
     // each of the page's rows cost more than a statement of their own. Allocating through
-    // mimalloc (`repo::sqlite_alloc`), the join costs less CPU per request (README, "One
+    // mimalloc (`repo::sqlite_setup`), the join costs less CPU per request (README, "One
     // statement per page").
     if columns.program {
         join_program(&mut stmt);

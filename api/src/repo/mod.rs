@@ -16,7 +16,7 @@ pub mod listings;
 pub mod page_parts;
 pub mod programs;
 pub mod referrals;
-pub mod sqlite_alloc;
+pub mod sqlite_setup;
 pub mod stats;
 pub mod stats_log;
 pub mod webhooks;
