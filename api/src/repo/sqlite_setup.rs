@@ -25,7 +25,7 @@
 //! process that opened SQLite before leaves SQLite's own allocator in place (`install` says
 //! so), which is correct, only slower.
 
-#![allow(unsafe_code)] // The one place: SQLite's allocator is set through its C API.
+#![allow(unsafe_code)] // The one place: SQLite is set up through its C API.
 
 use std::ffi::{c_char, c_int, c_void};
 use std::sync::OnceLock;
