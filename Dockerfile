@@ -13,6 +13,7 @@
 FROM rust:1-slim-bookworm AS builder
 WORKDIR /src
 COPY . .
+# .cargo/config.toml comes along: it sets the bundled SQLite's build flags (LIBSQLITE3_FLAGS).
 # The cache mounts only speed up rebuilds (BuildKit); the binary is copied out of
 # the target directory inside the same step, so the result does not depend on them.
 RUN --mount=type=cache,target=/usr/local/cargo/registry \

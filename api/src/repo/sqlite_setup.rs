@@ -18,6 +18,13 @@
 //! `bench/load.sh` without `text` (perf, 10,000 demo groups). With the guarantee on, each
 //! statement is planned once per connection, from the tables' statistics alone.
 //!
+//! **A page cache per connection.** The bundled SQLite is compiled with
+//! `SQLITE_ENABLE_MEMORY_MANAGEMENT`, under which every connection of the process shares one
+//! page cache behind one global mutex; the reader connections queued on it under load (perf:
+//! about a tenth of the server's CPU in that mutex and its futex calls under query A of
+//! `bench/load.sh`). `.cargo/config.toml` compiles SQLite without it (`LIBSQLITE3_FLAGS`), so
+//! that each connection has a cache and a mutex of its own; a unit test checks the build.
+//!
 //! `sqlite3_config` works only before SQLite initializes, which it does on the first
 //! connection of the process; `install` runs once, from `repo::db`, before it opens the
 //! first SQLite connection, and registers the per-connection setting as an automatic
@@ -175,5 +182,16 @@ mod tests {
     fn statements_are_planned_once_per_connection() {
         assert_eq!(reprepares(true), 0);
         assert!(reprepares(false) > 0, "without the guarantee SQLite plans for the bound values");
+    }
+
+    /// SQLite was compiled as `.cargo/config.toml` says: without the shared page cache of
+    /// `SQLITE_ENABLE_MEMORY_MANAGEMENT` (each connection has its own).
+    #[test]
+    fn each_connection_has_its_own_page_cache() {
+        // SAFETY: a read-only query of SQLite's compile options with a NUL-terminated name.
+        let used = unsafe { libsqlite3_sys::sqlite3_compileoption_used(c"ENABLE_MEMORY_MANAGEMENT".as_ptr()) };
+        assert_eq!(used, 0, "build SQLite with LIBSQLITE3_FLAGS=-USQLITE_ENABLE_MEMORY_MANAGEMENT (.cargo/config.toml)");
+        // SAFETY: as above.
+        assert_eq!(unsafe { libsqlite3_sys::sqlite3_compileoption_used(c"ENABLE_FTS5".as_ptr()) }, 1, "the other options stay");
     }
 }
